@@ -1,0 +1,189 @@
+//! Copying one regular file through the atomic protocol, in chunks, with
+//! progress and cancellation honoured between chunks.
+//!
+//! ```
+//! use ferry::engine::atomic::ConflictPolicy;
+//! use ferry::engine::copy::{copy_file, CopyOptions, FileOutcome};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let (src, dest) = (dir.path().join("a"), dir.path().join("b"));
+//! std::fs::write(&src, b"payload")?;
+//!
+//! let mut copied = 0;
+//! let outcome = copy_file(&src, &dest, &CopyOptions::new(ConflictPolicy::Fail), &mut |n| copied += n)?;
+//! assert!(matches!(outcome, FileOutcome::Copied { bytes: 7, .. }));
+//! assert_eq!(copied, 7);
+//! assert_eq!(std::fs::read(&dest)?, b"payload");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fs::{self, File, FileTimes, Metadata};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::atomic::{AtomicFile, CommitOptions, Committed, ConflictPolicy};
+use super::error::{Error, ErrorKind, Operation, Result};
+use super::lock::Wait;
+use super::platform;
+
+/// Size of one chunk of I/O: the granularity of progress, pause and cancel.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+/// How to copy one file.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyOptions<'a> {
+    /// What to do when the destination exists.
+    pub policy: ConflictPolicy,
+    /// Raised to stop within one chunk; the temp is then removed.
+    pub cancel: Option<&'a AtomicBool>,
+    /// How long to wait for another writer of the same destination.
+    pub wait: Wait,
+}
+
+impl CopyOptions<'_> {
+    /// Options with `policy`, no cancel flag, waiting as long as needed.
+    pub fn new(policy: ConflictPolicy) -> Self {
+        Self {
+            policy,
+            cancel: None,
+            wait: Wait::Block,
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// The copy is committed at `path`.
+    Copied {
+        /// Where it is (differs from the request under `rename`).
+        path: PathBuf,
+        /// Bytes copied.
+        bytes: u64,
+        /// Whether it replaced an existing file.
+        replaced: bool,
+    },
+    /// The conflict policy kept the existing destination.
+    Skipped,
+}
+
+/// Copies the regular file `src` to `dest` atomically. `on_progress` gets
+/// the number of bytes of each chunk as it is written.
+pub fn copy_file(
+    src: &Path,
+    dest: &Path,
+    options: &CopyOptions<'_>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<FileOutcome> {
+    let source =
+        platform::open_source(src).map_err(|e| Error::io(Operation::OpenSource, src, e))?;
+    let meta = source
+        .metadata()
+        .map_err(|e| Error::io(Operation::Inspect, src, e))?;
+    check_regular(src, &meta)?;
+    if conflict_settled_early(dest, &meta, options.policy)? {
+        return Ok(FileOutcome::Skipped);
+    }
+
+    let mut temp = AtomicFile::create(dest)?;
+    let bytes = copy_data(&source, src, &mut temp, options.cancel, on_progress)?;
+    temp.set_permissions(meta.permissions())?;
+    let mut times = FileTimes::new();
+    if let Ok(t) = meta.accessed() {
+        times = times.set_accessed(t);
+    }
+    if let Ok(t) = meta.modified() {
+        times = times.set_modified(t);
+    }
+    temp.set_times(times)?;
+
+    let commit = CommitOptions {
+        policy: options.policy,
+        source_modified: meta.modified().ok(),
+        wait: options.wait,
+        cancel: options.cancel,
+    };
+    Ok(match temp.commit(&commit)? {
+        Committed::Written { path, replaced } => FileOutcome::Copied {
+            path,
+            bytes,
+            replaced,
+        },
+        Committed::Skipped => FileOutcome::Skipped,
+    })
+}
+
+/// Refuses anything but a regular file (FIFOs, sockets, devices, folders).
+pub fn check_regular(path: &Path, meta: &Metadata) -> Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidInput,
+        Operation::OpenSource,
+        path,
+        format!(
+            "it is {}, and only regular files can be copied",
+            platform::describe_file_type(&meta.file_type())
+        ),
+    ))
+}
+
+/// Decides, before any byte is written, conflicts that need no data: `fail`
+/// refuses an existing destination, `skip` and `newer` skip it. Returns
+/// `true` when the file should be skipped. The commit re-checks under the
+/// destination lock, so a race in between is still handled.
+fn conflict_settled_early(
+    dest: &Path,
+    src_meta: &Metadata,
+    policy: ConflictPolicy,
+) -> Result<bool> {
+    let existing = match fs::symlink_metadata(dest) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(Operation::Inspect, dest, e)),
+    };
+    match policy {
+        ConflictPolicy::Fail => Err(Error::new(
+            ErrorKind::AlreadyExists,
+            Operation::Validate,
+            dest,
+            "the destination already exists and the conflict policy is 'fail'",
+        )),
+        ConflictPolicy::Skip => Ok(true),
+        ConflictPolicy::Newer => Ok(!matches!(
+            (src_meta.modified(), existing.modified()),
+            (Ok(s), Ok(d)) if s > d
+        )),
+        ConflictPolicy::Overwrite | ConflictPolicy::Rename => Ok(false),
+    }
+}
+
+/// Copies all of `source` into `temp` in chunks, checking `cancel` before
+/// each one. Returns the number of bytes copied.
+fn copy_data(
+    mut source: &File,
+    src: &Path,
+    temp: &mut AtomicFile,
+    cancel: Option<&AtomicBool>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    let mut buf = vec![0u8; CHUNK_SIZE];
+    let mut total = 0u64;
+    loop {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::cancelled(temp.dest()));
+        }
+        let n = match source.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(Operation::Read, src, e)),
+        };
+        temp.write_all(&buf[..n])
+            .map_err(|e| Error::io(Operation::Write, temp.dest(), e))?;
+        total += n as u64;
+        on_progress(n as u64);
+    }
+}

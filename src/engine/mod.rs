@@ -1,0 +1,22 @@
+//! Everything that touches the disk. No UI code lives here: the GUI and the
+//! command line are two clients of the same engine.
+//!
+//! * [`atomic`]: the atomic write protocol (temp, lock, fsync, rename, dir fsync).
+//! * [`lock`]: advisory locks and the destination sidecar lock.
+//! * [`copy`]: copying one regular file through the protocol.
+//! * [`plan`]: validating a request and pairing sources with destinations.
+//! * [`names`]: Ferry's temp and lock file names.
+//! * [`dirs`]: the config and data folders.
+//! * [`error`]: the one error type.
+//! * [`platform`]: operating-system specifics, behind `cfg`.
+
+pub mod atomic;
+pub mod copy;
+pub mod dirs;
+pub mod error;
+pub mod lock;
+pub mod names;
+pub mod plan;
+pub mod platform;
+
+pub use error::{Error, ErrorKind, Operation, Result};

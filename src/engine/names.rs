@@ -1,0 +1,140 @@
+//! The names Ferry gives its own files beside a destination, and how to
+//! recognise them again (the sweeper's only way in).
+//!
+//! * temp file: `.<dest name>.<16 hex digits>.ferry-part`
+//! * destination lock: `.<dest name>.ferry-lock`
+//!
+//! Long destination names are shortened so every name fits in 255 bytes;
+//! a shortened lock name carries a hash of the full name so two long names
+//! never share a lock by accident.
+//!
+//! ```
+//! use ferry::engine::names;
+//! use std::ffi::OsStr;
+//!
+//! let temp = names::temp_name(OsStr::new("report.pdf"), 0x0123_4567_89ab_cdef);
+//! assert_eq!(temp, ".report.pdf.0123456789abcdef.ferry-part");
+//! assert!(names::is_temp_name(&temp));
+//! assert_eq!(names::lock_name(OsStr::new("report.pdf")), ".report.pdf.ferry-lock");
+//! ```
+
+use std::ffi::{OsStr, OsString};
+
+use super::platform::NAME_MAX;
+
+/// Suffix of every temp file.
+pub const TEMP_SUFFIX: &str = ".ferry-part";
+/// Suffix of every destination lock file.
+pub const LOCK_SUFFIX: &str = ".ferry-lock";
+/// Hex digits of randomness in a temp name (64 bits).
+pub const RANDOM_HEX_DIGITS: usize = 16;
+
+/// The temp file name for a destination named `dest_name`, with the given
+/// random number (draw it with [`random_u64`]).
+pub fn temp_name(dest_name: &OsStr, random: u64) -> OsString {
+    let tail = format!(".{random:016x}{TEMP_SUFFIX}");
+    let room = NAME_MAX - 1 - tail.len();
+    let mut name = OsString::from(".");
+    name.push(truncate(dest_name, room));
+    name.push(tail);
+    name
+}
+
+/// The sidecar lock name for a destination named `dest_name`.
+pub fn lock_name(dest_name: &OsStr) -> OsString {
+    let room = NAME_MAX - 1 - LOCK_SUFFIX.len();
+    let mut name = OsString::from(".");
+    if dest_name.len() <= room {
+        name.push(dest_name);
+    } else {
+        let hash = blake3::hash(dest_name.as_encoded_bytes()).to_hex();
+        let hash = &hash[..16];
+        name.push(truncate(dest_name, room - 1 - hash.len()));
+        name.push("~");
+        name.push(hash);
+    }
+    name.push(LOCK_SUFFIX);
+    name
+}
+
+/// Whether `name` has the shape of a Ferry temp file name.
+pub fn is_temp_name(name: &OsStr) -> bool {
+    let bytes = name.as_encoded_bytes();
+    let Some(stem) = bytes.strip_suffix(TEMP_SUFFIX.as_bytes()) else {
+        return false;
+    };
+    if !bytes.starts_with(b".") || stem.len() < 1 + 1 + 1 + RANDOM_HEX_DIGITS {
+        return false;
+    }
+    let (head, random) = stem.split_at(stem.len() - RANDOM_HEX_DIGITS);
+    head.ends_with(b".")
+        && random
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+/// Whether `name` has the shape of a Ferry destination lock name.
+pub fn is_lock_name(name: &OsStr) -> bool {
+    let bytes = name.as_encoded_bytes();
+    bytes.starts_with(b".")
+        && bytes
+            .strip_suffix(LOCK_SUFFIX.as_bytes())
+            .is_some_and(|stem| stem.len() >= 2)
+}
+
+/// 64 bits from the operating system's random source.
+pub fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // The OS random source failing is not something a copy can recover from.
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    u64::from_ne_bytes(bytes)
+}
+
+/// The first `max` bytes of `name`, cut at a character boundary when the
+/// name is valid UTF-8 (macOS and Windows require valid names).
+fn truncate(name: &OsStr, max: usize) -> &OsStr {
+    if name.len() <= max {
+        return name;
+    }
+    let cut = match name.to_str() {
+        Some(text) => (0..=max)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0),
+        None => max,
+    };
+    // SAFETY: `cut` is a char boundary of valid UTF-8, or the name is not
+    // UTF-8 (only possible on Unix, where any byte sequence is a valid OsStr).
+    unsafe { OsStr::from_encoded_bytes_unchecked(&name.as_encoded_bytes()[..cut]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_fit_in_255_bytes() {
+        let long = "é".repeat(127) + "x"; // 255 bytes
+        let temp = temp_name(OsStr::new(&long), u64::MAX);
+        assert!(temp.len() <= NAME_MAX, "{}", temp.len());
+        assert!(temp.to_str().is_some(), "cut inside a character");
+        assert!(is_temp_name(&temp));
+        let lock = lock_name(OsStr::new(&long));
+        assert!(lock.len() <= NAME_MAX);
+        assert!(is_lock_name(&lock));
+        let other = "é".repeat(127) + "y";
+        assert_ne!(lock, lock_name(OsStr::new(&other)));
+    }
+
+    #[test]
+    fn recognises_only_its_own_shapes() {
+        assert!(is_temp_name(OsStr::new(".a.0000000000000000.ferry-part")));
+        assert!(!is_temp_name(OsStr::new("a.0000000000000000.ferry-part")));
+        assert!(!is_temp_name(OsStr::new(".a.000000000000000.ferry-part")));
+        assert!(!is_temp_name(OsStr::new(".a.000000000000000G.ferry-part")));
+        assert!(!is_temp_name(OsStr::new(".0000000000000000.ferry-part")));
+        assert!(!is_temp_name(OsStr::new(".a.ferry-part")));
+        assert!(!is_lock_name(OsStr::new("a.ferry-lock")));
+        assert!(!is_lock_name(OsStr::new(".ferry-lock")));
+    }
+}

@@ -1,0 +1,187 @@
+//! Everything that differs between operating systems, behind `cfg`, in one
+//! place. The rest of the engine calls these functions and stays portable.
+//!
+//! Linux is where Ferry is tested; macOS and Windows must compile and behave
+//! sensibly (documented per function where they differ).
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::path::Path;
+
+/// Flushes a file's data and metadata to stable storage.
+///
+/// On macOS `fsync` only reaches the drive's cache, so `F_FULLFSYNC` is used,
+/// falling back to `fsync` on filesystems that do not support it.
+pub fn sync_file(file: &File) -> io::Result<()> {
+    #[cfg(target_vendor = "apple")]
+    {
+        if rustix::fs::fcntl_fullfsync(file).is_ok() {
+            return Ok(());
+        }
+    }
+    file.sync_all()
+}
+
+/// Makes a directory's entries (a rename into it) durable.
+///
+/// Windows has no directory fsync; NTFS journals its metadata, so this is a
+/// no-op there.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        sync_file(&File::open(dir)?)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Creates a new file that must not exist yet (`O_EXCL`), readable and
+/// writable by its owner only (mode 0600 on Unix).
+pub fn create_exclusive(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Opens a file for locking only, creating it (mode 0600) if needed.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    options.open(path)
+}
+
+/// Opens a source for reading without ever blocking: a FIFO or device that
+/// slipped past earlier checks is opened non-blocking and then refused by
+/// the caller's file-type check on the handle.
+pub fn open_source(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    options.open(path)
+}
+
+/// Renames `from` to `to` only if `to` does not exist, atomically.
+///
+/// Linux uses `renameat2(RENAME_NOREPLACE)`, macOS `renamex_np(RENAME_EXCL)`.
+/// Where those are missing (or the filesystem refuses them) a hard link
+/// followed by an unlink gives the same no-clobber guarantee.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
+}
+
+/// A file's identity on its filesystem: device and inode on Unix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file that `meta` describes. On Windows, stable
+    /// Rust exposes no file index, so every file reads as the same identity
+    /// and identity checks degrade to "always the same".
+    pub fn of(meta: &Metadata) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Self {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Self { dev: 0, ino: 0 }
+        }
+    }
+
+    /// The device (filesystem) part of the identity.
+    pub fn device(self) -> u64 {
+        self.dev
+    }
+}
+
+/// Whether identities can tell files apart on this platform.
+pub const HAS_FILE_IDS: bool = cfg!(unix);
+
+/// Number of hard links to the file.
+pub fn link_count(meta: &Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.nlink()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        1
+    }
+}
+
+/// Whether a file may be unlinked while another handle has it open and
+/// locked. True on Unix; on Windows the lock holder must close first.
+pub const CAN_UNLINK_OPEN_FILES: bool = cfg!(unix);
+
+/// The process's limit on one file name, in bytes.
+pub const NAME_MAX: usize = 255;
+
+/// A phrase for a non-regular file type ("a FIFO", "a folder", …).
+pub fn describe_file_type(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}

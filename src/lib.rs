@@ -1,0 +1,7 @@
+//! Ferry: a transfer manager whose copies are locked, fsynced and atomic.
+//!
+//! The [`engine`] is the core and is usable on its own; [`cli`] is the
+//! command line built on it.
+
+pub mod cli;
+pub mod engine;
