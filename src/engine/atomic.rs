@@ -43,7 +43,10 @@ use super::names;
 use super::platform;
 
 /// What to do when the destination already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum ConflictPolicy {
     /// Replace it atomically.
     Overwrite,

@@ -175,6 +175,7 @@ fn copy_data(
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(Error::cancelled(temp.dest()));
         }
+        super::faults::before_chunk();
         let n = match source.read(&mut buf) {
             Ok(0) => return Ok(total),
             Ok(n) => n,

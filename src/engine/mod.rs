@@ -14,6 +14,7 @@ pub mod atomic;
 pub mod copy;
 pub mod dirs;
 pub mod error;
+pub mod faults;
 pub mod lock;
 pub mod names;
 pub mod plan;
