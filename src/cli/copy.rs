@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 
-use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
+use super::{CONTROL, EXIT_INTERRUPTED, human_bytes};
 use crate::engine::atomic::ConflictPolicy;
 use crate::engine::copy::{CopyOptions, FileOutcome, copy_file};
 use crate::engine::error::ErrorKind;
@@ -67,7 +67,7 @@ pub fn run_copy(args: TransferArgs) -> ExitCode {
 
     let started = Instant::now();
     let options = CopyOptions {
-        cancel: Some(&INTERRUPTED),
+        control: Some(&CONTROL),
         ..CopyOptions::new(args.on_conflict.into())
     };
     let (mut copied, mut skipped, mut failed, mut bytes) = (0usize, 0usize, 0usize, 0u64);

@@ -4,9 +4,12 @@
 //! a usage error, 130 when interrupted by a signal (the temps are removed).
 
 use std::process::ExitCode;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
+
+use crate::engine::control::Control;
 
 mod copy;
 mod sweep;
@@ -14,6 +17,9 @@ mod sweep;
 /// Raised by SIGINT/SIGTERM (Ctrl-C on Windows): the engine stops within one
 /// chunk and removes its temps.
 pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Pause/cancel control of the command's work; cancelled on interrupt.
+pub(crate) static CONTROL: LazyLock<Control> = LazyLock::new(Control::default);
 
 /// Exit status for a run stopped by a signal (128 + SIGINT, as shells do).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
@@ -43,7 +49,10 @@ enum Command {
 /// Runs the command line; returns the process exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst)) {
+    if let Err(e) = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        CONTROL.cancel();
+    }) {
         eprintln!("ferry: warning: cannot catch interrupts ({e}); Ctrl-C may leave a temp file");
     }
     match cli.command {

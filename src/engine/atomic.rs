@@ -83,8 +83,12 @@ impl ConflictPolicy {
     }
 }
 
+/// Called with the destination just before an existing file is replaced
+/// (under the destination lock): the place to keep a backup.
+pub type BeforeReplace<'a> = &'a (dyn Fn(&Path) -> Result<()> + Sync);
+
 /// How [`AtomicFile::commit`] puts the file in place.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct CommitOptions<'a> {
     /// The conflict policy.
     pub policy: ConflictPolicy,
@@ -94,6 +98,8 @@ pub struct CommitOptions<'a> {
     pub wait: Wait,
     /// Raised to stop waiting for the destination lock.
     pub cancel: Option<&'a AtomicBool>,
+    /// Runs before an existing destination is replaced.
+    pub before_replace: Option<BeforeReplace<'a>>,
 }
 
 impl CommitOptions<'_> {
@@ -104,6 +110,7 @@ impl CommitOptions<'_> {
             source_modified: None,
             wait: Wait::Block,
             cancel: None,
+            before_replace: None,
         }
     }
 }
@@ -233,98 +240,144 @@ impl AtomicFile {
             options.wait,
             options.cancel,
         )?;
-        let outcome = self.place(options)?;
+        let outcome = place(&self.temp_path, &self.dest, options)?;
         if let Committed::Written { path, .. } = &outcome {
             // From here on the temp no longer exists under its own name.
             self.file = None;
-            let dir = path.parent().unwrap_or(Path::new("."));
+            let dir = parent_dir(path);
             platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
         }
         Ok(outcome)
     }
+}
 
-    /// Applies the policy under the destination lock and renames.
-    fn place(&mut self, options: &CommitOptions<'_>) -> Result<Committed> {
-        let dest = self.dest.clone();
-        match options.policy {
-            ConflictPolicy::Overwrite => {
-                let replaced = fs::symlink_metadata(&dest).is_ok();
-                self.rename_to(&dest, true)?;
-                Ok(Committed::Written {
-                    path: dest,
-                    replaced,
-                })
+/// Applies `options.policy` and renames `temp` to `dest` (or a numbered
+/// name). The caller holds the destination lock.
+fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Committed> {
+    let written = |path: &Path, replaced| Committed::Written {
+        path: path.to_path_buf(),
+        replaced,
+    };
+    match options.policy {
+        ConflictPolicy::Overwrite => {
+            let replaced = prepare_replace(dest, options)?;
+            rename(temp, dest, true)?;
+            Ok(written(dest, replaced))
+        }
+        ConflictPolicy::Fail => match rename(temp, dest, false) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(
+                e.with_detail("the destination already exists and the conflict policy is 'fail'")
+            ),
+            other => other.map(|()| written(dest, false)),
+        },
+        ConflictPolicy::Skip => rename_unless_exists(temp, dest),
+        ConflictPolicy::Newer => {
+            let dest_modified = match fs::symlink_metadata(dest) {
+                Ok(meta) => Some(meta.modified().ok()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(Operation::Inspect, dest, e)),
+            };
+            match dest_modified {
+                None => rename_unless_exists(temp, dest),
+                Some(existing) if is_newer(options.source_modified, existing) => {
+                    let replaced = prepare_replace(dest, options)?;
+                    rename(temp, dest, true)?;
+                    Ok(written(dest, replaced))
+                }
+                Some(_) => Ok(Committed::Skipped),
             }
-            ConflictPolicy::Fail => match self.rename_to(&dest, false) {
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(e.with_detail(
-                    "the destination already exists and the conflict policy is 'fail'",
-                )),
-                other => other.map(|()| Committed::Written {
-                    path: dest,
-                    replaced: false,
-                }),
-            },
-            ConflictPolicy::Skip => self.rename_unless_exists(&dest),
-            ConflictPolicy::Newer => {
-                let dest_modified = match fs::symlink_metadata(&dest) {
-                    Ok(meta) => Some(meta.modified().ok()),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                    Err(e) => return Err(Error::io(Operation::Inspect, &dest, e)),
+        }
+        ConflictPolicy::Rename => {
+            for n in 0u32..=100_000 {
+                let candidate = if n == 0 {
+                    dest.to_path_buf()
+                } else {
+                    numbered_path(dest, n)
                 };
-                match dest_modified {
-                    None => self.rename_unless_exists(&dest),
-                    Some(existing) if is_newer(options.source_modified, existing) => {
-                        self.rename_to(&dest, true)?;
-                        Ok(Committed::Written {
-                            path: dest,
-                            replaced: true,
-                        })
-                    }
-                    Some(_) => Ok(Committed::Skipped),
+                match rename(temp, &candidate, false) {
+                    Ok(()) => return Ok(written(&candidate, false)),
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
                 }
             }
-            ConflictPolicy::Rename => {
-                for n in 0u32.. {
-                    let candidate = if n == 0 {
-                        dest.clone()
-                    } else {
-                        numbered_path(&dest, n)
-                    };
-                    match self.rename_to(&candidate, false) {
-                        Ok(()) => {
-                            return Ok(Committed::Written {
-                                path: candidate,
-                                replaced: false,
-                            });
-                        }
-                        Err(e) if e.kind() == ErrorKind::AlreadyExists && n < 100_000 => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                unreachable!("the loop returns")
-            }
+            Err(Error::new(
+                ErrorKind::AlreadyExists,
+                Operation::Rename,
+                dest,
+                "no free numbered name was found",
+            ))
         }
     }
+}
 
-    /// Renames under [`ConflictPolicy::Skip`] semantics.
-    fn rename_unless_exists(&mut self, dest: &Path) -> Result<Committed> {
-        match self.rename_to(dest, false) {
-            Ok(()) => Ok(Committed::Written {
-                path: dest.to_path_buf(),
-                replaced: false,
-            }),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(Committed::Skipped),
-            Err(e) => Err(e),
-        }
+/// Before an overwrite: runs the `before_replace` hook if `dest` exists.
+/// Returns whether it exists.
+fn prepare_replace(dest: &Path, options: &CommitOptions<'_>) -> Result<bool> {
+    let exists = fs::symlink_metadata(dest).is_ok();
+    if let (true, Some(hook)) = (exists, options.before_replace) {
+        hook(dest)?;
     }
+    Ok(exists)
+}
 
-    fn rename_to(&self, to: &Path, overwrite: bool) -> Result<()> {
-        let result = if overwrite {
-            fs::rename(&self.temp_path, to)
-        } else {
-            platform::rename_noreplace(&self.temp_path, to)
-        };
-        result.map_err(|e| Error::io(Operation::Rename, &self.temp_path, e).with_path(to))
+/// Renames under [`ConflictPolicy::Skip`] semantics.
+fn rename_unless_exists(temp: &Path, dest: &Path) -> Result<Committed> {
+    match rename(temp, dest, false) {
+        Ok(()) => Ok(Committed::Written {
+            path: dest.to_path_buf(),
+            replaced: false,
+        }),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(Committed::Skipped),
+        Err(e) => Err(e),
+    }
+}
+
+fn rename(from: &Path, to: &Path, overwrite: bool) -> Result<()> {
+    let result = if overwrite {
+        fs::rename(from, to)
+    } else {
+        platform::rename_noreplace(from, to)
+    };
+    result.map_err(|e| Error::io(Operation::Rename, from, e).with_path(to))
+}
+
+/// Puts `item` at `dest` under the destination lock and the conflict policy,
+/// then fsyncs the directory: the commit step of the protocol, for anything
+/// that can be renamed (a temp symlink, or a source being moved within one
+/// filesystem). `item` is left in place when the policy skips.
+pub fn commit_path(item: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Committed> {
+    let _dest_lock =
+        DestinationLock::acquire(dest, LockMode::Exclusive, options.wait, options.cancel)?;
+    let outcome = place(item, dest, options)?;
+    if let Committed::Written { path, .. } = &outcome {
+        let dir = parent_dir(path);
+        platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
+    }
+    Ok(outcome)
+}
+
+/// Creates a symbolic link to `target` at `dest` atomically (a temp link
+/// renamed into place under the conflict policy).
+pub fn create_symlink(
+    target: &Path,
+    dest: &Path,
+    options: &CommitOptions<'_>,
+) -> Result<Committed> {
+    let name = dest.file_name().unwrap_or(dest.as_os_str());
+    let temp = dest.with_file_name(names::temp_name(name, names::random_u64()));
+    platform::symlink(target, &temp).map_err(|e| Error::io(Operation::CreateTemp, dest, e))?;
+    let result = commit_path(&temp, dest, options);
+    if !matches!(result, Ok(Committed::Written { .. })) {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// The directory holding `path` (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 

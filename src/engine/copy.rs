@@ -18,36 +18,46 @@
 //! ```
 
 use std::fs::{self, File, FileTimes, Metadata};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::atomic::{AtomicFile, CommitOptions, Committed, ConflictPolicy};
+use super::atomic::{AtomicFile, BeforeReplace, CommitOptions, Committed, ConflictPolicy};
+use super::control::Control;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::lock::Wait;
-use super::platform;
+use super::{faults, platform};
 
 /// Size of one chunk of I/O: the granularity of progress, pause and cancel.
 pub const CHUNK_SIZE: usize = 1 << 20;
 
 /// How to copy one file.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct CopyOptions<'a> {
     /// What to do when the destination exists.
     pub policy: ConflictPolicy,
-    /// Raised to stop within one chunk; the temp is then removed.
-    pub cancel: Option<&'a AtomicBool>,
+    /// Pause and cancel, checked before each chunk; a cancel removes the temp.
+    pub control: Option<&'a Control>,
     /// How long to wait for another writer of the same destination.
     pub wait: Wait,
+    /// Hash the source while reading and compare with the temp read back
+    /// from the disk before the rename.
+    pub verify: bool,
+    /// Runs before an existing destination is replaced (backups).
+    pub before_replace: Option<BeforeReplace<'a>>,
+    /// Told the temp file's path as soon as it exists (journals).
+    pub on_temp: Option<&'a dyn Fn(&Path)>,
 }
 
 impl CopyOptions<'_> {
-    /// Options with `policy`, no cancel flag, waiting as long as needed.
+    /// Options with `policy` and nothing else: no control, no verify.
     pub fn new(policy: ConflictPolicy) -> Self {
         Self {
             policy,
-            cancel: None,
+            control: None,
             wait: Wait::Block,
+            verify: false,
+            before_replace: None,
+            on_temp: None,
         }
     }
 }
@@ -87,7 +97,21 @@ pub fn copy_file(
     }
 
     let mut temp = AtomicFile::create(dest)?;
-    let bytes = copy_data(&source, src, &mut temp, options.cancel, on_progress)?;
+    if let Some(on_temp) = options.on_temp {
+        on_temp(temp.temp_path());
+    }
+    let mut hasher = options.verify.then(blake3::Hasher::new);
+    let mut buf = vec![0u8; CHUNK_SIZE];
+    let bytes = copy_data(
+        &source,
+        src,
+        &mut temp,
+        &mut buf,
+        options.control,
+        hasher.as_mut(),
+        on_progress,
+    )?;
+    faults::after_write(temp.handle());
     temp.set_permissions(meta.permissions())?;
     let mut times = FileTimes::new();
     if let Ok(t) = meta.accessed() {
@@ -97,12 +121,17 @@ pub fn copy_file(
         times = times.set_modified(t);
     }
     temp.set_times(times)?;
+    temp.sync()?;
+    if let Some(hasher) = hasher {
+        verify_temp(&temp, &hasher.finalize(), &mut buf, options.control)?;
+    }
 
     let commit = CommitOptions {
         policy: options.policy,
         source_modified: meta.modified().ok(),
         wait: options.wait,
-        cancel: options.cancel,
+        cancel: options.control.map(Control::cancel_flag),
+        before_replace: options.before_replace,
     };
     Ok(match temp.commit(&commit)? {
         Committed::Written { path, replaced } => FileOutcome::Copied {
@@ -160,23 +189,22 @@ fn conflict_settled_early(
     }
 }
 
-/// Copies all of `source` into `temp` in chunks, checking `cancel` before
-/// each one. Returns the number of bytes copied.
+/// Copies all of `source` into `temp` in chunks, stopping at a checkpoint
+/// before each one. Returns the number of bytes copied.
 fn copy_data(
     mut source: &File,
     src: &Path,
     temp: &mut AtomicFile,
-    cancel: Option<&AtomicBool>,
+    buf: &mut [u8],
+    control: Option<&Control>,
+    mut hasher: Option<&mut blake3::Hasher>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<u64> {
-    let mut buf = vec![0u8; CHUNK_SIZE];
     let mut total = 0u64;
     loop {
-        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(Error::cancelled(temp.dest()));
-        }
-        super::faults::before_chunk();
-        let n = match source.read(&mut buf) {
+        checkpoint(control, temp.dest())?;
+        faults::before_chunk();
+        let n = match source.read(buf) {
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -184,7 +212,54 @@ fn copy_data(
         };
         temp.write_all(&buf[..n])
             .map_err(|e| Error::io(Operation::Write, temp.dest(), e))?;
+        if let Some(h) = hasher.as_deref_mut() {
+            h.update(&buf[..n]);
+        }
         total += n as u64;
         on_progress(n as u64);
+    }
+}
+
+/// Waits while paused; fails with "cancelled" if the work must stop.
+fn checkpoint(control: Option<&Control>, path: &Path) -> Result<()> {
+    match control {
+        Some(c) if !c.checkpoint() => Err(Error::cancelled(path)),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the fsynced temp back from the disk (its cached pages dropped
+/// first) and compares its hash with the source's.
+fn verify_temp(
+    temp: &AtomicFile,
+    expected: &blake3::Hash,
+    buf: &mut [u8],
+    control: Option<&Control>,
+) -> Result<()> {
+    let read_err = |e| Error::io(Operation::Verify, temp.temp_path(), e);
+    let mut file = temp.handle();
+    platform::drop_cached_pages(file);
+    file.seek(SeekFrom::Start(0)).map_err(read_err)?;
+    let mut hasher = blake3::Hasher::new();
+    loop {
+        checkpoint(control, temp.dest())?;
+        match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_err(e)),
+        }
+    }
+    if hasher.finalize() == *expected {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::VerifyFailed,
+            Operation::Verify,
+            temp.dest(),
+            "the data read back from the disk differs from the source",
+        ))
     }
 }

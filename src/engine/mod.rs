@@ -11,6 +11,7 @@
 //! * [`platform`]: operating-system specifics, behind `cfg`.
 
 pub mod atomic;
+pub mod control;
 pub mod copy;
 pub mod dirs;
 pub mod error;

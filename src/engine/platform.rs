@@ -185,3 +185,39 @@ pub fn describe_file_type(file_type: &std::fs::FileType) -> &'static str {
         "a special file"
     }
 }
+
+/// Creates a symbolic link at `link` pointing to `target`. On Windows the
+/// link is a file symlink unless `target` (resolved beside `link`) is a
+/// folder.
+pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(target, link)
+    }
+    #[cfg(windows)]
+    {
+        let resolved = link.parent().map(|p| p.join(target)).unwrap_or_default();
+        if resolved.is_dir() {
+            std::os::windows::fs::symlink_dir(target, link)
+        } else {
+            std::os::windows::fs::symlink_file(target, link)
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (target, link);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// Drops a file's cached pages so the next read comes from the disk (Linux
+/// `posix_fadvise(DONTNEED)`; elsewhere a no-op). Call after an fsync: dirty
+/// pages are not dropped.
+pub fn drop_cached_pages(file: &File) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = file;
+}
