@@ -4,22 +4,28 @@
 //! a usage error, 130 when interrupted by a signal (the temps are removed).
 
 use std::process::ExitCode;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::control::Control;
+use crossbeam_channel::Sender;
 
-mod copy;
+use crate::engine::dirs;
+use crate::engine::handle::{Command as EngineCommand, Engine, EngineConfig};
+use crate::engine::job::TransferKind;
+
+mod follow;
+mod jobs;
 mod sweep;
+mod transfer;
 
 /// Raised by SIGINT/SIGTERM (Ctrl-C on Windows): the engine stops within one
 /// chunk and removes its temps.
 pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Pause/cancel control of the command's work; cancelled on interrupt.
-pub(crate) static CONTROL: LazyLock<Control> = LazyLock::new(Control::default);
+/// The running engine's command channel, for the signal handler.
+static ENGINE_COMMANDS: OnceLock<Sender<EngineCommand>> = OnceLock::new();
 
 /// Exit status for a run stopped by a signal (128 + SIGINT, as shells do).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
@@ -38,8 +44,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Copy files, like cp: DEST is a folder (existing, or when several SRC are given) or a file path.
-    Copy(copy::TransferArgs),
+    /// Copy files and folders, like cp -r: DEST is a folder (existing, or
+    /// when several SRC are given) or a target path.
+    Copy(transfer::TransferArgs),
+    /// Move files and folders: each source is removed only once its copy is
+    /// durable (a rename within one filesystem).
+    Move(transfer::TransferArgs),
+    /// List unfinished (journaled) jobs.
+    Jobs(jobs::JobsArgs),
+    /// Finish interrupted jobs.
+    Resume(jobs::ResumeArgs),
+    /// Undo an interrupted all-or-nothing job.
+    Rollback(jobs::RollbackArgs),
     /// List Ferry's leftover temp files (and other tools' partial files).
     Scan(sweep::ScanArgs),
     /// Remove orphaned temp files safely.
@@ -51,15 +67,40 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
-        CONTROL.cancel();
+        if let Some(commands) = ENGINE_COMMANDS.get() {
+            let _ = commands.send(EngineCommand::Interrupt);
+        }
     }) {
         eprintln!("ferry: warning: cannot catch interrupts ({e}); Ctrl-C may leave a temp file");
     }
     match cli.command {
-        Command::Copy(args) => copy::run_copy(args),
+        Command::Copy(args) => transfer::run(TransferKind::Copy, args),
+        Command::Move(args) => transfer::run(TransferKind::Move, args),
+        Command::Jobs(args) => jobs::run_jobs(args),
+        Command::Resume(args) => jobs::run_resume(args),
+        Command::Rollback(args) => jobs::run_rollback(args),
         Command::Scan(args) => sweep::run_scan(args),
         Command::Sweep(args) => sweep::run_sweep(args),
     }
+}
+
+/// The data directory (journals, logs), created if needed; errors are
+/// printed.
+pub(crate) fn data_dir() -> Result<std::path::PathBuf, ()> {
+    dirs::data_dir()
+        .and_then(dirs::ensure)
+        .map_err(|e| eprintln!("ferry: {e}"))
+}
+
+/// Starts the engine for one command, wired to the interrupt handler.
+pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
+    let data_dir = data_dir().map_err(|()| ExitCode::from(1))?;
+    let engine = Engine::start(EngineConfig::new(data_dir));
+    let _ = ENGINE_COMMANDS.set(engine.commands());
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        engine.send(EngineCommand::Interrupt);
+    }
+    Ok(engine)
 }
 
 /// Bytes in binary units for people: `1.5 MiB`.

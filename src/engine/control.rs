@@ -22,6 +22,7 @@ use std::time::Duration;
 #[derive(Debug, Default)]
 pub struct Control {
     cancelled: AtomicBool,
+    interrupted: AtomicBool,
     paused: AtomicBool,
     gate: Mutex<()>,
     wake: Condvar,
@@ -32,6 +33,19 @@ impl Control {
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
         self.notify();
+    }
+
+    /// Stops the work because the process is going away (a signal): like
+    /// [`cancel`](Self::cancel), but the job stays journaled so it can be
+    /// resumed.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        self.cancel();
+    }
+
+    /// Whether the work was stopped by [`interrupt`](Self::interrupt).
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
     }
 
     /// Holds the work at its next checkpoint.

@@ -16,9 +16,13 @@ pub mod copy;
 pub mod dirs;
 pub mod error;
 pub mod faults;
+pub mod handle;
+pub mod job;
+pub mod journal;
 pub mod lock;
 pub mod names;
 pub mod plan;
 pub mod platform;
+pub mod transfer;
 
 pub use error::{Error, ErrorKind, Operation, Result};

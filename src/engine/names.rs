@@ -24,6 +24,8 @@ use super::platform::NAME_MAX;
 
 /// Suffix of every temp file.
 pub const TEMP_SUFFIX: &str = ".ferry-part";
+/// Suffix of the backups kept by all-or-nothing jobs.
+pub const BACKUP_SUFFIX: &str = ".ferry-backup";
 /// Suffix of every destination lock file.
 pub const LOCK_SUFFIX: &str = ".ferry-lock";
 /// Hex digits of randomness in a temp name (64 bits).
@@ -32,7 +34,18 @@ pub const RANDOM_HEX_DIGITS: usize = 16;
 /// The temp file name for a destination named `dest_name`, with the given
 /// random number (draw it with [`random_u64`]).
 pub fn temp_name(dest_name: &OsStr, random: u64) -> OsString {
-    let tail = format!(".{random:016x}{TEMP_SUFFIX}");
+    hidden_name(dest_name, random, TEMP_SUFFIX)
+}
+
+/// The name of the backup an all-or-nothing job keeps of a file it
+/// replaces: `.<dest name>.<16 hex digits>.ferry-backup`. The sweeper never
+/// removes these; the job's journal owns them.
+pub fn backup_name(dest_name: &OsStr, random: u64) -> OsString {
+    hidden_name(dest_name, random, BACKUP_SUFFIX)
+}
+
+fn hidden_name(dest_name: &OsStr, random: u64, suffix: &str) -> OsString {
+    let tail = format!(".{random:016x}{suffix}");
     let room = NAME_MAX - 1 - tail.len();
     let mut name = OsString::from(".");
     name.push(truncate(dest_name, room));

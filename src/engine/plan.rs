@@ -1,117 +1,201 @@
-//! Turning a request (`SRC... DEST`) into a list of file copies, and
+//! Turning a request ([`JobSpec`]) into the list of entries to write, and
 //! refusing bad input before any byte is written.
 //!
-//! `DEST` is a directory when it exists as one or when several sources are
-//! given (then it must exist); otherwise it is the target file path, as with
-//! `cp`.
+//! `DEST` is a folder when it exists as one or when several sources are
+//! given (then it must exist); otherwise it is the target path, as with
+//! `cp`. A folder `src` copied into an existing folder `dst` becomes
+//! `dst/src` (`cp -r` semantics). Inside folders, symbolic links are
+//! recreated, never followed; FIFOs, sockets and devices are left out with a
+//! warning. A source named on the command line that is a link is followed
+//! for a copy and moved as a link for a move.
 //!
 //! ```
-//! use ferry::engine::plan::plan_copy;
+//! use ferry::engine::job::{EntryKind, JobSpec};
+//! use ferry::engine::plan::plan_job;
 //!
 //! let dir = tempfile::tempdir()?;
-//! let src = dir.path().join("a.txt");
-//! std::fs::write(&src, b"abc")?;
+//! std::fs::create_dir_all(dir.path().join("photos/2024"))?;
+//! std::fs::write(dir.path().join("photos/2024/a.jpg"), b"jpeg")?;
 //! let out = dir.path().join("out");
 //! std::fs::create_dir(&out)?;
 //!
-//! let plan = plan_copy(&[src.clone()], &out).unwrap();
-//! assert_eq!(plan[0].dest, out.join("a.txt"));
-//! assert_eq!(plan[0].size, 3);
+//! let plan = plan_job(&JobSpec::copy(vec![dir.path().join("photos")], &out)).unwrap();
+//! let dests: Vec<_> = plan.entries.iter().map(|e| e.dest.clone()).collect();
+//! assert_eq!(dests, [out.join("photos"), out.join("photos/2024"), out.join("photos/2024/a.jpg")]);
+//! assert_eq!(plan.total_bytes(), 4);
 //!
-//! let missing = plan_copy(&[dir.path().join("nope")], &out).unwrap_err();
+//! let missing = plan_job(&JobSpec::copy(vec![dir.path().join("nope")], &out)).unwrap_err();
 //! assert!(missing[0].to_string().contains("does not exist"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::HashMap;
-use std::fs;
+use std::fs::{self, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::copy::check_regular;
 use super::error::{Error, ErrorKind, Operation};
+use super::job::{Entry, EntryKind, JobPlan, JobSpec, TransferKind};
 use super::platform::{self, FileId};
 
-/// One file to copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilePlan {
-    /// The source file.
-    pub source: PathBuf,
-    /// The destination file path.
-    pub dest: PathBuf,
-    /// The source's size when planned, in bytes.
-    pub size: u64,
-}
-
-/// Checks every source and the destination, and pairs each source with its
-/// destination path. Returns every problem found, so a person can fix them
-/// all at once; nothing is written either way.
-pub fn plan_copy(sources: &[PathBuf], dest: &Path) -> Result<Vec<FilePlan>, Vec<Error>> {
-    let dest_dir = match destination_directory(sources.len(), dest) {
-        Ok(dir) => dir,
-        Err(e) => return Err(vec![e]),
+/// Checks every source and the destination and lists what to write.
+/// Returns every problem found, so a person can fix them all at once;
+/// nothing is written either way.
+pub fn plan_job(spec: &JobSpec) -> Result<JobPlan, Vec<Error>> {
+    if spec.sources.is_empty() {
+        return Err(vec![Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Validate,
+            &spec.dest,
+            "there is nothing to transfer",
+        )]);
+    }
+    let dest_dir = destination_directory(spec.sources.len(), &spec.dest).map_err(|e| vec![e])?;
+    let mut planner = Planner {
+        plan: JobPlan::default(),
+        errors: Vec::new(),
+        claimed: HashMap::new(),
+        kind: spec.kind,
     };
-    let mut errors = Vec::new();
-    let mut plan = Vec::new();
-    let mut claimed: HashMap<PathBuf, PathBuf> = HashMap::new();
-    for source in sources {
+    for source in &spec.sources {
         let target = match &dest_dir {
             Some(dir) => match source.file_name() {
                 Some(name) => dir.join(name),
                 None => {
-                    errors.push(Error::new(
-                        ErrorKind::InvalidInput,
-                        Operation::Validate,
-                        source,
-                        "the source has no file name",
-                    ));
+                    planner
+                        .errors
+                        .push(invalid(source, "the source has no file name"));
                     continue;
                 }
             },
-            None => dest.to_path_buf(),
+            None => spec.dest.clone(),
         };
-        match check_pair(source, &target) {
-            Ok(size) => {
-                if let Some(first) = claimed.insert(target.clone(), source.clone()) {
-                    errors.push(
-                        Error::new(
-                            ErrorKind::InvalidInput,
-                            Operation::Validate,
-                            source,
-                            format!(
-                                "it would be written to the same place as '{}'",
-                                first.display()
-                            ),
-                        )
-                        .with_path(&target),
-                    );
-                    continue;
-                }
-                plan.push(FilePlan {
-                    source: source.clone(),
-                    dest: target,
-                    size,
-                });
-            }
-            Err(e) => errors.push(e),
-        }
+        planner.add_top(source, &target);
     }
-    if errors.is_empty() {
-        Ok(plan)
+    if planner.errors.is_empty() {
+        Ok(planner.plan)
     } else {
-        Err(errors)
+        Err(planner.errors)
     }
 }
 
-/// `Some(dir)` when `dest` names a directory to copy into, `None` when it
-/// names the target file itself.
+struct Planner {
+    plan: JobPlan,
+    errors: Vec<Error>,
+    claimed: HashMap<PathBuf, PathBuf>,
+    kind: TransferKind,
+}
+
+impl Planner {
+    /// A source named by the user.
+    fn add_top(&mut self, source: &Path, target: &Path) {
+        let link_meta = match fs::symlink_metadata(source) {
+            Ok(meta) => meta,
+            Err(e) => return self.errors.push(not_found_or(source, e)),
+        };
+        let follow = !(link_meta.file_type().is_symlink() && self.kind == TransferKind::Move);
+        let meta = if follow {
+            match fs::metadata(source) {
+                Ok(meta) => meta,
+                Err(e) => return self.errors.push(not_found_or(source, e)),
+            }
+        } else {
+            link_meta
+        };
+        if let Some(first) = self
+            .claimed
+            .insert(target.to_path_buf(), source.to_path_buf())
+        {
+            return self.errors.push(
+                invalid(
+                    source,
+                    &format!(
+                        "it would be written to the same place as '{}'",
+                        first.display()
+                    ),
+                )
+                .with_path(target),
+            );
+        }
+        if let Err(e) = check_target(source, &meta, target) {
+            return self.errors.push(e);
+        }
+        if meta.is_dir() {
+            if let Err(e) = check_not_inside(source, target) {
+                return self.errors.push(e);
+            }
+        } else if !meta.is_file() && !meta.file_type().is_symlink() {
+            return self.errors.push(Error::new(
+                ErrorKind::InvalidInput,
+                Operation::OpenSource,
+                source,
+                format!(
+                    "it is {}, and only files, folders and links can be transferred",
+                    platform::describe_file_type(&meta.file_type())
+                ),
+            ));
+        }
+        self.add(source, &meta, target);
+    }
+
+    /// Adds one entry (and, for a folder, everything under it).
+    fn add(&mut self, source: &Path, meta: &Metadata, target: &Path) {
+        let file_type = meta.file_type();
+        let kind = if file_type.is_dir() {
+            EntryKind::Dir
+        } else if file_type.is_file() {
+            EntryKind::File { size: meta.len() }
+        } else if file_type.is_symlink() {
+            match fs::read_link(source) {
+                Ok(link) => EntryKind::Symlink { target: link },
+                Err(e) => return self.errors.push(Error::io(Operation::Inspect, source, e)),
+            }
+        } else {
+            self.plan.warnings.push(format!(
+                "skipped '{}': it is {}",
+                source.display(),
+                platform::describe_file_type(&file_type)
+            ));
+            return;
+        };
+        let is_dir = kind == EntryKind::Dir;
+        self.plan.entries.push(Entry {
+            src: source.to_path_buf(),
+            dest: target.to_path_buf(),
+            kind,
+        });
+        if is_dir {
+            self.add_children(source, target);
+        }
+    }
+
+    fn add_children(&mut self, dir: &Path, target: &Path) {
+        let read = match fs::read_dir(dir) {
+            Ok(read) => read,
+            Err(e) => return self.errors.push(Error::io(Operation::ReadDir, dir, e)),
+        };
+        let mut children = Vec::new();
+        for entry in read {
+            match entry.and_then(|e| Ok((e.file_name(), fs::symlink_metadata(e.path())?))) {
+                Ok(child) => children.push(child),
+                Err(e) => return self.errors.push(Error::io(Operation::ReadDir, dir, e)),
+            }
+        }
+        children.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, meta) in children {
+            self.add(&dir.join(&name), &meta, &target.join(&name));
+        }
+    }
+}
+
+/// `Some(dir)` when `dest` names a folder to transfer into, `None` when it
+/// names the target itself.
 fn destination_directory(source_count: usize, dest: &Path) -> Result<Option<PathBuf>, Error> {
-    let invalid =
-        |detail: &str| Error::new(ErrorKind::InvalidInput, Operation::Validate, dest, detail);
     match fs::metadata(dest) {
         Ok(meta) if meta.is_dir() => return Ok(Some(dest.to_path_buf())),
         Ok(_) if source_count > 1 => {
             return Err(invalid(
+                dest,
                 "several sources need a destination folder, and this is not a folder",
             ));
         }
@@ -121,82 +205,88 @@ fn destination_directory(source_count: usize, dest: &Path) -> Result<Option<Path
         }
         Err(_) => {}
     }
-    let names_a_dir = dest.as_os_str().as_encoded_bytes().ends_with(b"/")
-        || (cfg!(windows) && dest.as_os_str().as_encoded_bytes().ends_with(b"\\"));
+    let bytes = dest.as_os_str().as_encoded_bytes();
+    let names_a_dir = bytes.ends_with(b"/") || (cfg!(windows) && bytes.ends_with(b"\\"));
     if source_count > 1 || names_a_dir {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            Operation::Validate,
-            dest,
-            "the destination folder does not exist",
-        ));
+        return Err(missing_folder(dest));
     }
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = super::atomic::parent_dir(dest);
     match fs::metadata(parent) {
         Ok(meta) if meta.is_dir() => Ok(None),
-        Ok(_) => Err(Error::new(
-            ErrorKind::InvalidInput,
-            Operation::Validate,
-            parent,
-            "the destination's parent is not a folder",
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::new(
-            ErrorKind::NotFound,
-            Operation::Validate,
-            parent,
-            "the destination folder does not exist",
-        )),
+        Ok(_) => Err(invalid(parent, "the destination's parent is not a folder")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(missing_folder(parent)),
         Err(e) => Err(Error::io(Operation::Inspect, parent, e)),
     }
 }
 
-/// Checks one source against its target path; returns the source's size.
-fn check_pair(source: &Path, target: &Path) -> Result<u64, Error> {
-    let meta = fs::metadata(source).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::new(
+/// Checks a top-level source against what is already at its target.
+fn check_target(source: &Path, meta: &Metadata, target: &Path) -> Result<(), Error> {
+    let existing = match fs::symlink_metadata(target) {
+        Ok(existing) => existing,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(Operation::Inspect, target, e)),
+    };
+    let same = if platform::HAS_FILE_IDS {
+        FileId::of(&existing) == FileId::of(meta)
+            || fs::metadata(target).is_ok_and(|m| FileId::of(&m) == FileId::of(meta))
+    } else {
+        fs::canonicalize(source).ok() == fs::canonicalize(target).ok()
+    };
+    if same {
+        return Err(
+            invalid(source, "the source and the destination are the same file").with_path(target),
+        );
+    }
+    match (meta.is_dir(), existing.is_dir()) {
+        (false, true) => Err(invalid(target, "a folder of that name is in the way")),
+        (true, false) => Err(invalid(
+            target,
+            "a file of that name is in the way of the folder",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses to copy or move a folder into itself.
+fn check_not_inside(source: &Path, target: &Path) -> Result<(), Error> {
+    let Ok(source) = fs::canonicalize(source) else {
+        return Ok(());
+    };
+    let parent = super::atomic::parent_dir(target);
+    let Ok(parent) = fs::canonicalize(parent) else {
+        return Ok(());
+    };
+    let target = parent.join(target.file_name().unwrap_or_default());
+    if target.starts_with(&source) {
+        return Err(
+            invalid(&target, "the destination is inside the source folder").with_path(&source),
+        );
+    }
+    Ok(())
+}
+
+fn invalid(path: &Path, detail: &str) -> Error {
+    Error::new(ErrorKind::InvalidInput, Operation::Validate, path, detail)
+}
+
+fn missing_folder(path: &Path) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        Operation::Validate,
+        path,
+        "the destination folder does not exist",
+    )
+}
+
+fn not_found_or(source: &Path, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        Error::new(
             ErrorKind::NotFound,
             Operation::OpenSource,
             source,
             "it does not exist",
-        ),
-        _ => Error::io(Operation::Inspect, source, e),
-    })?;
-    if meta.is_dir() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            Operation::OpenSource,
-            source,
-            "it is a folder, and folder copies are not supported yet",
-        ));
+        )
+    } else {
+        Error::io(Operation::Inspect, source, e)
     }
-    check_regular(source, &meta)?;
-    match fs::metadata(target) {
-        Ok(existing) => {
-            if platform::HAS_FILE_IDS && FileId::of(&existing) == FileId::of(&meta) {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    Operation::Validate,
-                    source,
-                    "the source and the destination are the same file",
-                )
-                .with_path(target));
-            }
-            if existing.is_dir() {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    Operation::Validate,
-                    target,
-                    "a folder of that name is in the way",
-                ));
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        // A dangling symlink at the target: the rename will replace the link.
-        Err(_) if fs::symlink_metadata(target).is_ok() => {}
-        Err(e) => return Err(Error::io(Operation::Inspect, target, e)),
-    }
-    Ok(meta.len())
 }

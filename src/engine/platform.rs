@@ -221,3 +221,28 @@ pub fn drop_cached_pages(file: &File) {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let _ = file;
 }
+
+/// Gives the folder `dest` the permissions and times of `src_meta` (a
+/// folder's metadata), through a handle where the OS allows it.
+pub fn copy_dir_metadata(src_meta: &Metadata, dest: &Path) -> io::Result<()> {
+    let mut times = std::fs::FileTimes::new();
+    if let Ok(t) = src_meta.accessed() {
+        times = times.set_accessed(t);
+    }
+    if let Ok(t) = src_meta.modified() {
+        times = times.set_modified(t);
+    }
+    #[cfg(unix)]
+    {
+        let dir = File::open(dest)?;
+        dir.set_permissions(src_meta.permissions())?;
+        dir.set_times(times)
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows opens folders only with backup semantics; the attributes
+        // that matter there (read-only) are set by path.
+        let _ = times;
+        std::fs::set_permissions(dest, src_meta.permissions())
+    }
+}

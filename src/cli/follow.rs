@@ -1,0 +1,132 @@
+//! Following jobs on the engine from a terminal: a progress bar when stderr
+//! is a terminal (quiet when piped), then one summary line per job.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
+use crate::engine::handle::{Engine, Event};
+use crate::engine::job::{JobId, JobOutcome, JobSummary, TransferKind};
+use std::sync::atomic::Ordering;
+
+/// Waits for every job in `ids` to finish, showing progress, and returns the
+/// exit status: 0 if all completed, 130 if interrupted, 1 otherwise.
+pub fn follow(engine: &Engine, ids: &[JobId]) -> ExitCode {
+    let mut waiting: HashSet<JobId> = ids.iter().copied().collect();
+    let bar = std::io::stderr().is_terminal().then(new_bar);
+    let mut kinds = std::collections::HashMap::new();
+    let mut worst = 0u8;
+    while !waiting.is_empty() {
+        let Ok(event) = engine.events().recv() else {
+            break;
+        };
+        match event {
+            Event::Queued { id, spec } => {
+                kinds.insert(id, spec.kind);
+            }
+            Event::Progress(p) if waiting.contains(&p.id) => {
+                if let Some(bar) = &bar {
+                    bar.set_length(p.bytes_total);
+                    bar.set_position(p.bytes_done);
+                    let eta = p
+                        .eta
+                        .map(|d| {
+                            humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+                        })
+                        .unwrap_or_else(|| "–".into());
+                    let state = if p.paused { " (paused)" } else { "" };
+                    bar.set_message(format!(
+                        "{}/{} files, {}/s, ETA {eta}{state}",
+                        p.files_done,
+                        p.files_total,
+                        human_bytes(p.rate as u64)
+                    ));
+                }
+            }
+            Event::Finished { id, summary } if waiting.remove(&id) => {
+                if let Some(bar) = &bar {
+                    bar.suspend(|| {});
+                }
+                let kind = kinds.get(&id).copied().unwrap_or_default();
+                report(id, kind, &summary);
+                worst = worst.max(exit_code(&summary));
+            }
+            Event::Warning(w) => eprintln!("ferry: warning: {w}"),
+            _ => {}
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    ExitCode::from(worst)
+}
+
+fn new_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30.cyan/blue} {binary_bytes}/{binary_total_bytes} {msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("█▉▊▋▌▍▎▏ "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn exit_code(summary: &JobSummary) -> u8 {
+    match summary.outcome {
+        JobOutcome::Completed => 0,
+        _ if INTERRUPTED.load(Ordering::SeqCst) => EXIT_INTERRUPTED,
+        _ => 1,
+    }
+}
+
+/// Prints a job's errors, warnings and one summary line, to stderr.
+fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
+    for failure in &summary.failed {
+        eprintln!("ferry: {}", failure.message);
+    }
+    for warning in &summary.warnings {
+        eprintln!("ferry: warning: {warning}");
+    }
+    let verb = match kind {
+        TransferKind::Copy => "copied",
+        TransferKind::Move => "moved",
+    };
+    let files = |n: u64| format!("{n} file{}", if n == 1 { "" } else { "s" });
+    let mut line = match summary.outcome {
+        JobOutcome::Failed if summary.files_done == 0 => format!("nothing was {verb}"),
+        JobOutcome::RolledBack => {
+            format!("rolled back: the destination is as it was before job {id}")
+        }
+        JobOutcome::Cancelled if INTERRUPTED.load(Ordering::SeqCst) => format!(
+            "interrupted after {} ({}); unfinished files were left as they were. \
+             Run `ferry resume {id}` to finish",
+            files(summary.files_done),
+            human_bytes(summary.bytes_done)
+        ),
+        JobOutcome::Cancelled => format!(
+            "cancelled after {} ({}); unfinished files were left as they were",
+            files(summary.files_done),
+            human_bytes(summary.bytes_done)
+        ),
+        _ => format!(
+            "{verb} {} ({}) in {:.2?}",
+            files(summary.files_done),
+            human_bytes(summary.bytes_done),
+            summary.elapsed
+        ),
+    };
+    if summary.skipped > 0 {
+        line += &format!(", {} skipped (already there)", summary.skipped);
+    }
+    if !summary.failed.is_empty() {
+        line += &format!(", {} failed", summary.failed.len());
+    }
+    eprintln!("ferry: {line}");
+}

@@ -1,0 +1,567 @@
+//! The engine as its clients see it: one owner thread that takes
+//! [`Command`]s and publishes [`Event`]s over crossbeam channels, and a pool
+//! of worker threads that run the jobs. The GUI and the CLI are two clients
+//! of this handle; neither touches the disk itself.
+//!
+//! Progress is sampled from the workers' counters a few times a second per
+//! job (never one event per buffer), with a smoothed rate and an ETA. Every
+//! job ends with exactly one [`Event::Finished`].
+//!
+//! ```
+//! use ferry::engine::handle::{Engine, EngineConfig, Event};
+//! use ferry::engine::job::{JobOutcome, JobSpec};
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("a.txt"), b"hello")?;
+//! let engine = Engine::start(EngineConfig::new(dir.path().join("data")));
+//! let id = engine.enqueue(JobSpec::copy(vec![dir.path().join("a.txt")], dir.path().join("b.txt")));
+//!
+//! let summary = loop {
+//!     match engine.events().recv()? {
+//!         Event::Finished { id: done, summary } if done == id => break summary,
+//!         _ => {} // Queued, Started, Progress, …
+//!     }
+//! };
+//! assert_eq!(summary.outcome, JobOutcome::Completed);
+//! assert_eq!(std::fs::read(dir.path().join("b.txt"))?, b"hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select, tick, unbounded};
+
+use super::control::Control;
+use super::job::{JobId, JobOutcome, JobSpec, JobSummary};
+use super::journal::{self, Journal, JournalState};
+use super::transfer::{LiveProgress, roll_back, run_job};
+
+/// How often running jobs report progress.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A callback the engine calls after publishing events (e.g. to repaint).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// How to start the engine.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Worker threads (jobs running at once).
+    pub workers: usize,
+    /// Where journals live.
+    pub data_dir: PathBuf,
+    /// Called after events are published.
+    pub waker: Option<Waker>,
+}
+
+impl EngineConfig {
+    /// Defaults: two workers, no waker.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            workers: 2,
+            data_dir: data_dir.into(),
+            waker: None,
+        }
+    }
+}
+
+/// Which jobs a command is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// One job.
+    Job(JobId),
+    /// Every queued and running job.
+    All,
+}
+
+/// What a client asks of the engine.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Queue a transfer under a client-chosen id (see [`Engine::enqueue`]).
+    Enqueue {
+        /// Its id.
+        id: JobId,
+        /// What to do.
+        spec: JobSpec,
+    },
+    /// Finish an interrupted, journaled job.
+    ResumeJournaled(JobId),
+    /// Undo an interrupted all-or-nothing job.
+    RollBack(JobId),
+    /// Hold jobs at their next chunk.
+    Pause(Target),
+    /// Let paused jobs go on.
+    Unpause(Target),
+    /// Stop jobs; their unfinished files are left as they were.
+    Cancel(Target),
+    /// Stop everything because the process is going away; the jobs stay
+    /// journaled so they can be resumed.
+    Interrupt,
+    /// Stop the engine (interrupting what runs).
+    Shutdown,
+}
+
+/// A job's progress, as published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// The job.
+    pub id: JobId,
+    /// Bytes processed.
+    pub bytes_done: u64,
+    /// Bytes planned.
+    pub bytes_total: u64,
+    /// Files processed.
+    pub files_done: u64,
+    /// Files planned.
+    pub files_total: u64,
+    /// The file being written.
+    pub current: Option<PathBuf>,
+    /// Smoothed rate in bytes per second.
+    pub rate: f64,
+    /// Estimated time left, when the rate allows a guess.
+    pub eta: Option<Duration>,
+    /// Whether the job is paused.
+    pub paused: bool,
+}
+
+/// An interrupted job found in the journal directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    /// Its id.
+    pub id: JobId,
+    /// What it was doing.
+    pub spec: JobSpec,
+    /// Entries committed before it stopped.
+    pub done: usize,
+    /// Entries in its plan.
+    pub total: usize,
+}
+
+/// What the engine tells its clients.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A job was accepted.
+    Queued {
+        /// Its id.
+        id: JobId,
+        /// What it will do.
+        spec: JobSpec,
+    },
+    /// A worker started it.
+    Started {
+        /// Its id.
+        id: JobId,
+    },
+    /// Throttled progress of a running job.
+    Progress(Progress),
+    /// The job is held.
+    Paused {
+        /// Its id.
+        id: JobId,
+    },
+    /// The job goes on.
+    Unpaused {
+        /// Its id.
+        id: JobId,
+    },
+    /// The job is over; always its last event.
+    Finished {
+        /// Its id.
+        id: JobId,
+        /// How it went.
+        summary: JobSummary,
+    },
+    /// Interrupted jobs found at start-up (resume or roll them back).
+    Unfinished(Vec<Unfinished>),
+    /// Something a person should know that is not tied to a job.
+    Warning(String),
+}
+
+/// The client's handle. Dropping it interrupts running jobs (they stay
+/// resumable) and joins the threads.
+pub struct Engine {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    owner: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts the owner thread and the workers, and reports interrupted jobs
+    /// found in the journal directory as an [`Event::Unfinished`].
+    pub fn start(config: EngineConfig) -> Self {
+        let (commands, command_rx) = unbounded();
+        let (event_tx, events) = unbounded();
+        let owner = thread::Builder::new()
+            .name("ferry-engine".into())
+            .spawn(move || Owner::new(config, event_tx).run(command_rx))
+            .expect("the engine thread could not be started");
+        Self {
+            commands,
+            events,
+            owner: Some(owner),
+        }
+    }
+
+    /// Queues a transfer and returns its id.
+    pub fn enqueue(&self, spec: JobSpec) -> JobId {
+        let id = JobId::random();
+        self.send(Command::Enqueue { id, spec });
+        id
+    }
+
+    /// Sends a command.
+    pub fn send(&self, command: Command) {
+        // The owner only stops after Shutdown, which only Drop sends.
+        let _ = self.commands.send(command);
+    }
+
+    /// A sender for commands from other threads (e.g. a signal handler).
+    pub fn commands(&self) -> Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// The events, in order.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(owner) = self.owner.take() {
+            let _ = owner.join();
+        }
+    }
+}
+
+/// Work handed to a worker thread.
+enum Work {
+    Run {
+        id: JobId,
+        spec: JobSpec,
+        resume: Option<(Journal, JournalState)>,
+        control: Arc<Control>,
+        progress: Arc<LiveProgress>,
+    },
+    RollBack {
+        id: JobId,
+        journal: Journal,
+        state: JournalState,
+    },
+}
+
+enum WorkerMsg {
+    Started(JobId),
+    Finished(JobId, JobSummary),
+}
+
+struct Running {
+    control: Arc<Control>,
+    progress: Arc<LiveProgress>,
+    last: Option<Progress>,
+    sample: (Instant, u64),
+    rate: f64,
+}
+
+struct Owner {
+    config: EngineConfig,
+    events: Sender<Event>,
+    work_tx: Option<Sender<Work>>,
+    worker_rx: Receiver<WorkerMsg>,
+    workers: Vec<JoinHandle<()>>,
+    jobs: HashMap<JobId, Running>,
+}
+
+impl Owner {
+    fn new(config: EngineConfig, events: Sender<Event>) -> Self {
+        let (work_tx, work_rx) = unbounded::<Work>();
+        let (worker_tx, worker_rx) = unbounded();
+        let workers = (0..config.workers.max(1))
+            .map(|n| {
+                let work_rx = work_rx.clone();
+                let worker_tx = worker_tx.clone();
+                let data_dir = config.data_dir.clone();
+                thread::Builder::new()
+                    .name(format!("ferry-worker-{n}"))
+                    .spawn(move || worker(work_rx, worker_tx, data_dir))
+                    .expect("a worker thread could not be started")
+            })
+            .collect();
+        Self {
+            config,
+            events,
+            work_tx: Some(work_tx),
+            worker_rx,
+            workers,
+            jobs: HashMap::new(),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn wake(&self) {
+        if let Some(waker) = &self.config.waker {
+            waker();
+        }
+    }
+
+    fn run(mut self, commands: Receiver<Command>) {
+        self.report_unfinished();
+        self.wake();
+        let ticker = tick(PROGRESS_INTERVAL);
+        let mut shutting_down = false;
+        loop {
+            select! {
+                recv(commands) -> command => match command {
+                    Ok(Command::Shutdown) | Err(_) => {
+                        self.control_jobs(Target::All, Control::interrupt);
+                        shutting_down = true;
+                        // Workers end when the queue is closed and drained.
+                        self.work_tx = None;
+                    }
+                    Ok(command) => self.handle(command),
+                },
+                recv(self.worker_rx) -> msg => match msg {
+                    Ok(WorkerMsg::Started(id)) => self.emit(Event::Started { id }),
+                    Ok(WorkerMsg::Finished(id, summary)) => {
+                        self.jobs.remove(&id);
+                        self.emit(Event::Finished { id, summary });
+                    }
+                    Err(_) => break,
+                },
+                recv(ticker) -> _ => self.publish_progress(),
+            }
+            self.wake();
+            if shutting_down && self.jobs.is_empty() {
+                break;
+            }
+        }
+        self.work_tx = None;
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Enqueue { id, spec } => self.queue(id, spec, None),
+            Command::ResumeJournaled(id) => match self.open_journal(id) {
+                Ok((journal, state)) => {
+                    let spec = state.spec.clone();
+                    self.queue(id, spec, Some((journal, state)));
+                }
+                Err(message) => self.refuse(id, message),
+            },
+            Command::RollBack(id) => match self.open_journal(id) {
+                Ok((journal, state)) if state.spec.all_or_nothing && !state.committed => {
+                    self.emit(Event::Queued {
+                        id,
+                        spec: state.spec.clone(),
+                    });
+                    self.track(id);
+                    self.dispatch(Work::RollBack { id, journal, state });
+                }
+                Ok((_, state)) if state.committed => self.refuse(
+                    id,
+                    "this job already committed; use resume to finish it".into(),
+                ),
+                Ok(_) => self.refuse(
+                    id,
+                    "only all-or-nothing jobs can be rolled back; use resume to finish it".into(),
+                ),
+                Err(message) => self.refuse(id, message),
+            },
+            Command::Pause(target) => self.control_jobs(target, Control::pause),
+            Command::Unpause(target) => self.control_jobs(target, Control::resume),
+            Command::Cancel(target) => self.control_jobs(target, Control::cancel),
+            Command::Interrupt => self.control_jobs(Target::All, Control::interrupt),
+            Command::Shutdown => unreachable!("handled in run"),
+        }
+    }
+
+    fn queue(&mut self, id: JobId, spec: JobSpec, resume: Option<(Journal, JournalState)>) {
+        self.emit(Event::Queued {
+            id,
+            spec: spec.clone(),
+        });
+        let (control, progress) = self.track(id);
+        self.dispatch(Work::Run {
+            id,
+            spec,
+            resume,
+            control,
+            progress,
+        });
+    }
+
+    fn track(&mut self, id: JobId) -> (Arc<Control>, Arc<LiveProgress>) {
+        let running = Running {
+            control: Arc::default(),
+            progress: Arc::default(),
+            last: None,
+            sample: (Instant::now(), 0),
+            rate: 0.0,
+        };
+        let handles = (running.control.clone(), running.progress.clone());
+        self.jobs.insert(id, running);
+        handles
+    }
+
+    fn dispatch(&mut self, work: Work) {
+        if let Some(tx) = &self.work_tx {
+            let _ = tx.send(work);
+        }
+    }
+
+    /// Ends a command about a journaled job that cannot be carried out.
+    fn refuse(&mut self, id: JobId, message: String) {
+        self.emit(Event::Finished {
+            id,
+            summary: JobSummary {
+                warnings: vec![message],
+                ..JobSummary::empty(JobOutcome::Failed)
+            },
+        });
+    }
+
+    fn open_journal(&self, id: JobId) -> Result<(Journal, JournalState), String> {
+        let path = Journal::path_for(&self.config.data_dir, id);
+        if !path.exists() {
+            return Err(format!("there is no unfinished job {id}"));
+        }
+        let journal = Journal::reopen(&path).map_err(|e| e.to_string())?;
+        let state = Journal::read(&path).map_err(|e| e.to_string())?;
+        Ok((journal, state))
+    }
+
+    fn control_jobs(&mut self, target: Target, action: fn(&Control)) {
+        let ids: Vec<JobId> = match target {
+            Target::Job(id) => vec![id],
+            Target::All => self.jobs.keys().copied().collect(),
+        };
+        for id in ids {
+            let Some(job) = self.jobs.get(&id) else {
+                continue;
+            };
+            let was_paused = job.control.is_paused();
+            action(&job.control);
+            match (was_paused, job.control.is_paused()) {
+                (false, true) => self.emit(Event::Paused { id }),
+                (true, false) => self.emit(Event::Unpaused { id }),
+                _ => {}
+            }
+        }
+    }
+
+    fn report_unfinished(&self) {
+        match journal::list(&self.config.data_dir) {
+            Ok((jobs, errors)) => {
+                let unfinished: Vec<Unfinished> = jobs
+                    .into_iter()
+                    .filter(|j| !j.running)
+                    .map(|j| Unfinished {
+                        id: j.state.id,
+                        done: j.state.done.len(),
+                        total: j.state.plan.as_ref().map_or(0, |p| p.entries.len()),
+                        spec: j.state.spec,
+                    })
+                    .collect();
+                if !unfinished.is_empty() {
+                    self.emit(Event::Unfinished(unfinished));
+                }
+                for e in errors {
+                    self.emit(Event::Warning(e.to_string()));
+                }
+            }
+            Err(e) => self.emit(Event::Warning(e.to_string())),
+        }
+    }
+
+    fn publish_progress(&mut self) {
+        let now = Instant::now();
+        let mut reports = Vec::new();
+        for (&id, job) in &mut self.jobs {
+            let p = &job.progress;
+            let bytes_done = p.bytes_done.load(Ordering::Relaxed);
+            let (then, bytes_then) = job.sample;
+            let dt = now.duration_since(then).as_secs_f64();
+            if dt > 0.0 {
+                let instant = bytes_done.saturating_sub(bytes_then) as f64 / dt;
+                // Exponential smoothing: steady enough to read, quick to follow.
+                job.rate = if job.last.is_none() {
+                    instant
+                } else {
+                    0.3 * instant + 0.7 * job.rate
+                };
+            }
+            job.sample = (now, bytes_done);
+            let bytes_total = p.bytes_total.load(Ordering::Relaxed).max(bytes_done);
+            let paused = job.control.is_paused();
+            let eta = (job.rate > 1.0 && !paused)
+                .then(|| Duration::from_secs_f64((bytes_total - bytes_done) as f64 / job.rate));
+            let report = Progress {
+                id,
+                bytes_done,
+                bytes_total,
+                files_done: p.files_done.load(Ordering::Relaxed),
+                files_total: p.files_total.load(Ordering::Relaxed),
+                current: p.current(),
+                rate: if paused { 0.0 } else { job.rate },
+                eta,
+                paused,
+            };
+            if job.last.as_ref() != Some(&report) {
+                job.last = Some(report.clone());
+                reports.push(report);
+            }
+        }
+        for report in reports {
+            self.emit(Event::Progress(report));
+        }
+    }
+}
+
+fn worker(work: Receiver<Work>, done: Sender<WorkerMsg>, data_dir: PathBuf) {
+    for item in work {
+        match item {
+            Work::Run {
+                id,
+                spec,
+                resume,
+                control,
+                progress,
+            } => {
+                let _ = done.send(WorkerMsg::Started(id));
+                let summary = if control.is_cancelled() && resume.is_none() {
+                    JobSummary::empty(JobOutcome::Cancelled)
+                } else {
+                    run_job(id, &spec, &data_dir, &control, &progress, resume)
+                };
+                let _ = done.send(WorkerMsg::Finished(id, summary));
+            }
+            Work::RollBack { id, journal, state } => {
+                let _ = done.send(WorkerMsg::Started(id));
+                let started = Instant::now();
+                let problems = roll_back(&state);
+                let mut warnings: Vec<String> = problems.iter().map(|e| e.to_string()).collect();
+                if let Err(e) = journal.remove() {
+                    warnings.push(e.to_string());
+                }
+                let summary = JobSummary {
+                    warnings,
+                    elapsed: started.elapsed(),
+                    method: "rollback".into(),
+                    ..JobSummary::empty(JobOutcome::RolledBack)
+                };
+                let _ = done.send(WorkerMsg::Finished(id, summary));
+            }
+        }
+    }
+}
