@@ -14,8 +14,9 @@ use crate::engine::job::{JobId, JobOutcome, JobSummary, TransferKind};
 use std::sync::atomic::Ordering;
 
 /// Waits for every job in `ids` to finish, showing progress, and returns the
-/// exit status: 0 if all completed, 130 if interrupted, 1 otherwise.
-pub fn follow(engine: &Engine, ids: &[JobId]) -> ExitCode {
+/// exit status: 0 if all ended with `success` (completed, or rolled back for
+/// `ferry rollback`), 130 if interrupted, 1 otherwise.
+pub fn follow(engine: &Engine, ids: &[JobId], success: JobOutcome) -> ExitCode {
     let mut waiting: HashSet<JobId> = ids.iter().copied().collect();
     let bar = std::io::stderr().is_terminal().then(new_bar);
     let mut kinds = std::collections::HashMap::new();
@@ -53,7 +54,7 @@ pub fn follow(engine: &Engine, ids: &[JobId]) -> ExitCode {
                 }
                 let kind = kinds.get(&id).copied().unwrap_or_default();
                 report(id, kind, &summary);
-                worst = worst.max(exit_code(&summary));
+                worst = worst.max(exit_code(&summary, success));
             }
             Event::Warning(w) => eprintln!("ferry: warning: {w}"),
             _ => {}
@@ -78,9 +79,9 @@ fn new_bar() -> ProgressBar {
     bar
 }
 
-fn exit_code(summary: &JobSummary) -> u8 {
+fn exit_code(summary: &JobSummary, success: JobOutcome) -> u8 {
     match summary.outcome {
-        JobOutcome::Completed => 0,
+        outcome if outcome == success && summary.failed.is_empty() => 0,
         _ if INTERRUPTED.load(Ordering::SeqCst) => EXIT_INTERRUPTED,
         _ => 1,
     }

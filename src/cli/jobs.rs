@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use super::follow::follow;
 use super::{data_dir, start_engine};
 use crate::engine::handle::Command;
+use crate::engine::job::JobOutcome;
 use crate::engine::journal::{self, UnfinishedJob};
 
 /// Arguments of `ferry jobs`.
@@ -135,7 +136,7 @@ pub fn run_resume(args: ResumeArgs) -> ExitCode {
     for &id in &ids {
         engine.send(Command::ResumeJournaled(id));
     }
-    follow(&engine, &ids)
+    follow(&engine, &ids, JobOutcome::Completed)
 }
 
 /// Runs `ferry rollback`.
@@ -155,5 +156,5 @@ pub fn run_rollback(args: RollbackArgs) -> ExitCode {
         Err(code) => return code,
     };
     engine.send(Command::RollBack(id));
-    follow(&engine, &[id])
+    follow(&engine, &[id], JobOutcome::RolledBack)
 }

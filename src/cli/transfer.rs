@@ -8,7 +8,7 @@ use clap::ValueEnum;
 use super::follow::follow;
 use super::start_engine;
 use crate::engine::atomic::ConflictPolicy;
-use crate::engine::job::{JobSpec, TransferKind};
+use crate::engine::job::{JobOutcome, JobSpec, TransferKind};
 
 /// Options shared by `copy` and `move`.
 #[derive(Debug, clap::Args)]
@@ -73,5 +73,5 @@ pub fn run(kind: TransferKind, args: TransferArgs) -> ExitCode {
         all_or_nothing: args.all_or_nothing,
     };
     let id = engine.enqueue(spec);
-    follow(&engine, &[id])
+    follow(&engine, &[id], JobOutcome::Completed)
 }

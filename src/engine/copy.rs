@@ -173,6 +173,14 @@ fn conflict_settled_early(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(Error::io(Operation::Inspect, dest, e)),
     };
+    if existing.is_dir() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Validate,
+            dest,
+            "a folder of that name is in the way",
+        ));
+    }
     match policy {
         ConflictPolicy::Fail => Err(Error::new(
             ErrorKind::AlreadyExists,

@@ -109,6 +109,17 @@ impl JobSpec {
         }
     }
 
+    /// The same request with every path made absolute (against the current
+    /// directory), so a journal can be resumed from anywhere.
+    pub fn absolute(&self) -> Self {
+        let abs = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        Self {
+            sources: self.sources.iter().map(abs).collect(),
+            dest: abs(&self.dest),
+            ..self.clone()
+        }
+    }
+
     /// A short name for people: the first source's name and how many more.
     pub fn title(&self) -> String {
         let first = self
@@ -132,8 +143,13 @@ impl JobSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "type")]
 pub enum EntryKind {
-    /// A folder to create (its mode and times are applied after its contents).
-    Dir,
+    /// A folder to create (its mode and times are applied after its
+    /// contents, from what the source had when planned).
+    Dir {
+        /// The source folder's permissions and times.
+        #[serde(default)]
+        meta: DirMeta,
+    },
     /// A regular file of this size.
     File {
         /// Size in bytes when planned.
@@ -145,6 +161,18 @@ pub enum EntryKind {
         #[serde(with = "path_repr")]
         target: PathBuf,
     },
+}
+
+/// A folder's permissions and times, kept in the plan because moving
+/// entries out of a source folder changes its times.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirMeta {
+    /// Unix mode bits (or 0o444 for a read-only folder elsewhere).
+    pub mode: Option<u32>,
+    /// Last access.
+    pub accessed: Option<std::time::SystemTime>,
+    /// Last modification.
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// One thing a job writes.
@@ -161,6 +189,13 @@ pub struct Entry {
     pub kind: EntryKind,
 }
 
+impl Entry {
+    /// Whether this entry is a folder.
+    pub fn is_dir(&self) -> bool {
+        matches!(self.kind, EntryKind::Dir { .. })
+    }
+}
+
 /// Everything a job will write, parents before children.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobPlan {
@@ -173,10 +208,7 @@ pub struct JobPlan {
 impl JobPlan {
     /// Files and links to write.
     pub fn total_files(&self) -> u64 {
-        self.entries
-            .iter()
-            .filter(|e| !matches!(e.kind, EntryKind::Dir))
-            .count() as u64
+        self.entries.iter().filter(|e| !e.is_dir()).count() as u64
     }
 
     /// Bytes of file data to write.

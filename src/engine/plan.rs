@@ -142,7 +142,9 @@ impl Planner {
     fn add(&mut self, source: &Path, meta: &Metadata, target: &Path) {
         let file_type = meta.file_type();
         let kind = if file_type.is_dir() {
-            EntryKind::Dir
+            EntryKind::Dir {
+                meta: platform::dir_meta(meta),
+            }
         } else if file_type.is_file() {
             EntryKind::File { size: meta.len() }
         } else if file_type.is_symlink() {
@@ -158,7 +160,7 @@ impl Planner {
             ));
             return;
         };
-        let is_dir = kind == EntryKind::Dir;
+        let is_dir = matches!(kind, EntryKind::Dir { .. });
         self.plan.entries.push(Entry {
             src: source.to_path_buf(),
             dest: target.to_path_buf(),

@@ -222,27 +222,52 @@ pub fn drop_cached_pages(file: &File) {
     let _ = file;
 }
 
-/// Gives the folder `dest` the permissions and times of `src_meta` (a
-/// folder's metadata), through a handle where the OS allows it.
-pub fn copy_dir_metadata(src_meta: &Metadata, dest: &Path) -> io::Result<()> {
+/// What [`apply_dir_meta`] needs of a folder's metadata.
+pub fn dir_meta(meta: &Metadata) -> super::job::DirMeta {
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o7777
+    };
+    #[cfg(not(unix))]
+    let mode = if meta.permissions().readonly() {
+        0o555
+    } else {
+        0o755
+    };
+    super::job::DirMeta {
+        mode: Some(mode),
+        accessed: meta.accessed().ok(),
+        modified: meta.modified().ok(),
+    }
+}
+
+/// Gives the folder `dest` the permissions and times in `meta`, through a
+/// handle where the OS allows it.
+pub fn apply_dir_meta(meta: &super::job::DirMeta, dest: &Path) -> io::Result<()> {
     let mut times = std::fs::FileTimes::new();
-    if let Ok(t) = src_meta.accessed() {
+    if let Some(t) = meta.accessed {
         times = times.set_accessed(t);
     }
-    if let Ok(t) = src_meta.modified() {
+    if let Some(t) = meta.modified {
         times = times.set_modified(t);
     }
     #[cfg(unix)]
     {
+        use std::os::unix::fs::PermissionsExt;
         let dir = File::open(dest)?;
-        dir.set_permissions(src_meta.permissions())?;
+        if let Some(mode) = meta.mode {
+            dir.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
         dir.set_times(times)
     }
     #[cfg(not(unix))]
     {
-        // Windows opens folders only with backup semantics; the attributes
-        // that matter there (read-only) are set by path.
+        // Windows opens folders only with backup semantics; the attribute
+        // that matters there (read-only) is set by path.
         let _ = times;
-        std::fs::set_permissions(dest, src_meta.permissions())
+        let mut perms = std::fs::metadata(dest)?.permissions();
+        perms.set_readonly(meta.mode.is_some_and(|m| m & 0o200 == 0));
+        std::fs::set_permissions(dest, perms)
     }
 }

@@ -85,6 +85,7 @@ pub fn run_job(
     resume: Option<(Journal, JournalState)>,
 ) -> JobSummary {
     let started = Instant::now();
+    let spec = &spec.absolute();
     let finish = |outcome, failed, warnings, runner: Option<&Runner<'_>>| JobSummary {
         outcome,
         files_done: runner.map_or(0, |r| r.files_written),
@@ -285,7 +286,7 @@ impl Runner<'_> {
                 && !state.sources_removed.contains(&i)
             {
                 let entry = &self.plan.entries[i];
-                if entry.kind != EntryKind::Dir {
+                if !entry.is_dir() {
                     self.remove_source(i, entry);
                 }
             }
@@ -313,7 +314,7 @@ impl Runner<'_> {
             }
             self.progress.set_current(Some(&entry.dest));
             let result = match &entry.kind {
-                EntryKind::Dir => self.make_dir(i, entry),
+                EntryKind::Dir { .. } => self.make_dir(i, entry),
                 EntryKind::File { size } => self.transfer_file(i, entry, *size),
                 EntryKind::Symlink { target } => self.transfer_symlink(i, entry, target),
             };
@@ -321,7 +322,7 @@ impl Runner<'_> {
                 if e.kind() == ErrorKind::Cancelled {
                     return;
                 }
-                if entry.kind == EntryKind::Dir {
+                if entry.is_dir() {
                     failed_dirs.push(entry.dest.clone());
                 }
                 self.fail(i, entry, &e);
@@ -341,7 +342,7 @@ impl Runner<'_> {
             },
             false,
         );
-        if entry.kind != EntryKind::Dir {
+        if !entry.is_dir() {
             self.progress.files_done.fetch_add(1, Ordering::Relaxed);
         }
         self.failed.push(error);
@@ -564,7 +565,7 @@ impl Runner<'_> {
         if self.spec.kind == TransferKind::Move {
             for &i in state.done.keys() {
                 let entry = &self.plan.entries[i];
-                if entry.kind != EntryKind::Dir {
+                if !entry.is_dir() {
                     self.remove_source(i, entry);
                 }
             }
@@ -575,11 +576,11 @@ impl Runner<'_> {
     /// emptied source folders of a move.
     fn finish_folders(&mut self) {
         for entry in self.plan.entries.iter().rev() {
-            if entry.kind != EntryKind::Dir {
+            if !entry.is_dir() {
                 continue;
             }
-            if let Ok(meta) = fs::symlink_metadata(&entry.src)
-                && let Err(e) = platform::copy_dir_metadata(&meta, &entry.dest)
+            if let EntryKind::Dir { meta } = &entry.kind
+                && let Err(e) = platform::apply_dir_meta(meta, &entry.dest)
             {
                 self.warnings
                     .push(Error::io(Operation::SetMetadata, &entry.dest, e).to_string());
@@ -636,7 +637,7 @@ pub fn roll_back(state: &JournalState) -> Vec<Error> {
         }
     }
     for (&i, (dest, _)) in state.done.iter().rev() {
-        let is_dir = entries.get(i).is_none_or(|e| e.kind == EntryKind::Dir);
+        let is_dir = entries.get(i).is_none_or(|e| e.is_dir());
         if !is_dir && !state.backups.contains_key(&i) && remove(dest, &mut errors) {
             touched_dirs.insert(parent_dir(dest).to_path_buf());
         }
