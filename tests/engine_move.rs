@@ -20,7 +20,11 @@ fn move_within_a_filesystem_renames_everything() {
         .arg(&src)
         .arg(tmp.path().join("moved")));
     assert!(out.status.success());
-    assert_eq!(expected, snapshot(&tmp.path().join("moved")));
+    assert_same(
+        &expected,
+        &snapshot(&tmp.path().join("moved")),
+        "moved tree",
+    );
     assert!(!src.exists(), "the source tree is gone");
     assert!(leftovers(tmp.path()).is_empty());
 }
@@ -97,7 +101,7 @@ fn move_across_filesystems_copies_then_deletes() {
         .arg(&src)
         .arg(mnt.0.join("moved")));
     assert!(out.status.success());
-    assert_eq!(expected, snapshot(&mnt.0.join("moved")));
+    assert_same(&expected, &snapshot(&mnt.0.join("moved")), "moved tree");
     assert!(!src.exists());
     assert!(leftovers(&mnt.0).is_empty() && leftovers(tmp.path()).is_empty());
 }

@@ -17,7 +17,7 @@ fn copied_tree_equals_source() {
         .arg(&src)
         .arg(tmp.path().join("copy")));
     assert!(out.status.success());
-    assert_eq!(snapshot(&src), snapshot(&tmp.path().join("copy")));
+    assert_same(&snapshot(&src), &snapshot(&tmp.path().join("copy")), "copy");
     assert!(leftovers(tmp.path()).is_empty());
     let jobs = tmp.path().join("data/jobs");
     assert_eq!(fs::read_dir(jobs).unwrap().count(), 0, "journal removed");
@@ -37,7 +37,7 @@ fn folder_into_existing_folder_nests_like_cp() {
         .arg(tmp.path().join("loose.txt"))
         .arg(&dst));
     assert!(out.status.success());
-    assert_eq!(snapshot(&src), snapshot(&dst.join("photos")));
+    assert_same(&snapshot(&src), &snapshot(&dst.join("photos")), "copy");
     assert_eq!(fs::read(dst.join("loose.txt")).unwrap(), b"loose");
 }
 
@@ -82,7 +82,7 @@ fn destination_inside_source_is_refused_before_writing() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("inside the source"), "{stderr}");
-    assert_eq!(before, snapshot(&src));
+    assert_same(&before, &snapshot(&src), "source");
 }
 
 #[test]
@@ -112,6 +112,10 @@ fn merging_into_an_existing_tree_applies_the_policy() {
         .arg(&src)
         .arg(&dst));
     assert!(out.status.success());
-    assert_eq!(snapshot(&src), snapshot(&dst.join("src")));
+    assert_same(
+        &snapshot(&src),
+        &snapshot(&dst.join("src")),
+        "overwritten copy",
+    );
     assert!(leftovers(tmp.path()).is_empty());
 }

@@ -36,7 +36,7 @@ use super::job::{
     Entry, EntryKind, FileError, JobId, JobOutcome, JobPlan, JobSpec, JobSummary, TransferKind,
 };
 use super::journal::{Journal, JournalState, Record};
-use super::lock::Wait;
+use super::lock::{DestinationLock, LockMode, Wait};
 use super::plan::plan_job;
 use super::{names, platform};
 
@@ -248,10 +248,11 @@ impl Runner<'_> {
 
     /// Picks up where an interrupted run stopped.
     fn take_over(&mut self, state: &JournalState) {
-        for (temp, _) in state.temps.values() {
+        for (&i, (temp, _)) in &state.temps {
             if temp.file_name().is_some_and(names::is_temp_name) {
                 let _ = fs::remove_file(temp);
             }
+            clear_stale_lock(&self.plan.entries[i].dest);
         }
         let mut done = state.done.clone();
         // Committed just before the process died, before the journal said
@@ -616,9 +617,12 @@ pub fn roll_back(state: &JournalState) -> Vec<Error> {
             false
         }
     };
-    for (temp, _) in state.temps.values() {
+    for (&i, (temp, _)) in &state.temps {
         if remove(temp, &mut errors) {
             touched_dirs.insert(parent_dir(temp).to_path_buf());
+        }
+        if let Some(entry) = entries.get(i) {
+            clear_stale_lock(&entry.dest);
         }
     }
     for (&i, backup) in &state.backups {
@@ -663,6 +667,15 @@ pub fn roll_back(state: &JournalState) -> Vec<Error> {
         let _ = platform::sync_dir(&dir);
     }
     errors
+}
+
+/// Removes the destination lock a dead process left beside `dest`: taking
+/// it and letting it go unlinks it (and leaves it alone if a live writer
+/// holds it).
+fn clear_stale_lock(dest: &Path) {
+    if DestinationLock::sidecar_path(dest).exists() {
+        let _ = DestinationLock::acquire(dest, LockMode::Exclusive, Wait::Try, None);
+    }
 }
 
 /// Whether `a` and `b` are regular files of equal size and modification

@@ -61,6 +61,61 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Node>) {
     }
 }
 
+/// Panics with the differing paths only (trees can be large).
+#[track_caller]
+pub fn assert_same(
+    expected: &BTreeMap<PathBuf, Node>,
+    actual: &BTreeMap<PathBuf, Node>,
+    what: &str,
+) {
+    let mut diffs = Vec::new();
+    for (path, node) in expected {
+        match actual.get(path) {
+            None => diffs.push(format!("missing {}", path.display())),
+            Some(other) if other != node => diffs.push(format!(
+                "{}: expected {node:?}, found {other:?}",
+                path.display()
+            )),
+            _ => {}
+        }
+    }
+    for path in actual.keys().filter(|p| !expected.contains_key(*p)) {
+        diffs.push(format!("unexpected {}", path.display()));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{what}: {} differences, first ones:\n{}",
+        diffs.len(),
+        diffs[..diffs.len().min(12)].join("\n")
+    );
+}
+
+/// The snapshot without folder times (a rollback restores contents, modes
+/// and file times; putting entries back necessarily touches folder times).
+pub fn contents(root: &Path) -> BTreeMap<PathBuf, Node> {
+    snapshot(root)
+        .into_iter()
+        .map(|(p, n)| match n {
+            Node::Dir { mode, .. } => (p, Node::Dir { mode, mtime: 0 }),
+            other => (p, other),
+        })
+        .collect()
+}
+
+/// How many entries are under `root`, tolerating a tree that changes while
+/// it is counted.
+pub fn entry_count(root: &Path) -> usize {
+    let Ok(read) = fs::read_dir(root) else {
+        return 0;
+    };
+    read.flatten()
+        .map(|e| {
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            1 + if is_dir { entry_count(&e.path()) } else { 0 }
+        })
+        .sum()
+}
+
 /// Names of Ferry's leftovers (temps, locks, backups) anywhere under `root`.
 pub fn leftovers(root: &Path) -> Vec<PathBuf> {
     snapshot(root)
