@@ -5,3 +5,8 @@
 
 pub mod cli;
 pub mod engine;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

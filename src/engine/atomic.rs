@@ -194,7 +194,8 @@ impl AtomicFile {
         &self.dest
     }
 
-    /// The open, locked temp file.
+    /// The open, locked temp file, for reading it back. Write through the
+    /// `Write` impl instead, which keeps track of what still needs an fsync.
     pub fn handle(&self) -> &File {
         self.file
             .as_ref()
@@ -202,7 +203,8 @@ impl AtomicFile {
     }
 
     /// Sets the permissions through the handle (never by path).
-    pub fn set_permissions(&self, permissions: Permissions) -> Result<()> {
+    pub fn set_permissions(&mut self, permissions: Permissions) -> Result<()> {
+        self.synced = false;
         self.handle()
             .set_permissions(permissions)
             .map_err(|e| Error::io(Operation::SetMetadata, &self.temp_path, e))
@@ -210,7 +212,8 @@ impl AtomicFile {
 
     /// Sets access and modification times through the handle. Call it after
     /// the last write, since writing updates the modification time.
-    pub fn set_times(&self, times: FileTimes) -> Result<()> {
+    pub fn set_times(&mut self, times: FileTimes) -> Result<()> {
+        self.synced = false;
         self.handle()
             .set_times(times)
             .map_err(|e| Error::io(Operation::SetMetadata, &self.temp_path, e))

@@ -143,8 +143,17 @@ impl DestinationLock {
     ) -> Result<Self> {
         let path = Self::sidecar_path(dest);
         let lock_err = |e: io::Error| Error::io(Operation::Lock, &path, e);
+        // One deadline for all retries, so a retry does not restart the wait.
+        let deadline = match wait {
+            Wait::Timeout(t) => Some(Instant::now() + t),
+            _ => None,
+        };
         loop {
             let file = platform::open_lock_file(&path).map_err(lock_err)?;
+            let wait = match deadline {
+                Some(d) => Wait::Timeout(d.saturating_duration_since(Instant::now())),
+                None => wait,
+            };
             if !lock_with_wait(&file, mode, wait, cancel).map_err(lock_err)? {
                 return Err(if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                     Error::cancelled(dest)
