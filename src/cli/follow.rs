@@ -116,11 +116,18 @@ fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
             files(summary.files_done),
             human_bytes(summary.bytes_done)
         ),
-        _ => format!(
+        _ if summary.method.is_empty() => format!(
             "{verb} {} ({}) in {:.2?}",
             files(summary.files_done),
             human_bytes(summary.bytes_done),
             summary.elapsed
+        ),
+        _ => format!(
+            "{verb} {} ({}) in {:.2?} by {}",
+            files(summary.files_done),
+            human_bytes(summary.bytes_done),
+            summary.elapsed,
+            summary.method
         ),
     };
     if summary.skipped > 0 {

@@ -219,6 +219,12 @@ impl AtomicFile {
             .map_err(|e| Error::io(Operation::SetMetadata, &self.temp_path, e))
     }
 
+    /// Records that data was written through [`handle`](Self::handle) (by a
+    /// kernel copy), so the next commit fsyncs again.
+    pub fn note_written(&mut self) {
+        self.synced = false;
+    }
+
     /// Flushes the temp to stable storage. [`commit`](Self::commit) does
     /// this itself; call it earlier only to read the data back first. If it
     /// fails the data cannot be trusted: drop the file.

@@ -5,6 +5,7 @@
 //!   tests can interrupt, pause or kill a copy mid-file deterministically.
 //! * `FERRY_FAULT_FLIP_BYTE=1`: flip the first byte of every temp file after
 //!   its data is written and before it is verified.
+//! * `FERRY_FAULT_BUFFERED=1`: never use `copy_file_range` or reflinks.
 
 use std::fs::File;
 
@@ -25,6 +26,18 @@ pub fn before_chunk() {
             std::thread::sleep(*d);
         }
     }
+}
+
+/// Whether to skip the kernel fast paths (`FERRY_FAULT_BUFFERED=1`), so a
+/// test can cover the buffered fallback on a filesystem that has them.
+#[inline]
+pub fn forces_buffered() -> bool {
+    #[cfg(feature = "fault-injection")]
+    {
+        std::env::var_os("FERRY_FAULT_BUFFERED").is_some()
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    false
 }
 
 /// Called on a temp file after its data is written, before verification.

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use super::atomic::{self, CommitOptions, Committed, parent_dir};
 use super::control::Control;
-use super::copy::{CopyOptions, FileOutcome, copy_file};
+use super::copy::{CopyMethod, CopyOptions, FileOutcome, copy_file};
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::job::{
     Entry, EntryKind, FileError, JobId, JobOutcome, JobPlan, JobSpec, JobSummary, TransferKind,
@@ -145,8 +145,7 @@ pub fn run_job(
         files_written: 0,
         bytes_written: 0,
         skipped: 0,
-        renamed: 0,
-        copied: 0,
+        methods: BTreeSet::new(),
         done: BTreeSet::new(),
     };
     if let Some(state) = &state {
@@ -206,8 +205,8 @@ struct Runner<'a> {
     files_written: u64,
     bytes_written: u64,
     skipped: u64,
-    renamed: u64,
-    copied: u64,
+    /// How data was moved, for the summary.
+    methods: BTreeSet<CopyMethod>,
     /// Entries finished in an earlier run or this one.
     done: BTreeSet<usize>,
 }
@@ -239,11 +238,8 @@ impl Runner<'_> {
     }
 
     fn method(&self) -> String {
-        match (self.copied > 0, self.renamed > 0) {
-            (true, true) => "buffered copy and rename".into(),
-            (false, true) => "rename".into(),
-            _ => "buffered copy".into(),
-        }
+        let names: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
+        names.join(" + ")
     }
 
     /// Picks up where an interrupted run stopped.
@@ -405,9 +401,14 @@ impl Runner<'_> {
             written += n;
             progress.add_bytes(n);
         });
-        self.copied += 1;
         match result {
-            Ok(FileOutcome::Copied { path, bytes, .. }) => {
+            Ok(FileOutcome::Copied {
+                path,
+                bytes,
+                method,
+                ..
+            }) => {
+                self.methods.insert(method);
                 self.record(
                     Record::Done {
                         i,
@@ -460,7 +461,7 @@ impl Runner<'_> {
                     true,
                 )?;
                 self.record(Record::SourceRemoved { i }, false)?;
-                self.renamed += 1;
+                self.methods.insert(CopyMethod::Rename);
                 self.bytes_written += size;
                 self.file_finished(i, size, 0, true);
             }
