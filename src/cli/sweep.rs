@@ -1,30 +1,340 @@
-//! `ferry scan` and `ferry sweep` (being built: issue 4).
+//! `ferry scan` and `ferry sweep`: list Ferry's leftover temp files (and
+//! other tools' partial files) and remove the orphans safely.
+//!
+//! With no ROOT both look in the settings' sweep roots and in every folder
+//! Ferry has written into. `--older-than` accepts any duration of at least
+//! one second (scripts and tests); the settings' threshold, the default,
+//! is at least a minute. Ferry's own live temps are told apart by their
+//! locks, whatever the threshold.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
+use crate::engine::ErrorKind;
+use crate::engine::settings::Settings;
+use crate::engine::sweep::{
+    self, Entry, Kind, ScanReport, Status, Stop, SweepReport, SweepRequest,
+};
 
 /// Arguments of `ferry scan`.
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// Folders to look in.
+    /// Unlocked files older than this are orphans: 90s, 15m, 2h, 7d
+    /// (default: the settings' threshold, one day unless changed).
+    #[arg(long, value_name = "DUR", value_parser = parse_age)]
+    older_than: Option<Duration>,
+    /// Print one JSON document:
+    /// {"entries":[{"path","kind","size","age_secs","status"}]}.
+    #[arg(long)]
+    json: bool,
+    /// Folders to look in, with their sub-folders (default: the settings'
+    /// sweep roots and every folder Ferry has written into).
+    #[arg(value_name = "ROOT")]
     roots: Vec<PathBuf>,
 }
 
 /// Arguments of `ferry sweep`.
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
-    /// Folders to look in.
+    /// Unlocked files older than this are orphans: 90s, 15m, 2h, 7d
+    /// (default: the settings' threshold, one day unless changed).
+    #[arg(long, value_name = "DUR", value_parser = parse_age)]
+    older_than: Option<Duration>,
+    /// Show what would be removed; remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print one JSON document:
+    /// {"removed":[{"path","size"}],"skipped":[{"path","reason"}],"freed_bytes"}.
+    #[arg(long)]
+    json: bool,
+    /// Folders to look in, with their sub-folders (default: the settings'
+    /// sweep roots and every folder Ferry has written into).
+    #[arg(value_name = "ROOT")]
     roots: Vec<PathBuf>,
 }
 
 /// Runs `ferry scan`.
 pub fn run_scan(args: ScanArgs) -> ExitCode {
-    eprintln!("ferry: scan is not available yet ({:?})", args.roots);
-    ExitCode::from(2)
+    let request = match prepare(args.older_than, &args.roots) {
+        Ok(request) => request,
+        Err(code) => return code,
+    };
+    let report = sweep::scan(&request);
+    warn_all(&report.warnings);
+    if args.json {
+        let entries: Vec<Value> = report.entries.iter().map(entry_json).collect();
+        println!("{}", json!({ "entries": entries }));
+    } else {
+        print_scan(&report, &request);
+    }
+    stop_code(report.stopped, &report.roots)
 }
 
 /// Runs `ferry sweep`.
 pub fn run_sweep(args: SweepArgs) -> ExitCode {
-    eprintln!("ferry: sweep is not available yet ({:?})", args.roots);
-    ExitCode::from(2)
+    let mut request = match prepare(args.older_than, &args.roots) {
+        Ok(request) => request,
+        Err(code) => return code,
+    };
+    request.dry_run = args.dry_run;
+    let report = match sweep::run_sweep(&request) {
+        Ok(report) => report,
+        Err(e) if e.kind() == ErrorKind::Cancelled => {
+            eprintln!("ferry: interrupted; nothing was removed");
+            return ExitCode::from(EXIT_INTERRUPTED);
+        }
+        Err(e) => {
+            eprintln!("ferry: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    warn_all(&report.warnings);
+    if args.json {
+        println!("{}", sweep_json(&report));
+    } else {
+        print_sweep(&report);
+    }
+    if report.failures() > 0 {
+        return ExitCode::from(1);
+    }
+    stop_code(report.stopped, &report.roots)
+}
+
+/// A duration for `--older-than`: humantime, at least one second.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let age = humantime::parse_duration(text).map_err(|e| {
+        format!("'{text}' is not a duration ({e}); write for example 90s, 15m, 2h or 7d")
+    })?;
+    if age < Duration::from_secs(1) {
+        return Err(format!("'{text}' is too short; the smallest is 1s"));
+    }
+    Ok(age)
+}
+
+/// The request both commands share: settings (warnings on stderr), roots
+/// checked up front (a missing one is an error and nothing is done), the
+/// threshold, and Ctrl-C as the cancel flag.
+fn prepare(
+    older_than: Option<Duration>,
+    roots: &[PathBuf],
+) -> Result<SweepRequest<'static>, ExitCode> {
+    let settings = match Settings::load() {
+        Ok((settings, warnings)) => {
+            warn_all(&warnings);
+            settings
+        }
+        Err(e) => {
+            eprintln!("ferry: warning: {e}; the default settings are in use");
+            Settings::default()
+        }
+    };
+    let mut request = if roots.is_empty() {
+        SweepRequest::from_settings(&settings)
+    } else {
+        let mut checked = Vec::new();
+        let mut bad = false;
+        for root in roots {
+            match sweep::check_root(root) {
+                Ok(path) => checked.push(path),
+                Err(e) => {
+                    eprintln!("ferry: {e}");
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            eprintln!("ferry: nothing was done");
+            return Err(ExitCode::from(1));
+        }
+        let mut request = SweepRequest::new(&checked, settings.sweep.threshold);
+        request.foreign = settings.sweep.foreign_patterns.clone();
+        request
+    };
+    if let Some(age) = older_than {
+        request.threshold = age;
+    }
+    request.cancel = Some(&INTERRUPTED);
+    Ok(request)
+}
+
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("ferry: warning: {w}");
+    }
+}
+
+/// Exit status after a scan or sweep that otherwise went well.
+fn stop_code(stopped: Option<Stop>, roots: &[PathBuf]) -> ExitCode {
+    match stopped {
+        Some(Stop::Cancelled) => {
+            eprintln!("ferry: interrupted; the report above is partial");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
+        Some(Stop::Deadline) => {
+            eprintln!("ferry: {}; the report above is partial", Stop::Deadline);
+            ExitCode::from(1)
+        }
+        None => {
+            if roots.is_empty() {
+                let where_ = Settings::path()
+                    .map(|p| format!(" ('{}')", p.display()))
+                    .unwrap_or_default();
+                eprintln!(
+                    "ferry: no folders to look in: name ROOT folders, add sweep roots to the \
+                     settings{where_}, or copy something with Ferry first"
+                );
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn entry_json(e: &Entry) -> Value {
+    json!({
+        "path": e.path.to_string_lossy(),
+        "kind": e.kind.as_str(),
+        "size": e.size,
+        "age_secs": e.age.as_secs(),
+        "status": e.status.as_str(),
+    })
+}
+
+fn sweep_json(report: &SweepReport) -> Value {
+    let removed: Vec<Value> = report
+        .removed
+        .iter()
+        .map(|r| json!({ "path": r.path.to_string_lossy(), "size": r.size }))
+        .collect();
+    let skipped: Vec<Value> = report
+        .skipped
+        .iter()
+        .map(|s| json!({ "path": s.path.to_string_lossy(), "reason": s.reason.to_string() }))
+        .collect();
+    json!({ "removed": removed, "skipped": skipped, "freed_bytes": report.freed_bytes })
+}
+
+/// `42s`, `12m`, `5h`, `3d`.
+fn short_age(age: Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+fn kind_label(e: &Entry) -> String {
+    match (e.kind, e.pattern) {
+        (Kind::Foreign, Some(p)) => p.as_str().to_string(),
+        (kind, _) => kind.as_str().to_string(),
+    }
+}
+
+fn print_scan(report: &ScanReport, request: &SweepRequest<'_>) {
+    if report.entries.is_empty() {
+        if !report.roots.is_empty() {
+            let n = report.roots.len();
+            println!(
+                "No leftover temp files in {n} folder{}.",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    } else {
+        println!(
+            "{:<8} {:<10} {:>10} {:>5}  PATH",
+            "STATUS", "KIND", "SIZE", "AGE"
+        );
+        for e in &report.entries {
+            println!(
+                "{:<8} {:<10} {:>10} {:>5}  {}",
+                e.status.as_str(),
+                kind_label(e),
+                human_bytes(e.size),
+                short_age(e.age),
+                e.path.display()
+            );
+        }
+        let count = |s: Status| report.entries.iter().filter(|e| e.status == s).count();
+        let orphan_bytes: u64 = report
+            .entries
+            .iter()
+            .filter(|e| e.status == Status::Orphan)
+            .map(|e| e.size)
+            .sum();
+        let orphans = count(Status::Orphan);
+        let headline = if orphans == 0 {
+            format!(
+                "Nothing to sweep: no unlocked temp file is older than {}",
+                humantime::format_duration(request.threshold)
+            )
+        } else {
+            format!(
+                "{orphans} orphan{} ({}) older than {} can be removed with 'ferry sweep'",
+                if orphans == 1 { "" } else { "s" },
+                human_bytes(orphan_bytes),
+                humantime::format_duration(request.threshold)
+            )
+        };
+        println!(
+            "\n{headline}; {} active, {} young, {} from other tools.",
+            count(Status::Active),
+            count(Status::Young),
+            count(Status::Foreign),
+        );
+    }
+    if !report.ignored.is_empty() {
+        println!("\nLeft alone (named like temp files, but not safe to touch):");
+        for i in &report.ignored {
+            println!("  {}: {}", i.path.display(), i.reason);
+        }
+    }
+}
+
+fn print_sweep(report: &SweepReport) {
+    let verb = if report.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for r in &report.removed {
+        println!(
+            "{verb:<12} {:>10}  {}",
+            human_bytes(r.size),
+            r.path.display()
+        );
+    }
+    for s in &report.skipped {
+        println!(
+            "{:<12} {:>10}  {}: {}",
+            "kept",
+            "",
+            s.path.display(),
+            s.reason
+        );
+    }
+    let n = report.removed.len();
+    let files = if n == 1 { "file" } else { "files" };
+    if report.dry_run {
+        println!(
+            "Would remove {n} {files}, freeing {} (dry run: nothing was removed).",
+            human_bytes(report.freed_bytes)
+        );
+    } else {
+        println!(
+            "Removed {n} {files}, freed {}.",
+            human_bytes(report.freed_bytes)
+        );
+    }
+    let failed = report.failures();
+    if failed > 0 {
+        eprintln!(
+            "ferry: {failed} file{} could not be removed (see above)",
+            if failed == 1 { "" } else { "s" }
+        );
+    }
 }

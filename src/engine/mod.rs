@@ -19,10 +19,13 @@ pub mod faults;
 pub mod handle;
 pub mod job;
 pub mod journal;
+pub mod known_dirs;
 pub mod lock;
 pub mod names;
 pub mod plan;
 pub mod platform;
+pub mod settings;
+pub mod sweep;
 pub mod transfer;
 
 pub use error::{Error, ErrorKind, Operation, Result};

@@ -1,0 +1,326 @@
+//! Ferry's settings: the sweeper's threshold, schedule, roots and enabled
+//! foreign patterns, and the defaults for new transfers.
+//!
+//! They live in `settings.json` in the config directory
+//! ([`dirs::config_dir`], `FERRY_CONFIG_DIR` overrides), are written with
+//! Ferry's own atomic protocol, and are checked by [`Settings::validate`]
+//! before every save. Missing fields take their defaults. A file that cannot
+//! be used (not JSON, or invalid values) is kept aside as
+//! `settings.json.corrupt-<UTC time>`, the defaults are used, and a warning
+//! says so.
+//!
+//! ```json
+//! {
+//!   "sweep": {
+//!     "threshold": "1day",
+//!     "schedule": "every 6h",
+//!     "roots": ["/home/me/Downloads"],
+//!     "foreign_patterns": ["rclone", "crdownload"]
+//!   },
+//!   "transfer": {
+//!     "conflict": "fail",
+//!     "verify": false,
+//!     "all_or_nothing": false,
+//!     "workers": 4
+//!   }
+//! }
+//! ```
+//!
+//! ```
+//! use ferry::engine::settings::Settings;
+//! use std::time::Duration;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("settings.json");
+//! let mut settings = Settings::default();
+//! settings.sweep.threshold = Duration::from_secs(2 * 3600);
+//! settings.save_to(&path)?;
+//! let (loaded, warnings) = Settings::load_from(&path)?;
+//! assert_eq!(loaded, settings);
+//! assert!(warnings.is_empty());
+//!
+//! settings.sweep.threshold = Duration::from_secs(5);
+//! assert!(settings.validate().unwrap_err().to_string().contains("at least 1m"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
+use super::dirs;
+use super::error::{Error, ErrorKind, Operation, Result};
+use super::platform;
+use super::sweep::{ForeignPattern, Schedule};
+
+/// The settings file's name in the config directory.
+pub const FILE_NAME: &str = "settings.json";
+/// The default sweep threshold: unlocked temps older than a day are orphans.
+pub const DEFAULT_THRESHOLD: Duration = Duration::from_secs(24 * 3600);
+/// The smallest threshold the settings accept.
+pub const MIN_THRESHOLD: Duration = Duration::from_secs(60);
+/// The largest threshold the settings accept.
+pub const MAX_THRESHOLD: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The shortest interval between scheduled sweeps.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
+/// The longest interval between scheduled sweeps.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The default number of transfer workers.
+pub const DEFAULT_WORKERS: usize = 4;
+/// The largest number of transfer workers.
+pub const MAX_WORKERS: usize = 64;
+
+/// All settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The sweeper.
+    pub sweep: SweepSettings,
+    /// Defaults for new transfers.
+    pub transfer: TransferDefaults,
+}
+
+/// The sweeper's settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SweepSettings {
+    /// Unlocked temps older than this are orphans (at least one minute).
+    #[serde(with = "duration_text")]
+    pub threshold: Duration,
+    /// When to sweep on a timer.
+    pub schedule: Schedule,
+    /// Folders to sweep (absolute), with their sub-folders, in addition to
+    /// every folder Ferry has written into.
+    pub roots: Vec<PathBuf>,
+    /// Other tools' partial files that may be removed (all are listed).
+    pub foreign_patterns: Vec<ForeignPattern>,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        Self {
+            threshold: DEFAULT_THRESHOLD,
+            schedule: Schedule::Off,
+            roots: Vec::new(),
+            foreign_patterns: Vec::new(),
+        }
+    }
+}
+
+/// Defaults for new transfers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TransferDefaults {
+    /// What to do when a destination exists.
+    pub conflict: ConflictPolicy,
+    /// Read each copy back and compare checksums.
+    pub verify: bool,
+    /// Roll the whole job back on any failure.
+    pub all_or_nothing: bool,
+    /// How many files are copied at once (1 to 64).
+    pub workers: usize,
+}
+
+impl Default for TransferDefaults {
+    fn default() -> Self {
+        Self {
+            conflict: ConflictPolicy::Fail,
+            verify: false,
+            all_or_nothing: false,
+            workers: DEFAULT_WORKERS,
+        }
+    }
+}
+
+/// Settings values that are out of range, each described for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidSettings {
+    /// One sentence per problem.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for InvalidSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problems.join("; "))
+    }
+}
+
+impl std::error::Error for InvalidSettings {}
+
+fn human(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+impl Settings {
+    /// Checks every value; lists every problem found.
+    pub fn validate(&self) -> std::result::Result<(), InvalidSettings> {
+        let mut problems = Vec::new();
+        let sweep = &self.sweep;
+        if sweep.threshold < MIN_THRESHOLD || sweep.threshold > MAX_THRESHOLD {
+            problems.push(format!(
+                "the sweep threshold must be at least {} and at most {} (it is {})",
+                human(MIN_THRESHOLD),
+                human(MAX_THRESHOLD),
+                human(sweep.threshold)
+            ));
+        }
+        if let Schedule::Every(interval) = sweep.schedule
+            && (interval < MIN_INTERVAL || interval > MAX_INTERVAL)
+        {
+            problems.push(format!(
+                "scheduled sweeps must be at least {} and at most {} apart (the schedule says {})",
+                human(MIN_INTERVAL),
+                human(MAX_INTERVAL),
+                human(interval)
+            ));
+        }
+        for root in &sweep.roots {
+            if !root.is_absolute() {
+                problems.push(format!(
+                    "the sweep root '{}' must be an absolute path",
+                    root.display()
+                ));
+            }
+        }
+        let workers = self.transfer.workers;
+        if !(1..=MAX_WORKERS).contains(&workers) {
+            problems.push(format!(
+                "the number of workers must be between 1 and {MAX_WORKERS} (it is {workers})"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidSettings { problems })
+        }
+    }
+
+    /// Where the settings file is: `settings.json` in the config directory.
+    pub fn path() -> Result<PathBuf> {
+        Ok(dirs::config_dir()?.join(FILE_NAME))
+    }
+
+    /// Loads the settings from the config directory: see [`Settings::load_from`].
+    pub fn load() -> Result<(Self, Vec<String>)> {
+        Self::load_from(&Self::path()?)
+    }
+
+    /// Loads the settings from `path`. A missing file gives the defaults. A
+    /// file that cannot be used is renamed aside with a timestamp and the
+    /// defaults are returned with a warning for people. Fails only when the
+    /// file cannot be read at all (or not renamed aside).
+    pub fn load_from(path: &Path) -> Result<(Self, Vec<String>)> {
+        let bytes = match fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Self::default(), vec![])),
+            Err(e) => return Err(Error::io(Operation::Read, path, e)),
+        };
+        let problem = match serde_json::from_slice::<Self>(&bytes) {
+            Ok(settings) => match settings.validate() {
+                Ok(()) => return Ok((settings, Vec::new())),
+                Err(invalid) => invalid.to_string(),
+            },
+            Err(e) => format!("it is not valid settings JSON: {e}"),
+        };
+        let aside = set_aside(path)?;
+        let warning = format!(
+            "the settings file '{}' could not be used ({problem}); it was kept as '{}' and \
+             the default settings are in use",
+            path.display(),
+            aside.display()
+        );
+        Ok((Self::default(), vec![warning]))
+    }
+
+    /// Validates and saves the settings in the config directory; returns the
+    /// file's path.
+    pub fn save(&self) -> Result<PathBuf> {
+        let path = Self::path()?;
+        self.save_to(&path)?;
+        Ok(path)
+    }
+
+    /// Validates and saves the settings at `path` with the atomic protocol
+    /// (a reader sees the old file or the new one, whole).
+    pub fn save_to(&self, path: &Path) -> Result<()> {
+        self.validate().map_err(|invalid| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                Operation::Validate,
+                path,
+                format!("the settings were not saved: {invalid}"),
+            )
+        })?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                Operation::Validate,
+                path,
+                format!("the settings were not saved: {e}"),
+            )
+        })?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            dirs::ensure(dir.to_path_buf())?;
+        }
+        let mut file = AtomicFile::create(path)?;
+        file.write_all(&json)
+            .and_then(|()| file.write_all(b"\n"))
+            .map_err(|e| Error::io(Operation::Write, path, e))?;
+        file.commit(&CommitOptions::new(ConflictPolicy::Overwrite))?;
+        Ok(())
+    }
+}
+
+/// Renames an unusable settings file to `<name>.corrupt-<UTC time>` (with a
+/// counter if that exists) and returns the new path.
+fn set_aside(path: &Path) -> Result<PathBuf> {
+    let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':' | 'Z'))
+        .collect();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| FILE_NAME.to_string());
+    for n in 1..=100 {
+        let aside_name = if n == 1 {
+            format!("{name}.corrupt-{stamp}")
+        } else {
+            format!("{name}.corrupt-{stamp}-{n}")
+        };
+        let aside = path.with_file_name(aside_name);
+        match platform::rename_noreplace(path, &aside) {
+            Ok(()) => return Ok(aside),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(Operation::Rename, path, e).with_path(&aside)),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::AlreadyExists,
+        Operation::Rename,
+        path,
+        "too many corrupt settings files are kept beside it; remove some",
+    ))
+}
+
+/// Durations as human text (`"90s"`, `"2h"`, `"1day"`) in the file.
+mod duration_text {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "the duration '{text}' is not understood ({e}); write for example 90s, 15m, 2h or 7d"
+            ))
+        })
+    }
+}

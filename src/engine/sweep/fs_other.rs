@@ -1,0 +1,174 @@
+//! Non-Unix systems (Windows): a walk through the standard library, which
+//! has no directory handles. Symbolic links and junctions are never
+//! followed (`symlink_metadata`), files are removed while their lock is
+//! held, and identities are not available, so the "same file" checks rest
+//! on the lock and the file type alone.
+
+use std::fs::{self, File, Metadata};
+use std::io;
+use std::path::PathBuf;
+
+use super::meta::{FileKind, Ident, Meta, newest};
+use super::patterns::classify_name;
+use super::remove::{Removal, RemoveCheck};
+use super::report::{Entry, SkipReason};
+use super::request::Root;
+use super::scan::{Found, Sink};
+use crate::engine::error::{Error, Operation};
+use crate::engine::lock::{self, LockMode};
+use crate::engine::platform;
+
+/// Deeper folders are not descended.
+const MAX_DEPTH: usize = 256;
+
+/// No user ids here: ownership is left to the operating system's access
+/// control.
+pub(super) fn current_user() -> Option<u32> {
+    None
+}
+
+fn meta(m: &Metadata) -> Meta {
+    let ft = m.file_type();
+    let kind = if ft.is_symlink() {
+        FileKind::Symlink
+    } else if ft.is_dir() {
+        FileKind::Directory
+    } else if ft.is_file() {
+        FileKind::Regular
+    } else {
+        FileKind::Other(platform::describe_file_type(&ft))
+    };
+    Meta {
+        ident: Ident::default(),
+        kind,
+        owner: None,
+        links: platform::link_count(m),
+        size: m.len(),
+        // No change time here: the creation time stands in for it (a file
+        // copied or restored recently is fresh).
+        changed: newest(m.modified().ok(), m.created().ok()),
+    }
+}
+
+/// Walks `root`, reporting every entry whose name matches to `sink`.
+pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
+    let mut stack: Vec<(fs::ReadDir, PathBuf, usize)> = Vec::new();
+    match fs::read_dir(&root.path) {
+        Ok(rd) => stack.push((rd, root.path.clone(), 0)),
+        Err(e) => {
+            sink.warn(Error::io(Operation::ReadDir, &root.path, e).to_string());
+            return;
+        }
+    }
+    while let Some((rd, dir, depth)) = stack.last_mut() {
+        if sink.should_stop() {
+            return;
+        }
+        let entry = match rd.next() {
+            None => {
+                stack.pop();
+                continue;
+            }
+            Some(Err(e)) => {
+                sink.warn(Error::io(Operation::ReadDir, &*dir, e).to_string());
+                stack.pop();
+                continue;
+            }
+            Some(Ok(entry)) => entry,
+        };
+        let path = entry.path();
+        let name = entry.file_name();
+        let st = match fs::symlink_metadata(&path) {
+            Ok(m) => meta(&m),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                sink.warn(Error::io(Operation::Inspect, &path, e).to_string());
+                continue;
+            }
+        };
+        let matched = classify_name(&name);
+        if st.kind == FileKind::Directory {
+            if let Some((kind, pattern)) = matched {
+                sink.found(Found {
+                    path: path.clone(),
+                    kind,
+                    pattern,
+                    dir: Ident::default(),
+                    meta: st,
+                    probe: Err("a folder, never removed".into()),
+                });
+            }
+            if root.recursive && *depth < MAX_DEPTH {
+                let depth = *depth + 1;
+                match fs::read_dir(&path) {
+                    Ok(rd) => stack.push((rd, path, depth)),
+                    Err(e) => sink.warn(Error::io(Operation::ReadDir, &path, e).to_string()),
+                }
+            }
+            continue;
+        }
+        let Some((kind, pattern)) = matched else {
+            continue;
+        };
+        let probe = match st.problem(None, 0) {
+            Some(problem) => Err(problem),
+            None => match File::open(&path) {
+                Ok(file) => lock::try_lock(&file, LockMode::Exclusive)
+                    .map(|granted| !granted)
+                    .map_err(|e| format!("its lock could not be checked ({e})")),
+                Err(e) => Err(format!("could not be opened to check its lock ({e})")),
+            },
+        };
+        sink.found(Found {
+            path,
+            kind,
+            pattern,
+            dir: Ident::default(),
+            meta: st,
+            probe,
+        });
+    }
+}
+
+/// Removes one scanned entry while holding its lock.
+pub(super) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+    let failed = |op: Operation, e: io::Error| {
+        Removal::Kept(SkipReason::Failed(
+            Error::io(op, &entry.path, e).to_string(),
+        ))
+    };
+    match fs::symlink_metadata(&entry.path) {
+        Ok(m) => {
+            if let Some(problem) = meta(&m).problem(check.me, 0) {
+                return Removal::Kept(SkipReason::Changed(problem));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Removal::Kept(SkipReason::Gone),
+        Err(e) => return failed(Operation::Inspect, e),
+    }
+    let file = match File::open(&entry.path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Removal::Kept(SkipReason::Gone),
+        Err(e) => return failed(Operation::Remove, e),
+    };
+    match lock::try_lock(&file, LockMode::Exclusive) {
+        Ok(true) => {}
+        Ok(false) => return Removal::Kept(SkipReason::Active),
+        Err(e) => return failed(Operation::Lock, e),
+    }
+    let locked = match file.metadata() {
+        Ok(m) => meta(&m),
+        Err(e) => return failed(Operation::Inspect, e),
+    };
+    if let Some(reason) = check.too_young(&locked) {
+        return Removal::Kept(reason);
+    }
+    check.notify(&entry.path);
+    // The standard library opens files with delete sharing, so the file can
+    // be removed while this handle (and its lock) is held.
+    match fs::remove_file(&entry.path) {
+        Ok(()) => Removal::Removed { size: locked.size },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Removal::Kept(SkipReason::Gone),
+        Err(e) => failed(Operation::Remove, e),
+    }
+}

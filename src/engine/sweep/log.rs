@@ -1,0 +1,260 @@
+//! The sweep log (what every sweep removed, as JSON lines) and the sweep
+//! state (when the last sweep ran), both in the data directory.
+//!
+//! * `sweep-log.jsonl`: one line per removed file:
+//!   `{"time":"2026-11-22T00:15:00Z","path":"/…","size":123,"kind":"part","trigger":"scheduled"}`.
+//!   Past 1 MiB it is moved to `sweep-log.jsonl.1` (replacing the previous
+//!   one), so it never grows without bound.
+//! * `sweep-state.json`: `{"last_run":"…","trigger":"manual","removed":3,"freed_bytes":123}`,
+//!   written with the atomic protocol.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::patterns::Kind;
+use super::request::Trigger;
+use crate::engine::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
+use crate::engine::dirs;
+use crate::engine::error::{Error, ErrorKind, Operation, Result};
+
+/// The sweep log's file name in the data directory.
+pub const LOG_FILE: &str = "sweep-log.jsonl";
+/// The sweep state's file name in the data directory.
+pub const STATE_FILE: &str = "sweep-state.json";
+/// The one-sweeper-at-a-time lock's file name in the data directory.
+pub const LOCK_FILE: &str = "sweep.lock";
+
+/// The log is rotated once it is larger than this.
+const LOG_ROTATE_BYTES: u64 = 1 << 20;
+
+/// One removed file in the sweep log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// When the sweep that removed it finished.
+    pub time: SystemTime,
+    /// The file's path.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// What it was.
+    pub kind: Kind,
+    /// Manual or scheduled.
+    pub trigger: Trigger,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Line {
+    time: String,
+    path: String,
+    size: u64,
+    kind: Kind,
+    trigger: Trigger,
+}
+
+impl From<&LogRecord> for Line {
+    fn from(r: &LogRecord) -> Self {
+        Self {
+            time: format_time(r.time),
+            path: r.path.to_string_lossy().into_owned(),
+            size: r.size,
+            kind: r.kind,
+            trigger: r.trigger,
+        }
+    }
+}
+
+impl Line {
+    fn into_record(self) -> Option<LogRecord> {
+        Some(LogRecord {
+            time: parse_time(&self.time)?,
+            path: PathBuf::from(self.path),
+            size: self.size,
+            kind: self.kind,
+            trigger: self.trigger,
+        })
+    }
+}
+
+/// A time as RFC 3339 in UTC, to the second.
+pub(crate) fn format_time(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// The inverse of [`format_time`].
+pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(text).ok()
+}
+
+/// Appends `records` to the log in `data_dir` (one write, then fsync).
+pub(crate) fn append_in(data_dir: &Path, records: &[LogRecord]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let data_dir = dirs::ensure(data_dir.to_path_buf())?;
+    let path = data_dir.join(LOG_FILE);
+    let state_err = |e: io::Error| Error::io(Operation::State, &path, e);
+    if fs::metadata(&path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
+        fs::rename(&path, data_dir.join(format!("{LOG_FILE}.1"))).map_err(state_err)?;
+    }
+    let mut text = String::new();
+    for record in records {
+        let line = serde_json::to_string(&Line::from(record))
+            .map_err(|e| state_err(io::Error::other(e)))?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let mut options = OpenOptions::new();
+    options.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).map_err(state_err)?;
+    // A crash may have left a torn last line: start on a fresh one.
+    let mut last = [b'\n'];
+    if file.seek(SeekFrom::End(0)).map_err(state_err)? > 0 {
+        file.seek(SeekFrom::End(-1)).map_err(state_err)?;
+        file.read_exact(&mut last).map_err(state_err)?;
+    }
+    if last[0] != b'\n' {
+        text.insert(0, '\n');
+    }
+    file.write_all(text.as_bytes()).map_err(state_err)?;
+    file.sync_data().map_err(state_err)
+}
+
+/// The most recent `limit` records of the sweep log, oldest first.
+pub fn read_log(limit: usize) -> Result<Vec<LogRecord>> {
+    read_log_in(&dirs::data_dir()?, limit)
+}
+
+/// [`read_log`] for the log in `data_dir`. Lines that cannot be read (a
+/// torn write after a crash) are skipped.
+pub fn read_log_in(data_dir: &Path, limit: usize) -> Result<Vec<LogRecord>> {
+    let mut records = Vec::new();
+    for name in [format!("{LOG_FILE}.1"), LOG_FILE.to_string()] {
+        let path = data_dir.join(name);
+        let text = match fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(Operation::State, &path, e)),
+        };
+        records.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+                .filter_map(Line::into_record),
+        );
+    }
+    let skip = records.len().saturating_sub(limit);
+    records.drain(..skip);
+    Ok(records)
+}
+
+/// When the last real (not dry-run) sweep ran and what it did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepState {
+    /// When it finished; `None` if no sweep ever ran.
+    pub last_run: Option<SystemTime>,
+    /// Manual or scheduled.
+    pub trigger: Option<Trigger>,
+    /// How many files it removed.
+    pub removed: u64,
+    /// How many bytes it freed.
+    pub freed_bytes: u64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(default)]
+struct StateFile {
+    last_run: Option<String>,
+    trigger: Option<Trigger>,
+    removed: u64,
+    freed_bytes: u64,
+}
+
+/// The state of the last sweep, from the data directory.
+pub fn load_state() -> Result<SweepState> {
+    load_state_in(&dirs::data_dir()?)
+}
+
+/// [`load_state`] for the state in `data_dir`. A missing or unreadable
+/// state reads as "never ran".
+pub fn load_state_in(data_dir: &Path) -> Result<SweepState> {
+    let path = data_dir.join(STATE_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SweepState::default()),
+        Err(e) => return Err(Error::io(Operation::State, &path, e)),
+    };
+    let file: StateFile = serde_json::from_slice(&bytes).unwrap_or_default();
+    Ok(SweepState {
+        last_run: file.last_run.as_deref().and_then(parse_time),
+        trigger: file.trigger,
+        removed: file.removed,
+        freed_bytes: file.freed_bytes,
+    })
+}
+
+/// Saves the state atomically in `data_dir`.
+pub(crate) fn save_state_in(data_dir: &Path, state: &SweepState) -> Result<()> {
+    let data_dir = dirs::ensure(data_dir.to_path_buf())?;
+    let path = data_dir.join(STATE_FILE);
+    let file = StateFile {
+        last_run: state.last_run.map(format_time),
+        trigger: state.trigger,
+        removed: state.removed,
+        freed_bytes: state.freed_bytes,
+    };
+    let json = serde_json::to_vec_pretty(&file)
+        .map_err(|e| Error::new(ErrorKind::Io, Operation::State, &path, e.to_string()))?;
+    let mut out = AtomicFile::create(&path)?;
+    out.write_all(&json)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(|e| Error::io(Operation::Write, &path, e))?;
+    out.commit(&CommitOptions::new(ConflictPolicy::Overwrite))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_and_state_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let time = parse_time("2026-11-22T00:15:00Z").unwrap();
+        let record = LogRecord {
+            time,
+            path: PathBuf::from("/x/.a.0000000000000000.ferry-part"),
+            size: 5,
+            kind: Kind::Part,
+            trigger: Trigger::Scheduled,
+        };
+        append_in(dir.path(), &[record.clone(), record.clone()]).unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(LOG_FILE))
+            .unwrap()
+            .write_all(b"{\"torn")
+            .unwrap();
+        append_in(dir.path(), std::slice::from_ref(&record)).unwrap();
+        assert_eq!(
+            read_log_in(dir.path(), 1).unwrap(),
+            std::slice::from_ref(&record)
+        );
+        assert_eq!(read_log_in(dir.path(), 10).unwrap().len(), 3);
+
+        assert_eq!(load_state_in(dir.path()).unwrap(), SweepState::default());
+        let state = SweepState {
+            last_run: Some(time),
+            trigger: Some(Trigger::Manual),
+            removed: 2,
+            freed_bytes: 10,
+        };
+        save_state_in(dir.path(), &state).unwrap();
+        assert_eq!(load_state_in(dir.path()).unwrap(), state);
+    }
+}

@@ -1,0 +1,120 @@
+//! What the sweeper knows about one directory entry, whatever the platform,
+//! and the safety rules that decide whether it may be touched at all.
+
+use std::time::{Duration, SystemTime};
+
+/// A file's identity: device and inode (zero where the platform has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct Ident {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// The type of a directory entry, as far as the sweeper cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    Regular,
+    Directory,
+    Symlink,
+    /// A FIFO, socket or device, with a phrase for people.
+    Other(&'static str),
+}
+
+/// Metadata of one entry, read without following symbolic links.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meta {
+    pub ident: Ident,
+    pub kind: FileKind,
+    /// The owner's user id (`None` where the platform has no owners).
+    pub owner: Option<u32>,
+    pub links: u64,
+    pub size: u64,
+    /// The newest of the modification and status-change times.
+    pub changed: Option<SystemTime>,
+}
+
+impl Meta {
+    /// Why this entry must be left alone, if it must: only regular files
+    /// of `me` with one link on the filesystem `dev` may be touched.
+    pub fn problem(&self, me: Option<u32>, dev: u64) -> Option<String> {
+        match self.kind {
+            FileKind::Regular => {}
+            FileKind::Directory => return Some("a folder, never removed".into()),
+            FileKind::Symlink => return Some("a symbolic link, never followed".into()),
+            FileKind::Other(what) => return Some(format!("not a regular file: {what}")),
+        }
+        if let (Some(me), Some(owner)) = (me, self.owner)
+            && me != owner
+        {
+            return Some(format!("owned by another user (uid {owner})"));
+        }
+        if self.links != 1 {
+            return Some(format!(
+                "has {} hard links, so other names would keep its data",
+                self.links
+            ));
+        }
+        if self.ident.dev != dev {
+            return Some("on another filesystem (a mount inside the folder)".into());
+        }
+        None
+    }
+
+    /// How long ago the file last changed; a time in the future (or an
+    /// unknown time) counts as fresh.
+    pub fn age(&self, now: SystemTime) -> Duration {
+        self.changed
+            .and_then(|t| now.duration_since(t).ok())
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+/// The newer of two optional times.
+pub(crate) fn newest(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> Meta {
+        Meta {
+            ident: Ident { dev: 1, ino: 2 },
+            kind: FileKind::Regular,
+            owner: Some(1000),
+            links: 1,
+            size: 3,
+            changed: None,
+        }
+    }
+
+    #[test]
+    fn rules_and_age() {
+        let m = meta();
+        assert_eq!(m.problem(Some(1000), 1), None);
+        assert!(m.problem(Some(0), 1).unwrap().contains("another user"));
+        assert!(m.problem(Some(1000), 9).unwrap().contains("filesystem"));
+        let linked = Meta { links: 2, ..m };
+        assert!(
+            linked
+                .problem(Some(1000), 1)
+                .unwrap()
+                .contains("hard links")
+        );
+        let now = SystemTime::now();
+        let future = Meta {
+            changed: Some(now + Duration::from_secs(3600)),
+            ..m
+        };
+        assert_eq!(future.age(now), Duration::ZERO);
+        let old = Meta {
+            changed: Some(now - Duration::from_secs(60)),
+            ..m
+        };
+        assert_eq!(old.age(now), Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,85 @@
+//! The sweeper: finds the partial files that interrupted transfers leave
+//! behind and removes the ones that are provably dead.
+//!
+//! Every Ferry writer holds an exclusive lock on its temp file for the
+//! file's whole life, so an unlocked temp is an orphan once it is older than
+//! the threshold. The sweeper
+//!
+//! * looks only at Ferry's temp and lock names and at other tools' partial
+//!   files ([`ForeignPattern`]), which it lists but removes only when the
+//!   pattern is enabled in the settings;
+//! * touches only regular files owned by the current user with exactly one
+//!   link, walking relative to directory handles without following symbolic
+//!   links and without crossing into another filesystem;
+//! * takes a file's age from the newest of its modification and change
+//!   times (a time in the future counts as fresh);
+//! * removes a file only while holding its exclusive lock, after checking
+//!   that the name still belongs to the inode it scanned and locked (the
+//!   file is first renamed to a private name, checked there, then unlinked,
+//!   so a file swapped in at the last moment is put back, never deleted);
+//! * never removes a folder, never opens a FIFO in a way that could block,
+//!   runs one at a time (a lock in the data directory) and stops cleanly at
+//!   a deadline or when cancelled.
+//!
+//! Every sweep that removes something appends it to the sweep log
+//! ([`read_log`]) and records its time ([`load_state`]) so the GUI and
+//! `ferry` can show the last and next run ([`Scheduler`]).
+//!
+//! ```
+//! use ferry::engine::sweep::{self, Status, SweepRequest};
+//! use std::time::Duration;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let data = tempfile::tempdir()?;
+//! // A temp file left by a transfer that was killed: nobody holds its lock.
+//! let orphan = dir.path().join(".movie.mkv.00112233aabbccdd.ferry-part");
+//! std::fs::write(&orphan, b"half a movie")?;
+//! std::fs::write(dir.path().join("movie-notes.txt"), b"kept")?;
+//!
+//! let mut request = SweepRequest::new([dir.path()], Duration::ZERO);
+//! request.data_dir = Some(data.path().to_path_buf());
+//!
+//! let scan = sweep::scan(&request);
+//! assert_eq!(scan.entries.len(), 1);
+//! assert_eq!(scan.entries[0].status, Status::Orphan);
+//!
+//! let report = sweep::run_sweep(&request)?;
+//! assert_eq!(report.freed_bytes, 12);
+//! assert!(!orphan.exists());
+//! assert!(dir.path().join("movie-notes.txt").exists());
+//! assert_eq!(sweep::read_log_in(data.path(), 10)?.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod guard;
+mod log;
+mod meta;
+mod patterns;
+mod remove;
+mod report;
+mod request;
+mod scan;
+mod schedule;
+
+#[cfg(unix)]
+mod fs_unix;
+#[cfg(unix)]
+use fs_unix as backend;
+
+#[cfg(not(unix))]
+mod fs_other;
+#[cfg(not(unix))]
+use fs_other as backend;
+
+pub use log::{
+    LOCK_FILE, LOG_FILE, LogRecord, STATE_FILE, SweepState, load_state, load_state_in, read_log,
+    read_log_in,
+};
+pub use patterns::{ForeignPattern, Kind, classify_name};
+pub use remove::{run_due, run_sweep, sweep_entries};
+pub use report::{
+    Entry, Ignored, Removed, ScanReport, SkipReason, Skipped, Status, Stop, SweepReport,
+};
+pub use request::{DEFAULT_LOCK_WAIT, DEFAULT_TIME_LIMIT, Root, SweepRequest, Trigger, check_root};
+pub use scan::scan;
+pub use schedule::{RETRY_DELAY, Schedule, Scheduler};

@@ -1,0 +1,318 @@
+//! The sweeper's safety rules against hostile or unusual trees: links,
+//! mounts, other users' files, hard links, FIFOs, folders named like temps,
+//! and files swapped under its feet.
+
+#![cfg(unix)]
+
+mod sweep_common;
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Barrier, mpsc};
+use std::time::{Duration, Instant};
+
+use ferry::engine::sweep::{self, SkipReason, SweepReport};
+use sweep_common::*;
+
+#[test]
+fn sweep_common_child() {
+    child_entry();
+}
+
+/// Runs a sweep on another thread and fails the test if it hangs.
+fn sweep_with_timeout(root: &Path, data: &Path) -> SweepReport {
+    let (root, data) = (root.to_path_buf(), data.to_path_buf());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(sweep::run_sweep(&request(&root, &data)).unwrap());
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the sweep hung")
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo failed");
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+#[test]
+fn symbolic_links_are_never_followed() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let target = outside.path().join("precious.txt");
+    fs::write(&target, b"precious").unwrap();
+    let outside_orphan = write_temp(outside.path(), "x", b"outside");
+    // A link named like a temp, pointing at a real file; a dangling one; a
+    // link to a folder full of orphans.
+    let link = root.path().join(temp_name("precious.txt"));
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let dangling = root.path().join(temp_name("gone"));
+    std::os::unix::fs::symlink(outside.path().join("nothing"), &dangling).unwrap();
+    let lock_link = root.path().join(".precious.txt.ferry-lock");
+    std::os::unix::fs::symlink(&target, &lock_link).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.path().join("linked-dir")).unwrap();
+    age_past_threshold();
+
+    let scan = sweep::scan(&request(root.path(), data.path()));
+    assert!(scan.entries.is_empty(), "{:#?}", scan.entries);
+    assert_eq!(scan.ignored.len(), 3, "{:#?}", scan.ignored);
+    assert!(
+        scan.ignored
+            .iter()
+            .all(|i| i.reason.contains("symbolic link"))
+    );
+
+    let report = sweep_with_timeout(root.path(), data.path());
+    assert!(report.removed.is_empty(), "{:#?}", report.removed);
+    assert_eq!(fs::read(&target).unwrap(), b"precious");
+    assert!(outside_orphan.exists(), "the linked folder was descended");
+    for l in [&link, &dangling, &lock_link] {
+        assert!(
+            fs::symlink_metadata(l).is_ok(),
+            "{} was removed",
+            l.display()
+        );
+    }
+}
+
+/// Unmounts on drop.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_nested_mount_is_not_crossed() {
+    if !is_root() {
+        println!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mnt = root.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        println!("skipped: mount -t tmpfs failed here ({mounted:?})");
+        return;
+    }
+    let _mount = Mount(mnt.clone());
+    let inside = write_temp(&mnt, "on-tmpfs", b"other filesystem");
+    let beside = write_temp(root.path(), "here", b"same filesystem");
+    age_past_threshold();
+
+    let scan = sweep::scan(&request(root.path(), data.path()));
+    assert!(scan.entries.iter().all(|e| e.path != canon(&inside)));
+    let report = sweep_with_timeout(root.path(), data.path());
+    assert_eq!(report.removed.len(), 1, "{report:#?}");
+    assert_eq!(report.removed[0].path, canon(&beside));
+    assert!(inside.exists(), "the sweep crossed into the tmpfs");
+}
+
+#[test]
+fn unsafe_look_alikes_are_untouched_and_never_hang_the_sweep() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let r = root.path();
+    // A hard-linked temp: its other name would keep the data anyway.
+    let linked = write_temp(r, "linked", b"two names");
+    let other_name = r.join("other-name.txt");
+    fs::hard_link(&linked, &other_name).unwrap();
+    // A FIFO named like a temp: opening it for reading would block.
+    let fifo = r.join(temp_name("pipe"));
+    mkfifo(&fifo);
+    let fifo_lock = r.join(".pipe.ferry-lock");
+    mkfifo(&fifo_lock);
+    // Folders named like temps (with an orphan inside, which is fair game).
+    let dir_temp = r.join(temp_name("folder"));
+    fs::create_dir(&dir_temp).unwrap();
+    fs::write(dir_temp.join("keep.txt"), b"keep").unwrap();
+    let dir_lock = r.join(".folder.ferry-lock");
+    fs::create_dir(&dir_lock).unwrap();
+    // Another user's temp.
+    let foreign_owner = write_temp(r, "nobody", b"not mine");
+    let chowned =
+        is_root() && std::os::unix::fs::chown(&foreign_owner, Some(65534), Some(65534)).is_ok();
+    if !chowned {
+        println!("skipped: the other-user case needs root to chown");
+    }
+    let plain = write_temp(r, "plain", b"mine");
+    age_past_threshold();
+
+    let report = sweep_with_timeout(r, data.path());
+    let removed: Vec<_> = report.removed.iter().map(|x| x.path.clone()).collect();
+    assert_eq!(removed, [canon(&plain)], "{report:#?}");
+    assert_eq!(fs::read(&linked).unwrap(), b"two names");
+    assert_eq!(fs::metadata(&other_name).unwrap().nlink(), 2);
+    for p in [&fifo, &fifo_lock, &dir_temp, &dir_lock] {
+        assert!(
+            fs::symlink_metadata(p).is_ok(),
+            "{} was removed",
+            p.display()
+        );
+    }
+    assert!(dir_temp.join("keep.txt").exists());
+    assert_eq!(fs::read(&foreign_owner).unwrap(), b"not mine");
+    let reason = |p: &Path| -> String {
+        match &report
+            .skipped
+            .iter()
+            .find(|s| s.path == canon(p))
+            .unwrap()
+            .reason
+        {
+            SkipReason::Unsafe(why) => why.clone(),
+            other => panic!("{}: {other:?}", p.display()),
+        }
+    };
+    assert!(reason(&linked).contains("hard links"));
+    assert!(reason(&fifo).contains("FIFO"));
+    assert!(reason(&fifo_lock).contains("FIFO"));
+    assert!(reason(&dir_temp).contains("folder"));
+    assert!(reason(&dir_lock).contains("folder"));
+    if chowned {
+        assert!(reason(&foreign_owner).contains("another user"));
+    }
+}
+
+/// Fresh replacement files, made ahead in a staging folder beside the
+/// temps (same filesystem), each with content naming its number.
+fn stage_replacements(stage: &Path, n: usize) -> Vec<PathBuf> {
+    fs::create_dir(stage).unwrap();
+    (0..n)
+        .map(|i| {
+            let p = stage.join(format!("new-{i}"));
+            fs::write(&p, format!("new {i}")).unwrap();
+            p
+        })
+        .collect()
+}
+
+/// The file now at `name` must be the replacement, alive and whole.
+fn assert_replacement_survived(name: &Path, replacement: &File, i: usize) {
+    let meta = replacement.metadata().unwrap();
+    assert_eq!(meta.nlink(), 1, "replacement {i} was deleted");
+    assert_eq!(fs::read_to_string(name).unwrap(), format!("new {i}"));
+    assert_eq!(fs::metadata(name).unwrap().ino(), meta.ino());
+}
+
+#[test]
+fn a_file_swapped_in_between_scan_and_removal_is_never_deleted() {
+    const PER_PHASE: usize = 334;
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let temps_dir = root.path().join("temps");
+    fs::create_dir(&temps_dir).unwrap();
+    let temps: Vec<PathBuf> = (0..3 * PER_PHASE)
+        .map(|i| canon(&write_temp(&temps_dir, &format!("t{i}"), b"old")))
+        .collect();
+    age_past_threshold();
+    let replacements = stage_replacements(&root.path().join("stage"), temps.len());
+    let held: Vec<File> = replacements
+        .iter()
+        .map(|p| File::open(p).unwrap())
+        .collect();
+
+    let mut req = request(&temps_dir, data.path());
+    let scan = sweep::scan(&req);
+    assert_eq!(scan.entries.len(), temps.len());
+    let entries: HashMap<PathBuf, _> = scan
+        .entries
+        .iter()
+        .map(|e| (e.path.clone(), e.clone()))
+        .collect();
+    let phase = |k: usize| (k * PER_PHASE)..((k + 1) * PER_PHASE);
+
+    // Phase 1: swapped after the scan, before the sweep looks again: the
+    // scanned identity no longer matches.
+    for i in phase(0) {
+        fs::rename(&replacements[i], &temps[i]).unwrap();
+    }
+    let batch: Vec<_> = phase(0).map(|i| entries[&temps[i]].clone()).collect();
+    let report = sweep::sweep_entries(&batch, &req).unwrap();
+    assert!(report.removed.is_empty(), "{:#?}", report.removed);
+    for s in &report.skipped {
+        assert!(
+            matches!(&s.reason, SkipReason::Changed(w) if w.contains("another file now has its name")),
+            "{s:?}"
+        );
+    }
+    for i in phase(0) {
+        assert_replacement_survived(&temps[i], &held[i], i);
+    }
+
+    // Phase 2: swapped while the sweeper holds the old file's lock, just
+    // before it unlinks: the path no longer names the locked inode.
+    let swap_of: HashMap<PathBuf, usize> = phase(1).map(|i| (temps[i].clone(), i)).collect();
+    let swap = |path: &Path| {
+        let i = swap_of[path];
+        fs::rename(&replacements[i], &temps[i]).unwrap();
+    };
+    req.on_remove = Some(&swap);
+    let batch: Vec<_> = phase(1).map(|i| entries[&temps[i]].clone()).collect();
+    let report = sweep::sweep_entries(&batch, &req).unwrap();
+    assert!(report.removed.is_empty(), "{:#?}", report.removed);
+    assert_eq!(report.skipped.len(), PER_PHASE);
+    for s in &report.skipped {
+        assert!(
+            matches!(&s.reason, SkipReason::Changed(w) if w.contains("at the last moment")),
+            "{s:?}"
+        );
+    }
+    for i in phase(1) {
+        assert_replacement_survived(&temps[i], &held[i], i);
+    }
+    req.on_remove = None;
+
+    // Phase 3: a thread swaps at a varying moment while the sweep runs.
+    let barrier = Barrier::new(2);
+    let (mut removed, mut late) = (0, 0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in phase(2) {
+                barrier.wait();
+                let spin = Duration::from_micros(((i * 7919) % 120) as u64);
+                let start = Instant::now();
+                while start.elapsed() < spin {
+                    std::hint::spin_loop();
+                }
+                fs::rename(&replacements[i], &temps[i]).unwrap();
+                barrier.wait();
+            }
+        });
+        for i in phase(2) {
+            barrier.wait();
+            let report = sweep::sweep_entries(&[entries[&temps[i]].clone()], &req).unwrap();
+            removed += report.removed.len();
+            late += report
+                .skipped
+                .iter()
+                .filter(
+                    |s| matches!(&s.reason, SkipReason::Changed(w) if w.contains("last moment")),
+                )
+                .count();
+            assert_eq!(report.failures(), 0, "{report:#?}");
+            barrier.wait();
+            assert_replacement_survived(&temps[i], &held[i], i);
+        }
+    });
+    println!(
+        "phase 3 of {PER_PHASE}: removed before the swap {removed}, \
+         swap caught after the lock {late}, caught before it {}",
+        PER_PHASE - removed - late
+    );
+}
