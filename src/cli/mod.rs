@@ -14,6 +14,7 @@ use crossbeam_channel::Sender;
 use crate::engine::dirs;
 use crate::engine::handle::{Command as EngineCommand, Engine, EngineConfig};
 use crate::engine::job::TransferKind;
+use crate::engine::settings::Settings;
 
 mod follow;
 mod jobs;
@@ -95,7 +96,17 @@ pub(crate) fn data_dir() -> Result<std::path::PathBuf, ()> {
 /// Starts the engine for one command, wired to the interrupt handler.
 pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
     let data_dir = data_dir().map_err(|()| ExitCode::from(1))?;
-    let engine = Engine::start(EngineConfig::new(data_dir));
+    let (settings, warnings) =
+        Settings::load().unwrap_or_else(|e| (Settings::default(), vec![e.to_string()]));
+    for warning in warnings {
+        eprintln!("ferry: warning: {warning}");
+    }
+    let engine = Engine::start(EngineConfig {
+        workers: settings.transfer.workers,
+        settings_path: Settings::path().ok(),
+        settings,
+        ..EngineConfig::new(data_dir)
+    });
     let _ = ENGINE_COMMANDS.set(engine.commands());
     if INTERRUPTED.load(Ordering::SeqCst) {
         engine.send(EngineCommand::Interrupt);

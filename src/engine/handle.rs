@@ -30,15 +30,18 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, Sender, select, tick, unbounded};
+use crossbeam_channel::{Receiver, Sender, at, never, select, tick, unbounded};
 
 use super::control::Control;
 use super::job::{JobId, JobOutcome, JobSpec, JobSummary};
 use super::journal::{self, Journal, JournalState};
+use super::settings::Settings;
+use super::sweep::{Entry, LogRecord, ScanReport, Scheduler, SweepReport, Trigger};
+use super::sweeper::{self, SweepDone, SweepScope, SweepWork};
 use super::transfer::{LiveProgress, roll_back, run_job};
 
 /// How often running jobs report progress.
@@ -56,15 +59,22 @@ pub struct EngineConfig {
     pub data_dir: PathBuf,
     /// Called after events are published.
     pub waker: Option<Waker>,
+    /// Sweep thresholds, roots and schedule (and defaults clients show).
+    pub settings: Settings,
+    /// Where [`Command::UpdateSettings`] saves them; `None` keeps them in
+    /// memory only.
+    pub settings_path: Option<PathBuf>,
 }
 
 impl EngineConfig {
-    /// Defaults: two workers, no waker.
+    /// Defaults: two workers, default settings kept in memory, no waker.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             workers: 2,
             data_dir: data_dir.into(),
             waker: None,
+            settings: Settings::default(),
+            settings_path: None,
         }
     }
 }
@@ -101,6 +111,14 @@ pub enum Command {
     /// Stop everything because the process is going away; the jobs stay
     /// journaled so they can be resumed.
     Interrupt,
+    /// List leftover temp files ([`Event::ScanFinished`]).
+    Scan(SweepScope),
+    /// Remove every orphan in scope ([`Event::SweepFinished`]).
+    Sweep(SweepScope),
+    /// Remove these scanned entries, if they are still orphans.
+    SweepEntries(Vec<Entry>),
+    /// Validate, save and apply new settings ([`Event::SettingsSaved`]).
+    UpdateSettings(Settings),
     /// Stop the engine (interrupting what runs).
     Shutdown,
 }
@@ -179,6 +197,30 @@ pub enum Event {
     Unfinished(Vec<Unfinished>),
     /// Something a person should know that is not tied to a job.
     Warning(String),
+    /// A scan's candidates.
+    ScanFinished(ScanReport),
+    /// A sweep ran (manual or scheduled).
+    SweepFinished(SweepReport),
+    /// A sweep could not run (another sweep held the lock, …).
+    SweepFailed {
+        /// Manual or scheduled.
+        trigger: Trigger,
+        /// Why, in words.
+        message: String,
+    },
+    /// When sweeps ran and will run, and what they removed lately.
+    SweepStatus {
+        /// The last sweep's end.
+        last_run: Option<SystemTime>,
+        /// The next scheduled sweep (none when the schedule is off).
+        next_run: Option<SystemTime>,
+        /// The newest sweep-log lines, newest last.
+        log: Vec<LogRecord>,
+    },
+    /// New settings are saved and in force.
+    SettingsSaved(Settings),
+    /// Settings refused, with every problem in words.
+    SettingsRejected(Vec<String>),
 }
 
 /// The client's handle. Dropping it interrupts running jobs (they stay
@@ -272,33 +314,71 @@ struct Owner {
     config: EngineConfig,
     events: Sender<Event>,
     work_tx: Option<Sender<Work>>,
+    work_rx: Receiver<Work>,
+    worker_tx: Sender<WorkerMsg>,
     worker_rx: Receiver<WorkerMsg>,
     workers: Vec<JoinHandle<()>>,
     jobs: HashMap<JobId, Running>,
+    sweep_tx: Option<Sender<(SweepWork, Settings)>>,
+    sweep_rx: Receiver<SweepDone>,
+    sweeper: Option<JoinHandle<()>>,
+    sweep_cancel: Arc<AtomicBool>,
+    sweeping: bool,
+    scheduler: Scheduler,
 }
 
 impl Owner {
     fn new(config: EngineConfig, events: Sender<Event>) -> Self {
         let (work_tx, work_rx) = unbounded::<Work>();
         let (worker_tx, worker_rx) = unbounded();
-        let workers = (0..config.workers.max(1))
-            .map(|n| {
-                let work_rx = work_rx.clone();
-                let worker_tx = worker_tx.clone();
-                let data_dir = config.data_dir.clone();
-                thread::Builder::new()
-                    .name(format!("ferry-worker-{n}"))
-                    .spawn(move || worker(work_rx, worker_tx, data_dir))
-                    .expect("a worker thread could not be started")
-            })
-            .collect();
-        Self {
+        let (sweep_tx, sweep_work) = unbounded();
+        let (sweep_done, sweep_rx) = unbounded();
+        let sweep_cancel = Arc::new(AtomicBool::new(false));
+        let sweeper = {
+            let data_dir = config.data_dir.clone();
+            let cancel = sweep_cancel.clone();
+            thread::Builder::new()
+                .name("ferry-sweeper".into())
+                .spawn(move || sweeper::run(sweep_work, sweep_done, data_dir, cancel))
+                .expect("the sweeper thread could not be started")
+        };
+        let last_run = super::sweep::load_state_in(&config.data_dir)
+            .ok()
+            .and_then(|state| state.last_run);
+        let scheduler = Scheduler::new(config.settings.sweep.schedule, last_run);
+        let mut owner = Self {
             config,
             events,
             work_tx: Some(work_tx),
+            work_rx,
+            worker_tx,
             worker_rx,
-            workers,
+            workers: Vec::new(),
             jobs: HashMap::new(),
+            sweep_tx: Some(sweep_tx),
+            sweep_rx,
+            sweeper: Some(sweeper),
+            sweep_cancel,
+            sweeping: false,
+            scheduler,
+        };
+        owner.grow_workers(owner.config.workers);
+        owner
+    }
+
+    /// Starts workers until there are `count` (the pool only grows while
+    /// the engine runs; a smaller count applies at the next start).
+    fn grow_workers(&mut self, count: usize) {
+        while self.workers.len() < count.max(1) {
+            let n = self.workers.len();
+            let work_rx = self.work_rx.clone();
+            let worker_tx = self.worker_tx.clone();
+            let data_dir = self.config.data_dir.clone();
+            let worker = thread::Builder::new()
+                .name(format!("ferry-worker-{n}"))
+                .spawn(move || worker(work_rx, worker_tx, data_dir))
+                .expect("a worker thread could not be started");
+            self.workers.push(worker);
         }
     }
 
@@ -314,17 +394,24 @@ impl Owner {
 
     fn run(mut self, commands: Receiver<Command>) {
         self.report_unfinished();
+        self.publish_sweep_status(sweeper::recent_log(&self.config.data_dir));
         self.wake();
         let ticker = tick(PROGRESS_INTERVAL);
         let mut shutting_down = false;
         loop {
+            let sweep_timer = match self.scheduler.time_until_due(SystemTime::now()) {
+                Some(wait) if !self.sweeping && !shutting_down => at(Instant::now() + wait),
+                _ => never(),
+            };
             select! {
                 recv(commands) -> command => match command {
                     Ok(Command::Shutdown) | Err(_) => {
                         self.control_jobs(Target::All, Control::interrupt);
+                        self.sweep_cancel.store(true, Ordering::SeqCst);
                         shutting_down = true;
                         // Workers end when the queue is closed and drained.
                         self.work_tx = None;
+                        self.sweep_tx = None;
                     }
                     Ok(command) => self.handle(command),
                 },
@@ -336,6 +423,14 @@ impl Owner {
                     }
                     Err(_) => break,
                 },
+                recv(self.sweep_rx) -> done => {
+                    if let Ok(done) = done {
+                        self.sweep_done(done);
+                    }
+                }
+                recv(sweep_timer) -> _ => {
+                    self.start_sweep(SweepWork::Sweep(SweepScope::default(), Trigger::Scheduled));
+                }
                 recv(ticker) -> _ => self.publish_progress(),
             }
             self.wake();
@@ -344,9 +439,75 @@ impl Owner {
             }
         }
         self.work_tx = None;
+        self.sweep_tx = None;
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
+        if let Some(sweeper) = self.sweeper.take() {
+            let _ = sweeper.join();
+        }
+    }
+
+    fn start_sweep(&mut self, work: SweepWork) {
+        if !matches!(work, SweepWork::Scan(_)) {
+            self.sweeping = true;
+        }
+        if let Some(tx) = &self.sweep_tx {
+            let _ = tx.send((work, self.config.settings.clone()));
+        }
+    }
+
+    fn sweep_done(&mut self, done: SweepDone) {
+        match done {
+            SweepDone::Scanned(report) => self.emit(Event::ScanFinished(report)),
+            SweepDone::Swept {
+                trigger,
+                result,
+                log,
+            } => {
+                self.sweeping = false;
+                match result {
+                    Ok(report) => {
+                        if !report.dry_run {
+                            self.scheduler.record_run(report.finished);
+                        }
+                        self.emit(Event::SweepFinished(report));
+                    }
+                    Err(message) => {
+                        self.scheduler.postpone(SystemTime::now());
+                        self.emit(Event::SweepFailed { trigger, message });
+                    }
+                }
+                self.publish_sweep_status(log);
+            }
+        }
+    }
+
+    fn publish_sweep_status(&self, log: Vec<LogRecord>) {
+        let now = SystemTime::now();
+        self.emit(Event::SweepStatus {
+            last_run: self.scheduler.last_run(),
+            next_run: self.scheduler.next_due(now),
+            log,
+        });
+    }
+
+    fn update_settings(&mut self, settings: Settings) {
+        if let Err(invalid) = settings.validate() {
+            self.emit(Event::SettingsRejected(invalid.problems));
+            return;
+        }
+        if let Some(path) = &self.config.settings_path {
+            if let Err(e) = settings.save_to(path) {
+                self.emit(Event::SettingsRejected(vec![e.to_string()]));
+                return;
+            }
+        }
+        self.scheduler.set_schedule(settings.sweep.schedule);
+        self.grow_workers(settings.transfer.workers);
+        self.config.settings = settings.clone();
+        self.emit(Event::SettingsSaved(settings));
+        self.publish_sweep_status(sweeper::recent_log(&self.config.data_dir));
     }
 
     fn handle(&mut self, command: Command) {
@@ -382,6 +543,12 @@ impl Owner {
             Command::Unpause(target) => self.control_jobs(target, Control::resume),
             Command::Cancel(target) => self.control_jobs(target, Control::cancel),
             Command::Interrupt => self.control_jobs(Target::All, Control::interrupt),
+            Command::Scan(scope) => self.start_sweep(SweepWork::Scan(scope)),
+            Command::Sweep(scope) => {
+                self.start_sweep(SweepWork::Sweep(scope, Trigger::Manual));
+            }
+            Command::SweepEntries(entries) => self.start_sweep(SweepWork::SweepEntries(entries)),
+            Command::UpdateSettings(settings) => self.update_settings(settings),
             Command::Shutdown => unreachable!("handled in run"),
         }
     }

@@ -26,6 +26,7 @@ pub mod plan;
 pub mod platform;
 pub mod settings;
 pub mod sweep;
+pub mod sweeper;
 pub mod transfer;
 
 pub use error::{Error, ErrorKind, Operation, Result};

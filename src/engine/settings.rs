@@ -63,7 +63,7 @@ pub const DEFAULT_THRESHOLD: Duration = Duration::from_secs(24 * 3600);
 /// The smallest threshold the settings accept.
 pub const MIN_THRESHOLD: Duration = Duration::from_secs(60);
 /// The largest threshold the settings accept.
-pub const MAX_THRESHOLD: Duration = Duration::from_secs(365 * 24 * 3600);
+pub const MAX_THRESHOLD: Duration = Duration::from_secs(31_557_600); // 365.25 days: "1year"
 /// The shortest interval between scheduled sweeps.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
 /// The longest interval between scheduled sweeps.

@@ -38,7 +38,7 @@ use super::job::{
 use super::journal::{Journal, JournalState, Record};
 use super::lock::{DestinationLock, LockMode, Wait};
 use super::plan::plan_job;
-use super::{names, platform};
+use super::{known_dirs, names, platform};
 
 /// A job's progress, updated by its worker and sampled by the engine.
 #[derive(Debug, Default)]
@@ -128,6 +128,22 @@ pub fn run_job(
         }
     };
 
+    // The sweeper looks for leftovers wherever Ferry has written.
+    let dest_dirs: BTreeSet<&Path> = plan
+        .entries
+        .iter()
+        .map(|e| {
+            if e.is_dir() {
+                &e.dest
+            } else {
+                parent_dir(&e.dest)
+            }
+        })
+        .collect();
+    let mut early_warnings = Vec::new();
+    if let Err(e) = known_dirs::remember_in(data_dir, dest_dirs) {
+        early_warnings.push(e.to_string());
+    }
     progress
         .files_total
         .store(plan.total_files(), Ordering::Relaxed);
@@ -141,7 +157,7 @@ pub fn run_job(
         control,
         progress,
         failed: Vec::new(),
-        warnings: plan.warnings.clone(),
+        warnings: [plan.warnings.clone(), early_warnings].concat(),
         files_written: 0,
         bytes_written: 0,
         skipped: 0,
