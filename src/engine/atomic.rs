@@ -100,6 +100,10 @@ pub struct CommitOptions<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Runs before an existing destination is replaced.
     pub before_replace: Option<BeforeReplace<'a>>,
+    /// Fsync the destination's folder after the rename (the default). A
+    /// caller committing a batch turns it off and makes the folders durable
+    /// once for the whole batch before reporting any file done.
+    pub sync_dir: bool,
 }
 
 impl CommitOptions<'_> {
@@ -111,6 +115,7 @@ impl CommitOptions<'_> {
             wait: Wait::Block,
             cancel: None,
             before_replace: None,
+            sync_dir: true,
         }
     }
 }
@@ -253,10 +258,20 @@ impl AtomicFile {
         if let Committed::Written { path, .. } = &outcome {
             // From here on the temp no longer exists under its own name.
             self.file = None;
-            let dir = parent_dir(path);
-            platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
+            if options.sync_dir {
+                let dir = parent_dir(path);
+                platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
+            }
         }
         Ok(outcome)
+    }
+
+    /// Declares the temp durable because the caller flushed it another way
+    /// (a batch flush of the whole filesystem, see
+    /// [`platform::sync_batch`]), so [`commit`](Self::commit) skips its own
+    /// fsync. Calling it without such a flush breaks the protocol.
+    pub fn assume_synced(&mut self) {
+        self.synced = true;
     }
 }
 

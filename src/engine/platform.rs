@@ -366,3 +366,86 @@ impl WriteBehind {
         }
     }
 }
+
+/// Makes many files durable at once. On Linux one `syncfs` per filesystem
+/// involved flushes them all with shared device flushes (and also whatever
+/// else is dirty on that filesystem); elsewhere the files are fsynced from
+/// several threads at once so the flushes overlap.
+pub fn sync_batch(files: &[&File]) -> io::Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut devices: Vec<(u64, &File)> = Vec::new();
+        for &file in files {
+            let dev = FileId::of(&file.metadata()?).device();
+            if !devices.iter().any(|(d, _)| *d == dev) {
+                devices.push((dev, file));
+            }
+        }
+        for (_, file) in devices {
+            rustix::fs::syncfs(file)?;
+        }
+        Ok(())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        const THREADS: usize = 16;
+        let per_thread = files.len().div_ceil(THREADS);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(per_thread)
+                .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|f| sync_file(f))))
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
+            })
+        })
+    }
+}
+
+/// Makes the entries of many folders durable at once: one `syncfs` per
+/// filesystem on Linux, an fsync of each folder elsewhere.
+pub fn sync_dirs(dirs: &[&Path]) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let handles = dirs
+            .iter()
+            .map(|d| File::open(d))
+            .collect::<io::Result<Vec<File>>>()?;
+        let refs: Vec<&File> = handles.iter().collect();
+        sync_batch(&refs)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        dirs.iter().try_for_each(|d| sync_dir(d))
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit (batches of small
+/// files keep many temps open and locked at once). Returns the soft limit
+/// now in force, or `None` where there is no such limit.
+pub fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum {
+            let wanted = limit.maximum.map(|m| m.min(1 << 20));
+            let raised = rustix::process::Rlimit {
+                current: wanted,
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised.clone()).is_ok() {
+                limit = raised;
+            }
+        }
+        limit.current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
