@@ -5,10 +5,12 @@
 //!    then `flock(T, LOCK_EX)` before any data;
 //! 2. all the data written to T, then mode and times set through T;
 //! 3. `fsync(T)` after the last write;
-//! 4. the sidecar lock `.<dest>.ferry-lock` opened and locked exclusively,
-//!    then `rename*(temp → dest)` (no-clobber `renameat2(RENAME_NOREPLACE)`
-//!    where the policy forbids overwriting), then `fsync` of the
-//!    destination directory; the sidecar is unlinked before it is closed.
+//! 4. where the policy may replace a file (`overwrite`), the sidecar lock
+//!    `.<dest>.ferry-lock` opened and locked exclusively; then
+//!    `rename*(temp → dest)` (no-clobber `renameat2(RENAME_NOREPLACE)`,
+//!    which needs no lock, where the policy forbids overwriting), then
+//!    `fsync` of the destination directory; the sidecar is unlinked before
+//!    it is closed.
 //!
 //! Skipped (with a message) when `strace` is not installed.
 #![cfg(target_os = "linux")]
@@ -455,40 +457,43 @@ fn check_protocol(calls: &[Call], size: u64, dest: &Path, no_clobber: bool) {
         );
     }
 
-    // The destination lock: taken exclusively before the rename, unlinked
-    // before it is released.
-    let lock_file = files
-        .iter()
-        .find(|f| {
-            f.path.parent() == Some(dir)
-                && f.path.file_name().is_some_and(names::is_lock_name)
-                && f.open_at < rename_at
-                && f.closed_at.is_none_or(|c| c > rename_at)
-        })
-        .unwrap_or_else(|| panic!("no destination lock open across the rename:\n{}", dump()));
-    assert!(
-        calls_on(calls, lock_file, &["flock"]).any(|(i, c)| i < rename_at
-            && c.ok()
-            && c.args.get(1).is_some_and(|a| a.contains("LOCK_EX"))),
-        "the destination lock was not taken exclusively before the rename:\n{}",
-        dump()
-    );
-    let unlink = calls.iter().enumerate().skip(rename_at).find(|(_, c)| {
-        let path = match c.name.as_str() {
-            "unlink" => c.path_arg(0),
-            "unlinkat" => c.path_arg(1),
-            _ => None,
-        };
-        c.ok() && path.as_deref() == Some(lock_file.path.as_path())
-    });
-    let unlink_at = unlink
-        .map(|(i, _)| i)
-        .unwrap_or_else(|| panic!("the destination lock was never unlinked:\n{}", dump()));
-    assert!(
-        lock_file.closed_at.is_none_or(|c| unlink_at < c),
-        "the lock must be unlinked before it is closed (released):\n{}",
-        dump()
-    );
+    // The destination lock: where the policy may replace a file, taken
+    // exclusively before the rename and unlinked before it is released. A
+    // no-clobber rename is decided atomically by the kernel and needs none.
+    if !no_clobber {
+        let lock_file = files
+            .iter()
+            .find(|f| {
+                f.path.parent() == Some(dir)
+                    && f.path.file_name().is_some_and(names::is_lock_name)
+                    && f.open_at < rename_at
+                    && f.closed_at.is_none_or(|c| c > rename_at)
+            })
+            .unwrap_or_else(|| panic!("no destination lock open across the rename:\n{}", dump()));
+        assert!(
+            calls_on(calls, lock_file, &["flock"]).any(|(i, c)| i < rename_at
+                && c.ok()
+                && c.args.get(1).is_some_and(|a| a.contains("LOCK_EX"))),
+            "the destination lock was not taken exclusively before the rename:\n{}",
+            dump()
+        );
+        let unlink = calls.iter().enumerate().skip(rename_at).find(|(_, c)| {
+            let path = match c.name.as_str() {
+                "unlink" => c.path_arg(0),
+                "unlinkat" => c.path_arg(1),
+                _ => None,
+            };
+            c.ok() && path.as_deref() == Some(lock_file.path.as_path())
+        });
+        let unlink_at = unlink
+            .map(|(i, _)| i)
+            .unwrap_or_else(|| panic!("the destination lock was never unlinked:\n{}", dump()));
+        assert!(
+            lock_file.closed_at.is_none_or(|c| unlink_at < c),
+            "the lock must be unlinked before it is closed (released):\n{}",
+            dump()
+        );
+    }
 
     // 5. The destination directory fsynced after the rename.
     let dir_synced = files.iter().any(|f| {

@@ -71,6 +71,11 @@ impl ConflictPolicy {
         Self::Newer,
     ];
 
+    /// Whether the policy may replace an existing destination.
+    pub fn may_replace(self) -> bool {
+        matches!(self, Self::Overwrite | Self::Newer)
+    }
+
     /// The policy's name on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -248,12 +253,7 @@ impl AtomicFile {
     /// fails: the file is then in place but its durability is not assured).
     pub fn commit(mut self, options: &CommitOptions<'_>) -> Result<Committed> {
         self.sync()?;
-        let _dest_lock = DestinationLock::acquire(
-            &self.dest,
-            LockMode::Exclusive,
-            options.wait,
-            options.cancel,
-        )?;
+        let _dest_lock = destination_lock(&self.dest, options)?;
         let outcome = place(&self.temp_path, &self.dest, options)?;
         if let Committed::Written { path, .. } = &outcome {
             // From here on the temp no longer exists under its own name.
@@ -275,8 +275,20 @@ impl AtomicFile {
     }
 }
 
+/// Takes the destination lock when the policy may replace an existing file
+/// (`overwrite`, `newer`): deciding and replacing must then happen under
+/// it. The other policies end in a no-clobber rename, which the kernel
+/// decides atomically, so they need no lock (and leave no lock file to
+/// create and remove per file).
+fn destination_lock(dest: &Path, options: &CommitOptions<'_>) -> Result<Option<DestinationLock>> {
+    if !options.policy.may_replace() {
+        return Ok(None);
+    }
+    DestinationLock::acquire(dest, LockMode::Exclusive, options.wait, options.cancel).map(Some)
+}
+
 /// Applies `options.policy` and renames `temp` to `dest` (or a numbered
-/// name). The caller holds the destination lock.
+/// name). The caller holds the destination lock where the policy needs it.
 fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Committed> {
     let written = |path: &Path, replaced| Committed::Written {
         path: path.to_path_buf(),
@@ -370,8 +382,7 @@ fn rename(from: &Path, to: &Path, overwrite: bool) -> Result<()> {
 /// that can be renamed (a temp symlink, or a source being moved within one
 /// filesystem). `item` is left in place when the policy skips.
 pub fn commit_path(item: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Committed> {
-    let _dest_lock =
-        DestinationLock::acquire(dest, LockMode::Exclusive, options.wait, options.cancel)?;
+    let _dest_lock = destination_lock(dest, options)?;
     let outcome = place(item, dest, options)?;
     if let Committed::Written { path, .. } = &outcome {
         let dir = parent_dir(path);

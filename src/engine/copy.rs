@@ -171,7 +171,7 @@ pub fn stage_file(
     let (bytes, method) = copy_contents(
         &source,
         src,
-        meta.len(),
+        &meta,
         &mut temp,
         buf,
         options.control,
@@ -305,7 +305,7 @@ fn conflict_settled_early(
 fn copy_contents(
     source: &File,
     src: &Path,
-    size: u64,
+    meta: &Metadata,
     temp: &mut AtomicFile,
     buf: &mut [u8],
     control: Option<&Control>,
@@ -313,8 +313,9 @@ fn copy_contents(
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, CopyMethod)> {
     let mut total = 0u64;
+    let size = meta.len();
     if hasher.is_none() && !faults::forces_buffered() {
-        if size > 0 && platform::reflink(source, temp.handle()).is_ok() {
+        if size > 0 && platform::reflink(source, meta, temp.handle()).is_ok() {
             on_progress(size);
             return Ok((size, CopyMethod::Reflink));
         }
@@ -322,7 +323,14 @@ fn copy_contents(
         loop {
             checkpoint(control, temp.dest())?;
             faults::before_chunk();
-            match platform::copy_range(source, temp.handle(), KERNEL_CHUNK_SIZE) {
+            // The size seen when the source was opened is what is copied
+            // (the plan and the progress count on it); this also saves the
+            // call that would only report the end of the file.
+            if total >= size {
+                return Ok((total, CopyMethod::KernelCopy));
+            }
+            let want = (size - total).min(KERNEL_CHUNK_SIZE as u64) as usize;
+            match platform::copy_range(source, temp.handle(), want) {
                 Ok(0) => return Ok((total, CopyMethod::KernelCopy)),
                 Ok(n) => {
                     temp.note_written();

@@ -497,11 +497,11 @@ impl Owner {
             self.emit(Event::SettingsRejected(invalid.problems));
             return;
         }
-        if let Some(path) = &self.config.settings_path {
-            if let Err(e) = settings.save_to(path) {
-                self.emit(Event::SettingsRejected(vec![e.to_string()]));
-                return;
-            }
+        if let Some(path) = &self.config.settings_path
+            && let Err(e) = settings.save_to(path)
+        {
+            self.emit(Event::SettingsRejected(vec![e.to_string()]));
+            return;
         }
         self.scheduler.set_schedule(settings.sweep.schedule);
         self.grow_workers(settings.transfer.workers);

@@ -262,6 +262,23 @@ impl Journal {
         Ok(())
     }
 
+    /// Appends several records with one write; with `durable`, one fsync.
+    pub fn append_all(&mut self, records: &[Record], durable: bool) -> Result<()> {
+        let mut lines = Vec::new();
+        for record in records {
+            serde_json::to_writer(&mut lines, record).map_err(|e| {
+                Error::new(ErrorKind::Io, Operation::State, &self.path, e.to_string())
+            })?;
+            lines.push(b'\n');
+        }
+        let err = |e| Error::io(Operation::State, &self.path, e);
+        self.file.write_all(&lines).map_err(err)?;
+        if durable {
+            self.file.sync_data().map_err(err)?;
+        }
+        Ok(())
+    }
+
     /// Makes every record so far durable.
     pub fn sync(&mut self) -> Result<()> {
         self.file

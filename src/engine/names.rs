@@ -86,6 +86,33 @@ pub fn is_temp_name(name: &OsStr) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
+/// The part of a temp name that comes from its destination's name (the
+/// destination name, shortened as [`temp_name`] shortens it).
+///
+/// ```
+/// use ferry::engine::names;
+/// use std::ffi::OsStr;
+///
+/// let temp = names::temp_name(OsStr::new("a.txt"), 7);
+/// assert_eq!(names::temp_stem(&temp), Some(names::temp_stem_for(OsStr::new("a.txt")).as_os_str()));
+/// ```
+pub fn temp_stem(temp: &OsStr) -> Option<&OsStr> {
+    if !is_temp_name(temp) {
+        return None;
+    }
+    let bytes = temp.as_encoded_bytes();
+    let end = bytes.len() - TEMP_SUFFIX.len() - RANDOM_HEX_DIGITS - 1;
+    // SAFETY: the cut points are next to ASCII '.' characters.
+    Some(unsafe { OsStr::from_encoded_bytes_unchecked(&bytes[1..end]) })
+}
+
+/// What [`temp_stem`] returns for the temps of a destination named
+/// `dest_name`.
+pub fn temp_stem_for(dest_name: &OsStr) -> OsString {
+    let room = NAME_MAX - 1 - (1 + RANDOM_HEX_DIGITS + TEMP_SUFFIX.len());
+    truncate(dest_name, room).to_os_string()
+}
+
 /// Whether `name` has the shape of a Ferry destination lock name.
 pub fn is_lock_name(name: &OsStr) -> bool {
     let bytes = name.as_encoded_bytes();

@@ -70,6 +70,20 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// Opens an existing file for locking only: never creates, never follows a
+/// symbolic link, never blocks on a FIFO.
+pub fn open_lock_file_existing(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        options.custom_flags(flags.bits() as i32);
+    }
+    options.open(path)
+}
+
 /// Opens a source for reading without ever blocking: a FIFO or device that
 /// slipped past earlier checks is opened non-blocking and then refused by
 /// the caller's file-type check on the handle.
@@ -274,14 +288,35 @@ pub fn apply_dir_meta(meta: &super::job::DirMeta, dest: &Path) -> io::Result<()>
 
 /// Clones `src`'s data into `dst` without copying it (`FICLONE` on Linux:
 /// btrfs, XFS with reflink, bcachefs). Fails where the filesystem cannot.
-pub fn reflink(src: &File, dst: &File) -> io::Result<()> {
+pub fn reflink(src: &File, src_meta: &Metadata, dst: &File) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        rustix::fs::ioctl_ficlone(dst, src).map_err(io::Error::from)
+        use std::sync::Mutex;
+        // Source filesystems known not to clone, so that copying many small
+        // files does not pay a failing ioctl each.
+        static NO_CLONE: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+        let dev = FileId::of(src_meta).device();
+        let known_bad = |d| {
+            NO_CLONE
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&d)
+        };
+        if known_bad(dev) {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
+        let result = rustix::fs::ioctl_ficlone(dst, src).map_err(io::Error::from);
+        if let Err(e) = &result
+            && e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error())
+            && is_unsupported(e)
+        {
+            NO_CLONE.lock().unwrap_or_else(|e| e.into_inner()).push(dev);
+        }
+        result
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        let _ = (src, dst);
+        let _ = (src, src_meta, dst);
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 }
@@ -367,31 +402,24 @@ impl WriteBehind {
     }
 }
 
-/// Makes many files durable at once. On Linux one `syncfs` per filesystem
-/// involved flushes them all with shared device flushes (and also whatever
-/// else is dirty on that filesystem); elsewhere the files are fsynced from
-/// several threads at once so the flushes overlap.
-pub fn sync_batch(files: &[&File]) -> io::Result<()> {
-    if files.is_empty() {
-        return Ok(());
-    }
+/// Makes many files durable at once, given the files and the folders they
+/// are in. On Linux one `syncfs` per filesystem involved flushes them all
+/// with shared device flushes (and whatever else is dirty on that
+/// filesystem); elsewhere the files are fsynced from several threads at
+/// once so their flushes overlap.
+pub fn sync_batch(files: &[&File], dirs: &[&Path]) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let mut devices: Vec<(u64, &File)> = Vec::new();
-        for &file in files {
-            let dev = FileId::of(&file.metadata()?).device();
-            if !devices.iter().any(|(d, _)| *d == dev) {
-                devices.push((dev, file));
-            }
-        }
-        for (_, file) in devices {
-            rustix::fs::syncfs(file)?;
-        }
-        Ok(())
+        let _ = files;
+        sync_filesystems(dirs)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
+        let _ = dirs;
         const THREADS: usize = 16;
+        if files.is_empty() {
+            return Ok(());
+        }
         let per_thread = files.len().div_ceil(THREADS);
         std::thread::scope(|scope| {
             let handles: Vec<_> = files
@@ -400,10 +428,25 @@ pub fn sync_batch(files: &[&File]) -> io::Result<()> {
                 .collect();
             handles.into_iter().try_for_each(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
+                    .unwrap_or_else(|_| Err(io::Error::other("an fsync thread panicked")))
             })
         })
     }
+}
+
+/// One `syncfs` for each filesystem that holds one of `dirs`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn sync_filesystems(dirs: &[&Path]) -> io::Result<()> {
+    let mut seen: Vec<u64> = Vec::new();
+    for dir in dirs {
+        let handle = File::open(dir)?;
+        let dev = FileId::of(&handle.metadata()?).device();
+        if !seen.contains(&dev) {
+            seen.push(dev);
+            rustix::fs::syncfs(&handle)?;
+        }
+    }
+    Ok(())
 }
 
 /// Makes the entries of many folders durable at once: one `syncfs` per
@@ -411,12 +454,7 @@ pub fn sync_batch(files: &[&File]) -> io::Result<()> {
 pub fn sync_dirs(dirs: &[&Path]) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let handles = dirs
-            .iter()
-            .map(|d| File::open(d))
-            .collect::<io::Result<Vec<File>>>()?;
-        let refs: Vec<&File> = handles.iter().collect();
-        sync_batch(&refs)
+        sync_filesystems(dirs)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -438,7 +476,7 @@ pub fn raise_open_file_limit() -> Option<u64> {
                 current: wanted,
                 maximum: limit.maximum,
             };
-            if setrlimit(Resource::Nofile, raised.clone()).is_ok() {
+            if setrlimit(Resource::Nofile, raised).is_ok() {
                 limit = raised;
             }
         }

@@ -20,7 +20,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod batch;
+
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -36,7 +39,7 @@ use super::job::{
     Entry, EntryKind, FileError, JobId, JobOutcome, JobPlan, JobSpec, JobSummary, TransferKind,
 };
 use super::journal::{Journal, JournalState, Record};
-use super::lock::{DestinationLock, LockMode, Wait};
+use super::lock::{self, DestinationLock, LockMode, Wait};
 use super::plan::plan_job;
 use super::{known_dirs, names, platform};
 
@@ -162,6 +165,8 @@ pub fn run_job(
         bytes_written: 0,
         skipped: 0,
         methods: BTreeSet::new(),
+        dirty_dirs: Vec::new(),
+        batch_mode: Runner::wants_batches(spec, &plan),
         done: BTreeSet::new(),
     };
     if let Some(state) = &state {
@@ -223,6 +228,10 @@ struct Runner<'a> {
     skipped: u64,
     /// How data was moved, for the summary.
     methods: BTreeSet<CopyMethod>,
+    /// Folders created but not yet made durable (batched jobs).
+    dirty_dirs: Vec<PathBuf>,
+    /// Whether small files go through batches.
+    batch_mode: bool,
     /// Entries finished in an earlier run or this one.
     done: BTreeSet<usize>,
 }
@@ -233,6 +242,26 @@ impl Runner<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .append(&record, durable)
+    }
+
+    /// Appends several records with one write and one fsync.
+    fn record_all(&self, records: &[Record]) -> Result<()> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append_all(records, true)
+    }
+
+    /// Copy options for this job's files (no backup hook).
+    fn copy_options<'s>(&'s self, on_temp: Option<&'s (dyn Fn(&Path) + Sync)>) -> CopyOptions<'s> {
+        CopyOptions {
+            policy: self.spec.policy,
+            control: Some(self.control),
+            wait: Wait::Block,
+            verify: self.spec.verify,
+            before_replace: None,
+            on_temp,
+        }
     }
 
     /// Everything the journal has recorded so far (what a rollback or the
@@ -266,12 +295,23 @@ impl Runner<'_> {
             }
             clear_stale_lock(&self.plan.entries[i].dest);
         }
+        self.remove_dead_temps(state);
         let mut done = state.done.clone();
         // Committed just before the process died, before the journal said
-        // so: the destination is already the source's copy.
-        for (&i, (_, existed)) in &state.temps {
-            let entry = &self.plan.entries[i];
-            if !existed && !done.contains_key(&i) && same_file_data(&entry.src, &entry.dest) {
+        // so: the destination is already the source's copy. (Without
+        // all-or-nothing, any destination that matches its source in size
+        // and modification time counts as done, as rsync's quick check does;
+        // with it, only one this job created, so a rollback stays exact.)
+        for (i, entry) in self.plan.entries.iter().enumerate() {
+            let ours = match state.temps.get(&i) {
+                Some((_, existed)) => !existed,
+                None => !self.spec.all_or_nothing,
+            };
+            if ours
+                && !entry.is_dir()
+                && !done.contains_key(&i)
+                && same_file_data(&entry.src, &entry.dest)
+            {
                 let bytes = fs::metadata(&entry.dest).map_or(0, |m| m.len());
                 let _ = self.record(
                     Record::Done {
@@ -306,8 +346,47 @@ impl Runner<'_> {
         }
     }
 
+    /// Removes the temps a dead run of this job left beside its unfinished
+    /// destinations (found by name, so also those the journal never heard
+    /// of), each only if no live writer holds its lock.
+    fn remove_dead_temps(&self, state: &JournalState) {
+        let mut wanted: BTreeSet<(&Path, OsString)> = BTreeSet::new();
+        for (i, entry) in self.plan.entries.iter().enumerate() {
+            if !entry.is_dir()
+                && !state.done.contains_key(&i)
+                && let Some(name) = entry.dest.file_name()
+            {
+                wanted.insert((parent_dir(&entry.dest), names::temp_stem_for(name)));
+            }
+        }
+        let dirs: BTreeSet<&Path> = wanted.iter().map(|(d, _)| *d).collect();
+        for dir in dirs {
+            let Ok(read) = fs::read_dir(dir) else {
+                continue;
+            };
+            for item in read.flatten() {
+                let name = item.file_name();
+                let Some(stem) = names::temp_stem(&name) else {
+                    continue;
+                };
+                if !wanted.contains(&(dir, stem.to_os_string())) {
+                    continue;
+                }
+                let path = item.path();
+                let Ok(file) = platform::open_lock_file_existing(&path) else {
+                    continue;
+                };
+                let regular = file.metadata().is_ok_and(|m| m.is_file());
+                if regular && lock::try_lock(&file, LockMode::Exclusive).unwrap_or(false) {
+                    let _ = fs::remove_file(&path);
+                }
+            }
+        }
+    }
+
     fn run_entries(&mut self) {
         let mut failed_dirs: Vec<PathBuf> = Vec::new();
+        let mut batch = batch::Batch::default();
         for (i, entry) in self.plan.entries.iter().enumerate() {
             if self.done.contains(&i) {
                 continue;
@@ -323,6 +402,14 @@ impl Runner<'_> {
                     "its folder could not be created",
                 );
                 self.fail(i, entry, &err);
+                continue;
+            }
+            if let EntryKind::File { size } = entry.kind
+                && self.batchable(&entry.kind)
+            {
+                if batch.push(i, size) {
+                    self.flush_batch(batch.take());
+                }
                 continue;
             }
             self.progress.set_current(Some(&entry.dest));
@@ -343,6 +430,17 @@ impl Runner<'_> {
                     return;
                 }
             }
+        }
+        if !batch.is_empty() && !self.control.is_cancelled() {
+            self.flush_batch(batch);
+        }
+        if !self.dirty_dirs.is_empty() {
+            let dirs: Vec<&Path> = self.dirty_dirs.iter().map(PathBuf::as_path).collect();
+            if let Err(e) = platform::sync_dirs(&dirs) {
+                self.warnings
+                    .push(Error::io(Operation::Sync, dirs[0], e).to_string());
+            }
+            self.dirty_dirs.clear();
         }
     }
 
@@ -377,7 +475,13 @@ impl Runner<'_> {
                     .map_err(|e| Error::io(Operation::CreateDir, &entry.dest, e))?;
                 self.record(Record::DirCreated { i }, self.spec.all_or_nothing)?;
                 let parent = parent_dir(&entry.dest);
-                platform::sync_dir(parent).map_err(|e| Error::io(Operation::Sync, parent, e))?;
+                if self.batching() {
+                    // Made durable with the next batch's folders.
+                    self.dirty_dirs.push(parent.to_path_buf());
+                } else {
+                    platform::sync_dir(parent)
+                        .map_err(|e| Error::io(Operation::Sync, parent, e))?;
+                }
             }
             Err(e) => return Err(Error::io(Operation::Inspect, &entry.dest, e)),
         }
@@ -404,12 +508,8 @@ impl Runner<'_> {
             let _ = self.record(record, aon);
         };
         let options = CopyOptions {
-            policy: self.spec.policy,
-            control: Some(self.control),
-            wait: Wait::Block,
-            verify: self.spec.verify,
             before_replace: aon.then_some(&backup_hook as _),
-            on_temp: Some(&temp_hook),
+            ..self.copy_options(Some(&temp_hook))
         };
         let mut written = 0u64;
         let progress = self.progress;

@@ -1,0 +1,313 @@
+//! Small files in batches. Per-file fsyncs are nearly the whole cost of
+//! copying many small files durably, so a batch is:
+//!
+//! 1. staged by several threads at once (data in locked temps, mode and
+//!    times set, nothing durable or visible yet);
+//! 2. made durable with one flush ([`platform::sync_batch`]: one `syncfs`
+//!    per filesystem on Linux, concurrent fsyncs elsewhere);
+//! 3. committed one by one under each destination's lock and conflict
+//!    policy, without a folder fsync each;
+//! 4. its folders made durable once ([`platform::sync_dirs`]);
+//! 5. journaled as done with one append and one fsync.
+//!
+//! A file is reported done only after step 5. A crash before it leaves
+//! temps (removed by `ferry resume`, or orphans for the sweeper) and at most
+//! committed copies whose journal line is missing, which resume recognises
+//! by size and modification time.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::Runner;
+use crate::engine::atomic::parent_dir;
+use crate::engine::copy::{CHUNK_SIZE, CopyOptions, FileOutcome, Staged, StagedFile, stage_file};
+use crate::engine::error::{Error, ErrorKind, Operation, Result};
+use crate::engine::job::{EntryKind, TransferKind};
+use crate::engine::journal::Record;
+use crate::engine::platform;
+
+/// Jobs with fewer small files than this copy them one by one.
+const BATCH_MIN_FILES: usize = 16;
+/// Files up to this size go through batches.
+pub(super) const BATCH_FILE_MAX: u64 = 4 << 20;
+/// Files per batch at most (each holds an open, locked temp until it is
+/// committed, so the open-file limit caps it too: see [`batch_files`]).
+const BATCH_MAX_FILES: usize = 1024;
+/// Bytes per batch (bounds the dirty data waiting for the flush).
+const BATCH_MAX_BYTES: u64 = 256 << 20;
+/// Threads staging a batch.
+const STAGE_THREADS: usize = 4;
+/// Threads committing a batch.
+const COMMIT_THREADS: usize = 4;
+
+/// The entries waiting to be copied as one batch.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    items: Vec<(usize, u64)>,
+    bytes: u64,
+}
+
+impl Batch {
+    /// Adds entry `i` of `size` bytes; returns whether the batch is full.
+    pub(super) fn push(&mut self, i: usize, size: u64) -> bool {
+        self.items.push((i, size));
+        self.bytes += size;
+        self.items.len() >= batch_files() || self.bytes >= BATCH_MAX_BYTES
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub(super) fn take(&mut self) -> Self {
+        std::mem::take(self)
+    }
+}
+
+/// Files per batch: [`BATCH_MAX_FILES`], or a quarter of the open-file
+/// limit (raised to its maximum once) if that is lower, leaving room for
+/// other jobs running at once.
+fn batch_files() -> usize {
+    static FILES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *FILES.get_or_init(|| match platform::raise_open_file_limit() {
+        Some(limit) => (limit as usize / 4).clamp(16, BATCH_MAX_FILES),
+        None => BATCH_MAX_FILES,
+    })
+}
+
+/// A staged entry with the bytes it already counted in the progress.
+type StageResult = (usize, u64, Result<Staged>);
+
+impl Runner<'_> {
+    /// Whether this job copies small files in batches: plain copies (moves
+    /// rename, all-or-nothing jobs keep a backup per file, verified copies
+    /// read each file back after its own fsync) with enough small files for
+    /// a shared flush to pay off. A job of a few files keeps the plain
+    /// per-file protocol.
+    pub(super) fn batching(&self) -> bool {
+        self.batch_mode
+    }
+
+    /// Decides [`batching`](Self::batching) for a job.
+    pub(super) fn wants_batches(
+        spec: &crate::engine::job::JobSpec,
+        plan: &crate::engine::job::JobPlan,
+    ) -> bool {
+        spec.kind == TransferKind::Copy
+            && !spec.all_or_nothing
+            && !spec.verify
+            && plan
+                .entries
+                .iter()
+                .filter(|e| matches!(e.kind, EntryKind::File { size } if size <= BATCH_FILE_MAX))
+                .take(BATCH_MIN_FILES)
+                .count()
+                == BATCH_MIN_FILES
+    }
+
+    /// Whether entry `kind` goes through a batch.
+    pub(super) fn batchable(&self, kind: &EntryKind) -> bool {
+        self.batching() && matches!(kind, EntryKind::File { size } if *size <= BATCH_FILE_MAX)
+    }
+
+    /// Copies a batch through the five steps above.
+    pub(super) fn flush_batch(&mut self, batch: Batch) {
+        let mut ready: Vec<(usize, u64, StagedFile)> = Vec::new();
+        for (i, written, result) in self.stage_all(&batch.items) {
+            let entry = &self.plan.entries[i];
+            let size = batch
+                .items
+                .iter()
+                .find(|(j, _)| *j == i)
+                .map_or(0, |(_, s)| *s);
+            match result {
+                Ok(Staged::Ready(staged)) => ready.push((i, written, staged)),
+                Ok(Staged::Skipped) => {
+                    let _ = self.record(Record::Skipped { i }, false);
+                    self.file_finished(i, size, written, false);
+                }
+                Err(e) if e.kind() == ErrorKind::Cancelled => {}
+                Err(e) => {
+                    self.progress.add_bytes(size.saturating_sub(written));
+                    self.fail(i, entry, &e);
+                }
+            }
+        }
+        if self.control.is_cancelled() {
+            return; // dropping the staged files removes their temps
+        }
+
+        let plan = self.plan;
+        let handles: Vec<&std::fs::File> =
+            ready.iter().map(|(_, _, s)| s.temp().handle()).collect();
+        let temp_dirs: BTreeSet<&Path> = ready
+            .iter()
+            .map(|(i, ..)| parent_dir(&plan.entries[*i].dest))
+            .collect();
+        let temp_dirs: Vec<&Path> = temp_dirs.into_iter().collect();
+        if let Err(e) = platform::sync_batch(&handles, &temp_dirs) {
+            drop(handles);
+            for (i, _, staged) in ready {
+                let err = Error::io(Operation::Sync, staged.temp().temp_path(), clone_io(&e));
+                self.fail(i, &plan.entries[i], &err);
+            }
+            return;
+        }
+        drop(handles);
+
+        let mut committed = Vec::new();
+        let mut dirs: BTreeSet<&Path> = BTreeSet::new();
+        for (i, written, result) in self.commit_all(ready) {
+            let size = match plan.entries[i].kind {
+                EntryKind::File { size } => size,
+                _ => 0,
+            };
+            match result {
+                Ok(FileOutcome::Copied {
+                    path,
+                    bytes,
+                    method,
+                    ..
+                }) => {
+                    dirs.insert(parent_dir(&plan.entries[i].dest));
+                    committed.push((i, written, size, path, bytes, method));
+                }
+                Ok(FileOutcome::Skipped) => {
+                    let _ = self.record(Record::Skipped { i }, false);
+                    self.file_finished(i, size, written, false);
+                }
+                Err(e) => {
+                    self.progress.add_bytes(size.saturating_sub(written));
+                    self.fail(i, &plan.entries[i], &e);
+                }
+            }
+        }
+
+        let dirty = std::mem::take(&mut self.dirty_dirs);
+        dirs.extend(dirty.iter().map(|d| d.as_path()));
+        let dirs: Vec<&Path> = dirs.into_iter().collect();
+        if let Err(e) = platform::sync_dirs(&dirs) {
+            for (i, ..) in committed {
+                let err = Error::io(
+                    Operation::Sync,
+                    parent_dir(&plan.entries[i].dest),
+                    clone_io(&e),
+                );
+                self.fail(i, &plan.entries[i], &err);
+            }
+            return;
+        }
+
+        let records: Vec<Record> = committed
+            .iter()
+            .map(|(i, _, _, path, bytes, _)| Record::Done {
+                i: *i,
+                dest: path.clone(),
+                bytes: *bytes,
+            })
+            .collect();
+        if let Err(e) = self.record_all(&records) {
+            self.warnings.push(e.to_string());
+        }
+        for (i, written, size, _, bytes, method) in committed {
+            self.methods.insert(method);
+            self.bytes_written += bytes;
+            self.file_finished(i, size, written, true);
+        }
+    }
+
+    /// Commits staged (and already durable) files on several threads, each
+    /// taking whole folders so they do not contend for one folder's lock.
+    fn commit_all(
+        &self,
+        ready: Vec<(usize, u64, StagedFile)>,
+    ) -> Vec<(usize, u64, Result<FileOutcome>)> {
+        let options = CopyOptions {
+            control: Some(self.control),
+            ..CopyOptions::new(self.spec.policy)
+        };
+        let mut by_dir: std::collections::BTreeMap<&Path, Vec<(usize, u64, StagedFile)>> =
+            std::collections::BTreeMap::new();
+        for item in ready {
+            by_dir
+                .entry(parent_dir(&self.plan.entries[item.0].dest))
+                .or_default()
+                .push(item);
+        }
+        let mut buckets: Vec<Vec<(usize, u64, StagedFile)>> =
+            (0..COMMIT_THREADS).map(|_| Vec::new()).collect();
+        for group in by_dir.into_values() {
+            let smallest = buckets
+                .iter_mut()
+                .min_by_key(|b| b.len())
+                .expect("there is at least one bucket");
+            smallest.extend(group);
+        }
+        let commit_bucket = |bucket: Vec<(usize, u64, StagedFile)>| {
+            bucket
+                .into_iter()
+                .map(|(i, written, mut staged)| {
+                    staged.assume_synced();
+                    (i, written, staged.commit(&options, &mut [], false))
+                })
+                .collect::<Vec<_>>()
+        };
+        std::thread::scope(|scope| {
+            let mut buckets = buckets.into_iter().filter(|b| !b.is_empty());
+            let first = buckets.next();
+            let workers: Vec<_> = buckets
+                .map(|b| scope.spawn(move || commit_bucket(b)))
+                .collect();
+            let mut all = first.map(commit_bucket).unwrap_or_default();
+            for worker in workers {
+                all.extend(worker.join().expect("a commit thread panicked"));
+            }
+            all
+        })
+    }
+
+    /// Stages the batch's files on several threads.
+    fn stage_all(&self, items: &[(usize, u64)]) -> Vec<StageResult> {
+        let next = AtomicUsize::new(0);
+        let threads = STAGE_THREADS.min(items.len()).max(1);
+        let stage_some = || {
+            let mut buf = vec![0u8; CHUNK_SIZE];
+            let mut out = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(i, _)) = items.get(k) else { break };
+                let entry = &self.plan.entries[i];
+                if !self.control.checkpoint() {
+                    out.push((i, 0, Err(Error::cancelled(&entry.dest))));
+                    continue;
+                }
+                self.progress.set_current(Some(&entry.dest));
+                let options = self.copy_options(None);
+                let mut written = 0u64;
+                let result = stage_file(&entry.src, &entry.dest, &options, &mut buf, &mut |n| {
+                    written += n;
+                    self.progress.add_bytes(n);
+                });
+                out.push((i, written, result));
+            }
+            out
+        };
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads).map(|_| scope.spawn(stage_some)).collect();
+            let mut all = stage_some();
+            for worker in workers {
+                all.extend(worker.join().expect("a staging thread panicked"));
+            }
+            all
+        })
+    }
+}
+
+/// `io::Error` is not `Clone`; keep its kind and message for each file.
+fn clone_io(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    }
+}
