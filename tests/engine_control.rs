@@ -107,6 +107,8 @@ fn pause_holds_bytes_still_and_resume_completes() {
     engine.send(Command::Unpause(Target::Job(id)));
     let summary = finished(&engine, id);
     assert_eq!(summary.outcome, JobOutcome::Completed);
+    // The kernel copy path honoured the pause between its chunks.
+    assert_eq!(summary.method, "copy_file_range");
     assert_eq!(
         fs::read(&src).unwrap(),
         fs::read(tmp.path().join("out")).unwrap()
