@@ -38,6 +38,8 @@ const BATCH_MAX_FILES: usize = 1024;
 const BATCH_MAX_BYTES: u64 = 256 << 20;
 /// Threads staging a batch.
 const STAGE_THREADS: usize = 4;
+/// Files of one folder a staging thread takes at a time.
+const STAGE_RUN: usize = 64;
 /// Threads committing a batch.
 const COMMIT_THREADS: usize = 4;
 
@@ -269,27 +271,27 @@ impl Runner<'_> {
 
     /// Stages the batch's files on several threads.
     fn stage_all(&self, items: &[(usize, u64)]) -> Vec<StageResult> {
+        // Threads take runs of files from one folder at a time: creating
+        // files in one folder serialises on that folder's lock.
+        let mut runs: Vec<Vec<usize>> = Vec::new();
+        let mut last_dir: Option<&Path> = None;
+        for &(i, _) in items {
+            let dir = parent_dir(&self.plan.entries[i].dest);
+            match runs.last_mut() {
+                Some(run) if last_dir == Some(dir) && run.len() < STAGE_RUN => run.push(i),
+                _ => runs.push(vec![i]),
+            }
+            last_dir = Some(dir);
+        }
         let next = AtomicUsize::new(0);
-        let threads = STAGE_THREADS.min(items.len()).max(1);
+        let threads = STAGE_THREADS.min(runs.len()).max(1);
         let stage_some = || {
             let mut buf = vec![0u8; CHUNK_SIZE];
             let mut out = Vec::new();
-            loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(i, _)) = items.get(k) else { break };
-                let entry = &self.plan.entries[i];
-                if !self.control.checkpoint() {
-                    out.push((i, 0, Err(Error::cancelled(&entry.dest))));
-                    continue;
+            while let Some(run) = runs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                for &i in run {
+                    out.push(self.stage_one(i, &mut buf));
                 }
-                self.progress.set_current(Some(&entry.dest));
-                let options = self.copy_options(None);
-                let mut written = 0u64;
-                let result = stage_file(&entry.src, &entry.dest, &options, &mut buf, &mut |n| {
-                    written += n;
-                    self.progress.add_bytes(n);
-                });
-                out.push((i, written, result));
             }
             out
         };
@@ -301,6 +303,22 @@ impl Runner<'_> {
             }
             all
         })
+    }
+
+    /// Stages entry `i` (a small file).
+    fn stage_one(&self, i: usize, buf: &mut [u8]) -> StageResult {
+        let entry = &self.plan.entries[i];
+        if !self.control.checkpoint() {
+            return (i, 0, Err(Error::cancelled(&entry.dest)));
+        }
+        self.progress.set_current(Some(&entry.dest));
+        let options = self.copy_options(None);
+        let mut written = 0u64;
+        let result = stage_file(&entry.src, &entry.dest, &options, buf, &mut |n| {
+            written += n;
+            self.progress.add_bytes(n);
+        });
+        (i, written, result)
     }
 }
 
