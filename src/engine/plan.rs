@@ -178,7 +178,9 @@ impl Planner {
         };
         let mut children = Vec::new();
         for entry in read {
-            match entry.and_then(|e| Ok((e.file_name(), fs::symlink_metadata(e.path())?))) {
+            // `DirEntry::metadata` does not follow links, and on Unix stats
+            // relative to the open folder rather than by full path.
+            match entry.and_then(|e| Ok((e.file_name(), e.metadata()?))) {
                 Ok(child) => children.push(child),
                 Err(e) => return self.errors.push(Error::io(Operation::ReadDir, dir, e)),
             }
