@@ -62,14 +62,14 @@ mod scan;
 mod schedule;
 
 #[cfg(unix)]
-mod fs_unix;
+mod unix;
 #[cfg(unix)]
-use fs_unix as backend;
+use unix as backend;
 
 #[cfg(not(unix))]
-mod fs_other;
+mod other;
 #[cfg(not(unix))]
-use fs_other as backend;
+use other as backend;
 
 pub use log::{
     LOCK_FILE, LOG_FILE, LogRecord, STATE_FILE, SweepState, load_state, load_state_in, read_log,

@@ -1,8 +1,9 @@
 //! Scanning: resolve the roots, walk them (through the platform backend)
 //! and classify what is found.
 
+use std::cmp::Ordering as CmpOrdering;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,15 +15,25 @@ use super::request::{Root, SweepRequest};
 use crate::engine::known_dirs;
 
 /// A name-matching entry the walker found.
-pub(super) struct Found {
+pub(super) struct Found<'a> {
     pub path: PathBuf,
     pub kind: Kind,
     pub pattern: Option<ForeignPattern>,
     /// The folder's identity.
     pub dir: Ident,
-    pub meta: Meta,
-    /// Whether its lock was held, or why it must be left alone.
-    pub probe: Result<bool, String>,
+    pub probe: Probe<'a>,
+}
+
+/// What the walker learned about a found entry.
+pub(super) enum Probe<'a> {
+    /// It must be left alone, for this reason.
+    Unsafe(String),
+    /// Someone else holds its lock.
+    Held(Meta),
+    /// Nobody held its lock, and the walker now holds it (until the
+    /// [`Locked`](backend::Locked) is dropped), so a sweep can remove it
+    /// without letting go in between.
+    Free(Meta, backend::Locked<'a>),
 }
 
 /// Where the walker reports.
@@ -30,7 +41,7 @@ pub(super) trait Sink {
     /// Whether to stop now (deadline or cancel).
     fn should_stop(&mut self) -> bool;
     /// A name-matching entry.
-    fn found(&mut self, found: Found);
+    fn found(&mut self, found: Found<'_>);
     /// A problem that does not stop the walk.
     fn warn(&mut self, message: String);
 }
@@ -66,6 +77,51 @@ impl<'a> Limits<'a> {
     }
 }
 
+/// A found entry, classified.
+pub(super) enum Judged<'a> {
+    /// A candidate, with its lock if the walker holds it.
+    Entry(Entry, Option<backend::Locked<'a>>),
+    /// A look-alike left alone.
+    Ignored(Ignored),
+}
+
+/// Classifies a found entry: its age at `now` against `threshold`, and
+/// whether someone holds its lock.
+pub(super) fn judge(found: Found<'_>, now: SystemTime, threshold: Duration) -> Judged<'_> {
+    let (meta, locked, lock) = match found.probe {
+        Probe::Unsafe(reason) => {
+            return Judged::Ignored(Ignored {
+                path: found.path,
+                reason,
+            });
+        }
+        Probe::Held(meta) => (meta, true, None),
+        Probe::Free(meta, lock) => (meta, false, Some(lock)),
+    };
+    let age = meta.age(now);
+    let status = if found.kind == Kind::Foreign {
+        Status::Foreign
+    } else if locked {
+        Status::Active
+    } else if age >= threshold {
+        Status::Orphan
+    } else {
+        Status::Young
+    };
+    let entry = Entry {
+        path: found.path,
+        kind: found.kind,
+        pattern: found.pattern,
+        size: meta.size,
+        age,
+        status,
+        locked,
+        ident: meta.ident,
+        dir: found.dir,
+    };
+    Judged::Entry(entry, lock)
+}
+
 struct Collector<'r, 'a> {
     report: ScanReport,
     limits: &'r mut Limits<'a>,
@@ -78,38 +134,12 @@ impl Sink for Collector<'_, '_> {
         self.limits.check()
     }
 
-    fn found(&mut self, found: Found) {
-        let locked = match found.probe {
-            Ok(locked) => locked,
-            Err(reason) => {
-                self.report.ignored.push(Ignored {
-                    path: found.path,
-                    reason,
-                });
-                return;
-            }
-        };
-        let age = found.meta.age(self.now);
-        let status = if found.kind == Kind::Foreign {
-            Status::Foreign
-        } else if locked {
-            Status::Active
-        } else if age >= self.threshold {
-            Status::Orphan
-        } else {
-            Status::Young
-        };
-        self.report.entries.push(Entry {
-            path: found.path,
-            kind: found.kind,
-            pattern: found.pattern,
-            size: found.meta.size,
-            age,
-            status,
-            locked,
-            ident: found.meta.ident,
-            dir: found.dir,
-        });
+    fn found(&mut self, found: Found<'_>) {
+        // The probe's lock, if any, is let go here: a scan changes nothing.
+        match judge(found, self.now, self.threshold) {
+            Judged::Entry(entry, _) => self.report.entries.push(entry),
+            Judged::Ignored(ignored) => self.report.ignored.push(ignored),
+        }
     }
 
     fn warn(&mut self, message: String) {
@@ -121,31 +151,61 @@ impl Sink for Collector<'_, '_> {
 /// modified; problems become warnings in the report.
 pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
     let mut limits = Limits::new(request.time_limit, request.cancel);
-    scan_with(request, &mut limits)
-}
-
-pub(super) fn scan_with(request: &SweepRequest<'_>, limits: &mut Limits<'_>) -> ScanReport {
     let mut collector = Collector {
         report: ScanReport::default(),
-        limits,
+        limits: &mut limits,
         now: SystemTime::now(),
         threshold: request.threshold,
     };
-    let roots = resolve_roots(request, &mut collector.report.warnings);
-    for root in &roots {
-        if collector.should_stop() {
-            break;
-        }
-        collector.report.roots.push(root.path.clone());
-        backend::walk(root, &mut collector);
-    }
+    let roots = walk_roots(request, &mut collector);
     let mut report = collector.report;
-    report.stopped = collector.limits.stopped;
-    report.entries.sort_by(|a, b| a.path.cmp(&b.path));
+    report.roots = roots;
+    report.stopped = limits.stopped;
+    sort_by_path(&mut report.entries, |e| &e.path);
     report.entries.dedup_by(|a, b| a.path == b.path);
-    report.ignored.sort_by(|a, b| a.path.cmp(&b.path));
+    sort_by_path(&mut report.ignored, |i| &i.path);
     report.ignored.dedup_by(|a, b| a.path == b.path);
     report
+}
+
+/// Walks every root of the request into `sink`, and returns the roots
+/// looked in (canonical paths).
+pub(super) fn walk_roots(request: &SweepRequest<'_>, sink: &mut dyn Sink) -> Vec<PathBuf> {
+    let mut warnings = Vec::new();
+    let roots = resolve_roots(request, &mut warnings);
+    for warning in warnings {
+        sink.warn(warning);
+    }
+    let mut walked = Vec::with_capacity(roots.len());
+    for root in &roots {
+        if sink.should_stop() {
+            break;
+        }
+        walked.push(root.path.clone());
+        backend::walk(root, sink);
+    }
+    walked
+}
+
+/// Sorts items by their path, as [`Path`](std::path::Path)'s order does
+/// (component by component), but comparing bytes: the paths here are
+/// canonical (absolute, no `.`, `..`, doubled or trailing separators), and
+/// for those, comparing component by component is comparing bytes with
+/// the separator ranked below every other byte.
+pub(super) fn sort_by_path<T>(items: &mut [T], path: impl Fn(&T) -> &Path) {
+    items.sort_unstable_by(|a, b| path_order(path(a), path(b)));
+}
+
+fn path_order(a: &Path, b: &Path) -> CmpOrdering {
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => rank(a[i]).cmp(&rank(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 /// The request's roots, canonical, without duplicates or folders already
@@ -192,4 +252,26 @@ fn resolve_roots(request: &SweepRequest<'_>, warnings: &mut Vec<String>) -> Vec<
         .filter(|(path, _)| !trees.iter().any(|t| t != path && path.starts_with(t)))
         .map(|(path, recursive)| Root { path, recursive })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_order_is_path_order_for_canonical_paths() {
+        let paths = [
+            "/a", "/a/b", "/a.b", "/a-b", "/a/b/c", "/a/b.c", "/a/bc", "/a0", "/ab", "/a/.b",
+            "/a/~b", "/A", "/a/b/ü", "/a/b/z", "/",
+        ];
+        for a in paths {
+            for b in paths {
+                let (a, b) = (Path::new(a), Path::new(b));
+                assert_eq!(path_order(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+        let mut sorted: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        sort_by_path(&mut sorted, |p| p);
+        assert!(sorted.is_sorted());
+    }
 }
