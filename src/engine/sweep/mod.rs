@@ -52,6 +52,7 @@
 //! ```
 
 mod guard;
+mod limits;
 mod log;
 mod meta;
 mod patterns;

@@ -57,10 +57,28 @@ pub(super) struct Locked<'a> {
     _walk: PhantomData<&'a ()>,
 }
 
-/// Walks `root`, reporting every entry whose name matches to `sink`. Only
-/// folders and names that match are inspected (the type the folder listing
-/// gives decides, without following links).
-pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
+/// How many threads a walk uses: one here.
+pub(super) fn walkers() -> usize {
+    1
+}
+
+/// Walks `roots` in turn, reporting every entry whose name matches to the
+/// first sink.
+pub(super) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
+    let Some(sink) = sinks.first_mut() else {
+        return;
+    };
+    for root in roots {
+        if sink.should_stop() {
+            return;
+        }
+        walk_root(root, &mut **sink);
+    }
+}
+
+/// Walks one root. Only folders and names that match are inspected (the
+/// type the folder listing gives decides, without following links).
+fn walk_root(root: &Root, sink: &mut dyn Sink) {
     let mut stack: Vec<(fs::ReadDir, PathBuf, usize)> = Vec::new();
     match fs::read_dir(&root.path) {
         Ok(rd) => stack.push((rd, root.path.clone(), 0)),

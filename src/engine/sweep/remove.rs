@@ -6,12 +6,13 @@ use std::time::{Duration, SystemTime};
 
 use super::backend;
 use super::guard::SweeperLock;
+use super::limits::Limits;
 use super::log::{self, LogRecord, SweepState};
 use super::meta::Meta;
 use super::patterns::Kind;
 use super::report::{Entry, Removed, SkipReason, Skipped, Status, SweepReport};
 use super::request::{SweepRequest, Trigger};
-use super::scan::{Found, Judged, Limits, Sink, judge, sort_by_path, walk_roots};
+use super::scan::{Found, Judged, Sink, judge, sort_by_path, walk_roots};
 use super::schedule::Scheduler;
 use crate::engine::error::Result;
 
@@ -67,8 +68,9 @@ impl<'a> RemoveCheck<'a> {
 /// `request.lock_wait` ([`ErrorKind::Busy`](crate::engine::ErrorKind::Busy)).
 /// Problems with single files are in the report.
 pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
+    let mut report = SweepReport::new(request.dry_run, request.trigger);
     let data_dir = request.resolve_data_dir()?;
-    let mut limits = Limits::new(request.time_limit, request.cancel);
+    let limits = Limits::new(request.time_limit, request.cancel);
     let _guard = if request.dry_run {
         None
     } else {
@@ -78,15 +80,23 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
             request.cancel,
         )?)
     };
-    let mut sweeper = Sweeper {
-        report: SweepReport::new(request.dry_run, request.trigger),
-        limits: &mut limits,
-        request,
-        check: RemoveCheck::for_request(request),
-        now: SystemTime::now(),
-    };
-    let roots = walk_roots(request, &mut sweeper);
-    let mut report = sweeper.report;
+    let now = SystemTime::now();
+    let mut sweepers: Vec<Sweeper<'_, '_>> = (0..backend::walkers())
+        .map(|_| Sweeper {
+            report: SweepReport::new(request.dry_run, request.trigger),
+            limits: &limits,
+            request,
+            check: RemoveCheck::for_request(request),
+            now,
+        })
+        .collect();
+    let roots = walk_roots(request, &mut sweepers);
+    for part in sweepers.into_iter().map(|s| s.report) {
+        report.removed.extend(part.removed);
+        report.skipped.extend(part.skipped);
+        report.freed_bytes += part.freed_bytes;
+        report.warnings.extend(part.warnings);
+    }
     report.roots = roots;
     finish(&mut report, &limits, &data_dir);
     Ok(report)
@@ -96,7 +106,7 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
 /// removes the eligible ones at once.
 struct Sweeper<'r, 'a> {
     report: SweepReport,
-    limits: &'r mut Limits<'a>,
+    limits: &'r Limits<'a>,
     request: &'r SweepRequest<'a>,
     check: RemoveCheck<'a>,
     now: SystemTime,
@@ -139,7 +149,7 @@ impl Sink for Sweeper<'_, '_> {
 pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<SweepReport> {
     let mut report = SweepReport::new(request.dry_run, request.trigger);
     let data_dir = request.resolve_data_dir()?;
-    let mut limits = Limits::new(request.time_limit, request.cancel);
+    let limits = Limits::new(request.time_limit, request.cancel);
     let _guard = if request.dry_run {
         None
     } else {
@@ -149,7 +159,7 @@ pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<Sw
             request.cancel,
         )?)
     };
-    remove_all(entries, request, &mut limits, &mut report);
+    remove_all(entries, request, &limits, &mut report);
     finish(&mut report, &limits, &data_dir);
     Ok(report)
 }
@@ -202,7 +212,7 @@ fn eligible(entry: &Entry, request: &SweepRequest<'_>) -> Result<(), SkipReason>
 fn remove_all(
     entries: &[Entry],
     request: &SweepRequest<'_>,
-    limits: &mut Limits<'_>,
+    limits: &Limits<'_>,
     report: &mut SweepReport,
 ) {
     let check = RemoveCheck::for_request(request);
@@ -233,7 +243,7 @@ fn record(report: &mut SweepReport, path: PathBuf, kind: Kind, outcome: Removal)
 /// Sorts, stamps and records the report (the log and the state only for
 /// real sweeps).
 fn finish(report: &mut SweepReport, limits: &Limits<'_>, data_dir: &Path) {
-    report.stopped = limits.stopped;
+    report.stopped = limits.stopped();
     sort_by_path(&mut report.removed, |r| &r.path);
     sort_by_path(&mut report.skipped, |s| &s.path);
     report.finished = SystemTime::now();

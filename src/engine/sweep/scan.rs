@@ -4,13 +4,13 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::backend;
+use super::limits::Limits;
 use super::meta::{Ident, Meta};
 use super::patterns::{ForeignPattern, Kind};
-use super::report::{Entry, Ignored, ScanReport, Status, Stop};
+use super::report::{Entry, Ignored, ScanReport, Status};
 use super::request::{Root, SweepRequest};
 use crate::engine::known_dirs;
 
@@ -36,45 +36,15 @@ pub(super) enum Probe<'a> {
     Free(Meta, backend::Locked<'a>),
 }
 
-/// Where the walker reports.
-pub(super) trait Sink {
+/// Where the walker reports. A walk may run on several threads, each with
+/// its own sink; the caller merges them.
+pub(super) trait Sink: Send {
     /// Whether to stop now (deadline or cancel).
     fn should_stop(&mut self) -> bool;
     /// A name-matching entry.
     fn found(&mut self, found: Found<'_>);
     /// A problem that does not stop the walk.
     fn warn(&mut self, message: String);
-}
-
-/// Limits shared by the scan and the removals of one sweep.
-pub(super) struct Limits<'a> {
-    pub deadline: Instant,
-    pub cancel: Option<&'a AtomicBool>,
-    pub stopped: Option<Stop>,
-}
-
-impl<'a> Limits<'a> {
-    pub fn new(time_limit: Duration, cancel: Option<&'a AtomicBool>) -> Self {
-        Self {
-            deadline: Instant::now()
-                .checked_add(time_limit)
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365)),
-            cancel,
-            stopped: None,
-        }
-    }
-
-    /// Records and reports a stop; once stopped, always stopped.
-    pub fn check(&mut self) -> bool {
-        if self.stopped.is_none() {
-            if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                self.stopped = Some(Stop::Cancelled);
-            } else if Instant::now() >= self.deadline {
-                self.stopped = Some(Stop::Deadline);
-            }
-        }
-        self.stopped.is_some()
-    }
 }
 
 /// A found entry, classified.
@@ -124,7 +94,7 @@ pub(super) fn judge(found: Found<'_>, now: SystemTime, threshold: Duration) -> J
 
 struct Collector<'r, 'a> {
     report: ScanReport,
-    limits: &'r mut Limits<'a>,
+    limits: &'r Limits<'a>,
     now: SystemTime,
     threshold: Duration,
 }
@@ -150,17 +120,25 @@ impl Sink for Collector<'_, '_> {
 /// Scans the request's roots and classifies every candidate. Nothing is
 /// modified; problems become warnings in the report.
 pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
-    let mut limits = Limits::new(request.time_limit, request.cancel);
-    let mut collector = Collector {
-        report: ScanReport::default(),
-        limits: &mut limits,
-        now: SystemTime::now(),
-        threshold: request.threshold,
-    };
-    let roots = walk_roots(request, &mut collector);
-    let mut report = collector.report;
+    let limits = Limits::new(request.time_limit, request.cancel);
+    let now = SystemTime::now();
+    let mut collectors: Vec<Collector<'_, '_>> = (0..backend::walkers())
+        .map(|_| Collector {
+            report: ScanReport::default(),
+            limits: &limits,
+            now,
+            threshold: request.threshold,
+        })
+        .collect();
+    let roots = walk_roots(request, &mut collectors);
+    let mut report = ScanReport::default();
+    for part in collectors.into_iter().map(|c| c.report) {
+        report.entries.extend(part.entries);
+        report.ignored.extend(part.ignored);
+        report.warnings.extend(part.warnings);
+    }
     report.roots = roots;
-    report.stopped = limits.stopped;
+    report.stopped = limits.stopped();
     sort_by_path(&mut report.entries, |e| &e.path);
     report.entries.dedup_by(|a, b| a.path == b.path);
     sort_by_path(&mut report.ignored, |i| &i.path);
@@ -168,23 +146,24 @@ pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
     report
 }
 
-/// Walks every root of the request into `sink`, and returns the roots
-/// looked in (canonical paths).
-pub(super) fn walk_roots(request: &SweepRequest<'_>, sink: &mut dyn Sink) -> Vec<PathBuf> {
+/// Walks every root of the request with one sink per walking thread, and
+/// returns the roots looked in (canonical paths). Problems with the roots
+/// are told to the first sink.
+pub(super) fn walk_roots<S: Sink>(request: &SweepRequest<'_>, sinks: &mut [S]) -> Vec<PathBuf> {
+    let Some(first) = sinks.first_mut() else {
+        return Vec::new();
+    };
     let mut warnings = Vec::new();
     let roots = resolve_roots(request, &mut warnings);
     for warning in warnings {
-        sink.warn(warning);
+        first.warn(warning);
     }
-    let mut walked = Vec::with_capacity(roots.len());
-    for root in &roots {
-        if sink.should_stop() {
-            break;
-        }
-        walked.push(root.path.clone());
-        backend::walk(root, sink);
+    if roots.is_empty() || first.should_stop() {
+        return Vec::new();
     }
-    walked
+    let mut sinks: Vec<&mut dyn Sink> = sinks.iter_mut().map(|s| s as &mut dyn Sink).collect();
+    backend::walk(&roots, &mut sinks);
+    roots.into_iter().map(|root| root.path).collect()
 }
 
 /// Sorts items by their path, as [`Path`](std::path::Path)'s order does

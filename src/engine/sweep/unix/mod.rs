@@ -22,7 +22,7 @@ use rustix::io::Errno;
 use super::meta::{FileKind, Ident, Meta, newest};
 
 pub(super) use unlink::{Locked, remove, remove_locked};
-pub(super) use walk::walk;
+pub(super) use walk::{walk, walkers};
 
 /// How a folder is opened: never blocking. Sub-folders are also opened
 /// with `O_NOFOLLOW`.

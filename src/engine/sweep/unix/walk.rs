@@ -13,7 +13,7 @@ use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -31,82 +31,209 @@ use crate::engine::sweep::scan::{Found, Probe, Sink};
 /// Deeper folders are not descended (a warning says so).
 const MAX_DEPTH: usize = 256;
 
+/// At most this many threads walk at once.
+const MAX_WALKERS: usize = 4;
+
+/// How many threads a walk uses (so how many sinks it wants): one per
+/// processor, at most [`MAX_WALKERS`]. Folders are shared out one at a
+/// time, so a thread's removals in one folder overlap another's reading
+/// or removing in another (each folder has its own lock in the kernel).
+pub(in crate::engine::sweep) fn walkers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WALKERS))
+}
+
+/// A folder waiting to be read.
+struct Pending {
+    at: At,
+    path: PathBuf,
+    depth: usize,
+    /// The filesystem of its root (`None` for a root: its own).
+    dev: Option<u64>,
+    recursive: bool,
+}
+
+/// How a waiting folder is reached.
+enum At {
+    /// A root, by its canonical path.
+    Root,
+    /// A sub-folder, by its name in its parent, whose handle stays open
+    /// until its last waiting sub-folder is opened.
+    Sub { parent: Arc<OwnedFd>, name: CString },
+}
+
 /// An open folder being read.
 struct Folder {
     fd: Arc<OwnedFd>,
     path: PathBuf,
     ident: Ident,
     depth: usize,
+    dev: u64,
+    recursive: bool,
 }
 
-/// A sub-folder waiting to be opened, relative to its parent's handle
-/// (kept open until its last waiting sub-folder is opened).
-struct Pending {
-    parent: Arc<OwnedFd>,
-    name: CString,
-    path: PathBuf,
-    depth: usize,
+/// The folders waiting to be read, shared by the walking threads (taken
+/// last in, first out, so the walk goes depth first and few handles are
+/// open at once).
+struct Queue {
+    state: Mutex<QueueState>,
+    wake: Condvar,
 }
 
-/// Walks `root`, reporting every entry whose name matches to `sink`.
-pub(in crate::engine::sweep) fn walk(root: &Root, sink: &mut dyn Sink) {
-    let opened =
-        rfs::open(&root.path, DIR_FLAGS, Mode::empty()).and_then(|fd| Ok((fstat(&fd)?, fd)));
-    let (root_meta, fd) = match opened {
-        Ok(opened) => opened,
-        Err(e) => {
-            sink.warn(Error::io(Operation::ReadDir, &root.path, io_err(e)).to_string());
-            return;
+struct QueueState {
+    pending: Vec<Pending>,
+    /// Threads reading a folder (which may queue more).
+    busy: usize,
+    over: bool,
+}
+
+impl Queue {
+    fn new(roots: &[Root]) -> Self {
+        let pending = roots
+            .iter()
+            .rev()
+            .map(|root| Pending {
+                at: At::Root,
+                path: root.path.clone(),
+                depth: 0,
+                dev: None,
+                recursive: root.recursive,
+            })
+            .collect();
+        Self {
+            state: Mutex::new(QueueState {
+                pending,
+                busy: 0,
+                over: false,
+            }),
+            wake: Condvar::new(),
         }
-    };
-    let mut walker = Walker {
-        me: current_user(),
-        dev: root_meta.ident.dev,
-        recursive: root.recursive,
-        reader: Reader::new(),
-        listing: Listing::default(),
-        pending: Vec::new(),
-        sink,
-    };
-    let mut next = Some(Folder {
-        fd: Arc::new(fd),
-        path: root.path.clone(),
-        ident: root_meta.ident,
-        depth: 0,
-    });
-    while let Some(folder) = next {
-        if !walker.visit(folder) {
-            return;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next folder to read (the caller then owes a [`Queue::done`]);
+    /// `None` once nothing is waiting and nobody can queue more.
+    fn take(&self) -> Option<Pending> {
+        let mut state = self.lock();
+        loop {
+            if state.over {
+                return None;
+            }
+            if let Some(pending) = state.pending.pop() {
+                state.busy += 1;
+                return Some(pending);
+            }
+            if state.busy == 0 {
+                state.over = true;
+                self.wake.notify_all();
+                return None;
+            }
+            state = self
+                .wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
         }
-        next = None;
-        while let Some(pending) = walker.pending.pop() {
-            if walker.sink.should_stop() {
-                return;
-            }
-            if let Some(folder) = walker.open(pending) {
-                next = Some(folder);
-                break;
-            }
+    }
+
+    /// One folder read: queues the sub-folders found in it.
+    fn done(&self, found: &mut Vec<Pending>) {
+        let mut state = self.lock();
+        state.busy -= 1;
+        let woken = !found.is_empty() || state.busy == 0;
+        state.pending.append(found);
+        if woken {
+            self.wake.notify_all();
+        }
+    }
+
+    /// Ends the walk for every thread (a stop, or a thread that failed).
+    fn stop(&self) {
+        let mut state = self.lock();
+        state.over = true;
+        state.pending.clear();
+        self.wake.notify_all();
+    }
+}
+
+/// Ends the walk if its thread unwinds, so the others do not wait for it.
+struct StopOnUnwind<'q>(&'q Queue);
+
+impl Drop for StopOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
         }
     }
 }
 
-struct Walker<'s> {
-    me: Option<u32>,
-    /// The root's filesystem: nothing on another one is touched.
-    dev: u64,
-    recursive: bool,
-    reader: Reader,
-    listing: Listing,
-    /// Sub-folders still to read, depth first.
-    pending: Vec<Pending>,
-    sink: &'s mut dyn Sink,
+/// Walks `roots`, reporting every entry whose name matches to a sink: one
+/// thread per sink (see [`walkers`]).
+pub(in crate::engine::sweep) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
+    let queue = Queue::new(roots);
+    let me = current_user();
+    let Some((first, helpers)) = sinks.split_first_mut() else {
+        return;
+    };
+    std::thread::scope(|scope| {
+        for sink in helpers.iter_mut() {
+            let queue = &queue;
+            let spawned = std::thread::Builder::new()
+                .name("ferry-sweep".into())
+                .spawn_scoped(scope, move || Walker::new(me, &mut **sink, queue).run());
+            if spawned.is_err() {
+                // Fewer threads walk; the walk is the same.
+                break;
+            }
+        }
+        Walker::new(me, &mut **first, &queue).run();
+    });
 }
 
-impl Walker<'_> {
+/// One walking thread.
+struct Walker<'s, 'q> {
+    me: Option<u32>,
+    reader: Reader,
+    listing: Listing,
+    /// Sub-folders found in the folder being read.
+    found: Vec<Pending>,
+    sink: &'s mut dyn Sink,
+    queue: &'q Queue,
+}
+
+impl<'s, 'q> Walker<'s, 'q> {
+    fn new(me: Option<u32>, sink: &'s mut dyn Sink, queue: &'q Queue) -> Self {
+        Self {
+            me,
+            reader: Reader::new(),
+            listing: Listing::default(),
+            found: Vec::new(),
+            sink,
+            queue,
+        }
+    }
+
+    /// Reads folders until the walk is over or must stop.
+    fn run(mut self) {
+        let _guard = StopOnUnwind(self.queue);
+        while let Some(pending) = self.queue.take() {
+            let go_on = !self.sink.should_stop()
+                && match self.open(pending) {
+                    Some(folder) => self.visit(folder),
+                    None => true,
+                };
+            self.queue.done(&mut self.found);
+            if !go_on {
+                self.queue.stop();
+                return;
+            }
+        }
+    }
+
     /// Reads one folder and acts on its entries. `false`: stop the walk.
     fn visit(&mut self, folder: Folder) -> bool {
-        let recursive = self.recursive;
+        let recursive = folder.recursive;
         let keep = |name: &[u8], ft: FileType| {
             (recursive && matches!(ft, FileType::Directory | FileType::Unknown))
                 || classify_name(OsStr::from_bytes(name)).is_some()
@@ -150,19 +277,19 @@ impl Walker<'_> {
         } else {
             (file_kind(ft), None)
         };
-        if kind == FileKind::Directory && self.recursive {
+        if kind == FileKind::Directory && folder.recursive {
             self.descend_later(folder, name, path());
         }
         let Some((kind_found, pattern)) = matched else {
             return;
         };
         let problem = match seen {
-            Some(seen) => seen.problem(self.me, self.dev),
+            Some(seen) => seen.problem(self.me, folder.dev),
             None => kind.problem(),
         };
         let probe = match problem {
             Some(problem) => Probe::Unsafe(problem),
-            None => match probe(dirfd, name, self.me, self.dev) {
+            None => match probe(dirfd, name, self.me, folder.dev) {
                 Some(probe) => probe,
                 None => return,
             },
@@ -185,30 +312,46 @@ impl Walker<'_> {
             ));
             return;
         }
-        self.pending.push(Pending {
-            parent: Arc::clone(&folder.fd),
-            name: name.to_owned(),
+        self.found.push(Pending {
+            at: At::Sub {
+                parent: Arc::clone(&folder.fd),
+                name: name.to_owned(),
+            },
             path,
             depth: folder.depth + 1,
+            dev: Some(folder.dev),
+            recursive: true,
         });
     }
 
-    /// Opens a queued sub-folder without following a link; `None` when it
-    /// is gone, no longer a folder, or on another filesystem.
+    /// Opens a waiting folder: a root by its path, a sub-folder relative
+    /// to its parent without following a link. `None` when it cannot be
+    /// read (with a warning), or is gone, no longer a folder, or on another
+    /// filesystem than its root (quietly).
     fn open(&mut self, pending: Pending) -> Option<Folder> {
-        let flags = DIR_FLAGS | OFlags::NOFOLLOW;
-        let opened = match rfs::openat(&*pending.parent, &pending.name, flags, Mode::empty()) {
-            Ok(fd) => fstat(&fd).map(|m| (m, fd)),
-            Err(Errno::NOENT | Errno::LOOP | Errno::NOTDIR) => return None,
-            Err(e) => Err(e),
-        };
+        let opened = match &pending.at {
+            At::Root => rfs::open(&pending.path, DIR_FLAGS, Mode::empty()),
+            At::Sub { parent, name } => {
+                let flags = DIR_FLAGS | OFlags::NOFOLLOW;
+                match rfs::openat(&**parent, name, flags, Mode::empty()) {
+                    Err(Errno::NOENT | Errno::LOOP | Errno::NOTDIR) => return None,
+                    other => other,
+                }
+            }
+        }
+        .and_then(|fd| Ok((fstat(&fd)?, fd)));
         match opened {
-            Ok((m, fd)) if m.kind == FileKind::Directory && m.ident.dev == self.dev => {
+            Ok((m, fd))
+                if m.kind == FileKind::Directory
+                    && pending.dev.is_none_or(|dev| dev == m.ident.dev) =>
+            {
                 Some(Folder {
                     fd: Arc::new(fd),
                     path: pending.path,
                     ident: m.ident,
                     depth: pending.depth,
+                    dev: m.ident.dev,
+                    recursive: pending.recursive,
                 })
             }
             Ok(_) => None,
