@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::backend;
 use super::guard::SweeperLock;
 use super::limits::Limits;
-use super::log::{self, LogRecord, SweepState};
+use super::log::{self, SweepState};
 use super::meta::Meta;
 use super::patterns::Kind;
 use super::report::{Entry, Removed, SkipReason, Skipped, Status, SweepReport};
@@ -250,18 +250,8 @@ fn finish(report: &mut SweepReport, limits: &Limits<'_>, data_dir: &Path) {
     if report.dry_run {
         return;
     }
-    let records: Vec<LogRecord> = report
-        .removed
-        .iter()
-        .map(|r| LogRecord {
-            time: report.finished,
-            path: r.path.clone(),
-            size: r.size,
-            kind: r.kind,
-            trigger: report.trigger,
-        })
-        .collect();
-    if let Err(e) = log::append_in(data_dir, &records) {
+    let logged = log::append_removed_in(data_dir, report.finished, report.trigger, &report.removed);
+    if let Err(e) = logged {
         report
             .warnings
             .push(format!("the sweep log was not updated: {e}"));

@@ -181,10 +181,33 @@ fn path_order(a: &Path, b: &Path) -> CmpOrdering {
         b.as_os_str().as_encoded_bytes(),
     );
     let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
-    match a.iter().zip(b).position(|(x, y)| x != y) {
+    match first_difference(a, b) {
         Some(i) => rank(a[i]).cmp(&rank(b[i])),
         None => a.len().cmp(&b.len()),
     }
+}
+
+/// Where two byte strings first differ (within the shorter one), eight
+/// bytes at a time: sorted paths share long prefixes.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    let len = a.len().min(b.len());
+    let (mut a_words, mut b_words) = (a[..len].chunks_exact(8), b[..len].chunks_exact(8));
+    let mut at = 0;
+    for (x, y) in a_words.by_ref().zip(b_words.by_ref()) {
+        let x = u64::from_le_bytes(x.try_into().expect("eight bytes"));
+        let y = u64::from_le_bytes(y.try_into().expect("eight bytes"));
+        if x != y {
+            // Little-endian: the lowest differing byte comes first.
+            return Some(at + (x ^ y).trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let (a_rest, b_rest) = (a_words.remainder(), b_words.remainder());
+    a_rest
+        .iter()
+        .zip(b_rest)
+        .position(|(x, y)| x != y)
+        .map(|i| at + i)
 }
 
 /// The request's roots, canonical, without duplicates or folders already
@@ -239,12 +262,34 @@ mod tests {
 
     #[test]
     fn byte_order_is_path_order_for_canonical_paths() {
+        let long = "/home/someone/Downloads/some-folder";
         let paths = [
-            "/a", "/a/b", "/a.b", "/a-b", "/a/b/c", "/a/b.c", "/a/bc", "/a0", "/ab", "/a/.b",
-            "/a/~b", "/A", "/a/b/ü", "/a/b/z", "/",
+            "/a".to_string(),
+            "/a/b".into(),
+            "/a.b".into(),
+            "/a-b".into(),
+            "/a/b/c".into(),
+            "/a/b.c".into(),
+            "/a/bc".into(),
+            "/a0".into(),
+            "/ab".into(),
+            "/a/.b".into(),
+            "/a/~b".into(),
+            "/A".into(),
+            "/a/b/ü".into(),
+            "/a/b/z".into(),
+            "/".into(),
+            format!("{long}/x"),
+            format!("{long}.x"),
+            format!("{long}-x/y"),
+            format!("{long}/.x.0123456789abcdef.ferry-part"),
+            format!("{long}/.x.0123456789abcdee.ferry-part"),
+            format!("{long}/.x.0123456789abcdef.ferry-part/z"),
+            format!("{long}x"),
+            long.to_string(),
         ];
-        for a in paths {
-            for b in paths {
+        for a in &paths {
+            for b in &paths {
                 let (a, b) = (Path::new(a), Path::new(b));
                 assert_eq!(path_order(a, b), a.cmp(b), "{a:?} vs {b:?}");
             }
