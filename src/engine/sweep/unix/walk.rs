@@ -408,3 +408,101 @@ fn probe<'a>(
         Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Remembers what the walker reports.
+    #[derive(Default)]
+    struct Seen {
+        found: Vec<(PathBuf, String)>,
+        warnings: Vec<String>,
+    }
+
+    impl Sink for Seen {
+        fn should_stop(&mut self) -> bool {
+            false
+        }
+
+        fn found(&mut self, found: Found<'_>) {
+            let what = match found.probe {
+                Probe::Unsafe(reason) => reason,
+                Probe::Held(_) => "held".into(),
+                Probe::Free(meta, _) => format!("free, {} bytes", meta.size),
+            };
+            self.found.push((found.path, what));
+        }
+
+        fn warn(&mut self, message: String) {
+            self.warnings.push(message);
+        }
+    }
+
+    fn open_folder(path: &Path) -> Folder {
+        let fd = rfs::open(path, DIR_FLAGS, Mode::empty()).unwrap();
+        let m = fstat(&fd).unwrap();
+        Folder {
+            fd: Arc::new(fd),
+            path: path.to_path_buf(),
+            ident: m.ident,
+            depth: 0,
+            dev: m.ident.dev,
+            recursive: true,
+        }
+    }
+
+    /// Where a filesystem records no entry types, each entry is inspected
+    /// first, and the outcome is the same as with recorded types.
+    #[test]
+    fn entries_without_a_recorded_type_are_inspected_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let temp = |n: &str| format!(".{n}.0123456789abcdef.ferry-part");
+        std::fs::write(d.join(temp("orphan")), b"12345").unwrap();
+        std::fs::create_dir(d.join(temp("folder"))).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.join(temp("link"))).unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("plain.txt"), b"plain").unwrap();
+        let fifo = d.join(temp("pipe"));
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success(), "mkfifo failed");
+
+        let queue = Queue::new(&[]);
+        let mut outcomes = Vec::new();
+        for unknown in [false, true] {
+            let mut seen = Seen::default();
+            let mut walker = Walker::new(current_user(), &mut seen, &queue);
+            let folder = open_folder(d);
+            let mut listing = Listing::default();
+            let keep = |_: &[u8], _: FileType| true;
+            walker
+                .reader
+                .read(folder.fd.as_fd(), keep, &mut listing)
+                .unwrap();
+            for (name, ft) in listing.iter() {
+                let ft = if unknown { FileType::Unknown } else { ft };
+                walker.entry(&folder, folder.fd.as_fd(), name, ft);
+            }
+            let subfolders: Vec<PathBuf> = walker.found.drain(..).map(|p| p.path).collect();
+            seen.found.sort();
+            assert!(seen.warnings.is_empty(), "{:?}", seen.warnings);
+            outcomes.push((seen.found, subfolders));
+        }
+        assert_eq!(outcomes[0], outcomes[1]);
+        let (found, mut subfolders) = outcomes.pop().unwrap();
+        let what = |n: &str| {
+            let path = d.join(temp(n));
+            found.iter().find(|(p, _)| *p == path).unwrap().1.clone()
+        };
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(what("orphan"), "free, 5 bytes");
+        assert!(what("folder").contains("folder"));
+        assert!(what("link").contains("symbolic link"));
+        assert!(what("pipe").contains("FIFO"));
+        subfolders.sort();
+        assert_eq!(subfolders, [d.join(temp("folder")), d.join("sub")]);
+    }
+}
