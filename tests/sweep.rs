@@ -568,3 +568,47 @@ fn kinds_and_statuses_have_their_json_names() {
         "\"scheduled\""
     );
 }
+
+#[test]
+fn every_candidate_of_a_wide_deep_tree_is_reported_once_in_path_order() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut orphans = BTreeSet::new();
+    let mut kept = Vec::new();
+    for i in 0..40 {
+        let mut dir = root.path().join(format!("d{i:02}"));
+        for depth in 0..4 {
+            fs::create_dir_all(&dir).unwrap();
+            orphans.insert(canon(&write_temp(&dir, &format!("f{depth}"), b"x")));
+            let plain = dir.join(format!("plain{depth}.txt"));
+            fs::write(&plain, b"keep").unwrap();
+            kept.push(plain);
+            // Names that sort around the separator: "a", "a.b", "a-b", "a/…".
+            for name in ["a", "a.b", "a-b"] {
+                fs::create_dir_all(dir.join(name)).unwrap();
+            }
+            orphans.insert(canon(&write_temp(&dir.join("a"), "in-a", b"x")));
+            dir = dir.join("a.b");
+        }
+    }
+    age_past_threshold();
+    let req = request(root.path(), data.path());
+
+    let scan = sweep::scan(&req);
+    let paths: Vec<PathBuf> = scan.entries.iter().map(|e| e.path.clone()).collect();
+    assert!(paths.is_sorted(), "not in path order");
+    assert_eq!(paths.iter().cloned().collect::<BTreeSet<_>>(), orphans);
+    assert_eq!(paths.len(), orphans.len(), "an entry was reported twice");
+
+    let report = sweep::run_sweep(&req).unwrap();
+    let removed: Vec<PathBuf> = report.removed.iter().map(|r| r.path.clone()).collect();
+    assert!(removed.is_sorted(), "not in path order");
+    assert_eq!(removed.iter().cloned().collect::<BTreeSet<_>>(), orphans);
+    assert_eq!(removed.len(), orphans.len(), "a file was removed twice");
+    assert!(report.skipped.is_empty(), "{:#?}", report.skipped);
+    assert!(kept.iter().all(|k| k.exists()));
+    assert_eq!(
+        sweep::read_log_in(data.path(), 10_000).unwrap().len(),
+        orphans.len()
+    );
+}

@@ -316,3 +316,96 @@ fn a_file_swapped_in_between_scan_and_removal_is_never_deleted() {
         PER_PHASE - removed - late
     );
 }
+
+/// Orphans spread over many folders at several depths, so that a sweep's
+/// walk shares them out between its threads.
+fn spread_orphans(root: &Path, folders: usize) -> Vec<PathBuf> {
+    let mut orphans = Vec::new();
+    for i in 0..folders {
+        let mut dir = root.join(format!("f{i:02}"));
+        for depth in 0..3 {
+            fs::create_dir_all(&dir).unwrap();
+            orphans.push(canon(&write_temp(&dir, &format!("o{i}-{depth}"), b"old")));
+            dir = dir.join("deeper");
+        }
+    }
+    orphans
+}
+
+#[test]
+fn a_sweep_holds_each_lock_from_its_look_until_the_file_is_gone() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let orphans = spread_orphans(root.path(), 20);
+    age_past_threshold();
+    // Just before each removal, another open file of the same file must
+    // find its lock taken: the sweep's walk locked it when it looked, and
+    // never let go.
+    let checked = std::sync::atomic::AtomicUsize::new(0);
+    let check = |path: &Path| {
+        let other = File::open(path).unwrap();
+        assert!(
+            matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            "{} was not locked by the sweep",
+            path.display()
+        );
+        checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let mut req = request(root.path(), data.path());
+    req.on_remove = Some(&check);
+    let report = sweep::run_sweep(&req).unwrap();
+    let removed: Vec<PathBuf> = report.removed.iter().map(|r| r.path.clone()).collect();
+    let mut expected = orphans.clone();
+    expected.sort();
+    assert_eq!(removed, expected, "{report:#?}");
+    assert_eq!(checked.into_inner(), orphans.len());
+    assert!(orphans.iter().all(|o| !o.exists()));
+}
+
+#[test]
+fn a_file_swapped_in_during_a_sweep_walk_is_never_deleted() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let tree = root.path().join("tree");
+    let orphans = spread_orphans(&tree, 10);
+    age_past_threshold();
+    let replacements = stage_replacements(&root.path().join("stage"), orphans.len());
+    let held: Vec<File> = replacements
+        .iter()
+        .map(|p| File::open(p).unwrap())
+        .collect();
+    // Every other orphan is replaced while the sweep holds its lock, just
+    // before it is unlinked.
+    let swap_of: HashMap<PathBuf, usize> = orphans
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(i, p)| (p.clone(), i))
+        .collect();
+    let swap = |path: &Path| {
+        if let Some(&i) = swap_of.get(path) {
+            fs::rename(&replacements[i], path).unwrap();
+        }
+    };
+    let mut req = request(&tree, data.path());
+    req.on_remove = Some(&swap);
+    let report = sweep::run_sweep(&req).unwrap();
+    assert_eq!(report.failures(), 0, "{report:#?}");
+    assert_eq!(report.removed.len(), orphans.len() - swap_of.len());
+    assert_eq!(report.skipped.len(), swap_of.len());
+    for s in &report.skipped {
+        assert!(swap_of.contains_key(&s.path), "{s:?}");
+        assert!(
+            matches!(&s.reason, SkipReason::Changed(w) if w.contains("at the last moment")),
+            "{s:?}"
+        );
+    }
+    for (path, &i) in &swap_of {
+        assert_replacement_survived(path, &held[i], i);
+    }
+    for (i, orphan) in orphans.iter().enumerate() {
+        if !swap_of.contains_key(orphan) {
+            assert!(!orphan.exists(), "orphan {i} was kept");
+        }
+    }
+}

@@ -7,11 +7,13 @@
 //! is at least a minute. Ferry's own live temps are told apart by their
 //! locks, whatever the threshold.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
 use crate::engine::ErrorKind;
@@ -66,10 +68,11 @@ pub fn run_scan(args: ScanArgs) -> ExitCode {
     let report = sweep::scan(&request);
     warn_all(&report.warnings);
     if args.json {
-        let entries: Vec<Value> = report.entries.iter().map(entry_json).collect();
-        println!("{}", json!({ "entries": entries }));
+        emit(json_line(&ScanJson {
+            entries: report.entries.iter().map(EntryJson::from).collect(),
+        }));
     } else {
-        print_scan(&report, &request);
+        emit(scan_text(&report, &request).into_bytes());
     }
     stop_code(report.stopped, &report.roots)
 }
@@ -94,9 +97,16 @@ pub fn run_sweep(args: SweepArgs) -> ExitCode {
     };
     warn_all(&report.warnings);
     if args.json {
-        println!("{}", sweep_json(&report));
+        emit(json_line(&SweepJson::from(&report)));
     } else {
-        print_sweep(&report);
+        emit(sweep_text(&report).into_bytes());
+        let failed = report.failures();
+        if failed > 0 {
+            eprintln!(
+                "ferry: {failed} file{} could not be removed (see above)",
+                if failed == 1 { "" } else { "s" }
+            );
+        }
     }
     if report.failures() > 0 {
         return ExitCode::from(1);
@@ -193,28 +203,93 @@ fn stop_code(stopped: Option<Stop>, roots: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn entry_json(e: &Entry) -> Value {
-    json!({
-        "path": e.path.to_string_lossy(),
-        "kind": e.kind.as_str(),
-        "size": e.size,
-        "age_secs": e.age.as_secs(),
-        "status": e.status.as_str(),
-    })
+/// Writes a whole report to stdout at once. A closed pipe (`| head`) is
+/// not worth a panic.
+fn emit(bytes: Vec<u8>) {
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(&bytes).and_then(|()| stdout.flush());
 }
 
-fn sweep_json(report: &SweepReport) -> Value {
-    let removed: Vec<Value> = report
-        .removed
-        .iter()
-        .map(|r| json!({ "path": r.path.to_string_lossy(), "size": r.size }))
-        .collect();
-    let skipped: Vec<Value> = report
-        .skipped
-        .iter()
-        .map(|s| json!({ "path": s.path.to_string_lossy(), "reason": s.reason.to_string() }))
-        .collect();
-    json!({ "removed": removed, "skipped": skipped, "freed_bytes": report.freed_bytes })
+/// One JSON document on one line. Field names are declared in alphabetical
+/// order: the documents' shape and key order are part of the interface.
+fn json_line(doc: &impl Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec(doc).expect("reports serialize");
+    out.push(b'\n');
+    out
+}
+
+/// A path as JSON text (not UTF-8: the lossy form, as before).
+fn lossy(path: &Path) -> std::borrow::Cow<'_, str> {
+    path.to_string_lossy()
+}
+
+#[derive(Serialize)]
+struct ScanJson<'a> {
+    entries: Vec<EntryJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    age_secs: u64,
+    kind: &'static str,
+    path: std::borrow::Cow<'a, str>,
+    size: u64,
+    status: &'static str,
+}
+
+impl<'a> From<&'a Entry> for EntryJson<'a> {
+    fn from(e: &'a Entry) -> Self {
+        Self {
+            age_secs: e.age.as_secs(),
+            kind: e.kind.as_str(),
+            path: lossy(&e.path),
+            size: e.size,
+            status: e.status.as_str(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SweepJson<'a> {
+    freed_bytes: u64,
+    removed: Vec<RemovedJson<'a>>,
+    skipped: Vec<SkippedJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct RemovedJson<'a> {
+    path: std::borrow::Cow<'a, str>,
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct SkippedJson<'a> {
+    path: std::borrow::Cow<'a, str>,
+    reason: String,
+}
+
+impl<'a> From<&'a SweepReport> for SweepJson<'a> {
+    fn from(report: &'a SweepReport) -> Self {
+        Self {
+            freed_bytes: report.freed_bytes,
+            removed: report
+                .removed
+                .iter()
+                .map(|r| RemovedJson {
+                    path: lossy(&r.path),
+                    size: r.size,
+                })
+                .collect(),
+            skipped: report
+                .skipped
+                .iter()
+                .map(|s| SkippedJson {
+                    path: lossy(&s.path),
+                    reason: s.reason.to_string(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `42s`, `12m`, `5h`, `3d`.
@@ -235,29 +310,43 @@ fn kind_label(e: &Entry) -> String {
     }
 }
 
-fn print_scan(report: &ScanReport, request: &SweepRequest<'_>) {
+fn scan_text(report: &ScanReport, request: &SweepRequest<'_>) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_scan(&mut out, report, request);
+    out
+}
+
+fn write_scan(
+    out: &mut String,
+    report: &ScanReport,
+    request: &SweepRequest<'_>,
+) -> std::fmt::Result {
     if report.entries.is_empty() {
         if !report.roots.is_empty() {
             let n = report.roots.len();
-            println!(
+            writeln!(
+                out,
                 "No leftover temp files in {n} folder{}.",
                 if n == 1 { "" } else { "s" }
-            );
+            )?;
         }
     } else {
-        println!(
+        writeln!(
+            out,
             "{:<8} {:<10} {:>10} {:>5}  PATH",
             "STATUS", "KIND", "SIZE", "AGE"
-        );
+        )?;
         for e in &report.entries {
-            println!(
+            writeln!(
+                out,
                 "{:<8} {:<10} {:>10} {:>5}  {}",
                 e.status.as_str(),
                 kind_label(e),
                 human_bytes(e.size),
                 short_age(e.age),
                 e.path.display()
-            );
+            )?;
         }
         let count = |s: Status| report.entries.iter().filter(|e| e.status == s).count();
         let orphan_bytes: u64 = report
@@ -280,61 +369,70 @@ fn print_scan(report: &ScanReport, request: &SweepRequest<'_>) {
                 humantime::format_duration(request.threshold)
             )
         };
-        println!(
+        writeln!(
+            out,
             "\n{headline}; {} active, {} young, {} from other tools.",
             count(Status::Active),
             count(Status::Young),
             count(Status::Foreign),
-        );
+        )?;
     }
     if !report.ignored.is_empty() {
-        println!("\nLeft alone (named like temp files, but not safe to touch):");
+        writeln!(
+            out,
+            "\nLeft alone (named like temp files, but not safe to touch):"
+        )?;
         for i in &report.ignored {
-            println!("  {}: {}", i.path.display(), i.reason);
+            writeln!(out, "  {}: {}", i.path.display(), i.reason)?;
         }
     }
+    Ok(())
 }
 
-fn print_sweep(report: &SweepReport) {
+fn sweep_text(report: &SweepReport) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_sweep(&mut out, report);
+    out
+}
+
+fn write_sweep(out: &mut String, report: &SweepReport) -> std::fmt::Result {
     let verb = if report.dry_run {
         "would remove"
     } else {
         "removed"
     };
     for r in &report.removed {
-        println!(
+        writeln!(
+            out,
             "{verb:<12} {:>10}  {}",
             human_bytes(r.size),
             r.path.display()
-        );
+        )?;
     }
     for s in &report.skipped {
-        println!(
+        writeln!(
+            out,
             "{:<12} {:>10}  {}: {}",
             "kept",
             "",
             s.path.display(),
             s.reason
-        );
+        )?;
     }
     let n = report.removed.len();
     let files = if n == 1 { "file" } else { "files" };
     if report.dry_run {
-        println!(
+        writeln!(
+            out,
             "Would remove {n} {files}, freeing {} (dry run: nothing was removed).",
             human_bytes(report.freed_bytes)
-        );
+        )
     } else {
-        println!(
+        writeln!(
+            out,
             "Removed {n} {files}, freed {}.",
             human_bytes(report.freed_bytes)
-        );
-    }
-    let failed = report.failures();
-    if failed > 0 {
-        eprintln!(
-            "ferry: {failed} file{} could not be removed (see above)",
-            if failed == 1 { "" } else { "s" }
-        );
+        )
     }
 }

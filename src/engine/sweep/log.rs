@@ -8,12 +8,14 @@
 //! * `sweep-state.json`: `{"last_run":"…","trigger":"manual","removed":3,"freed_bytes":123}`,
 //!   written with the atomic protocol.
 
+use std::borrow::Cow;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::patterns::Kind;
+use super::report::Removed;
 use super::request::Trigger;
 use crate::engine::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
 use crate::engine::dirs;
@@ -87,23 +89,84 @@ pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(text).ok()
 }
 
-/// Appends `records` to the log in `data_dir` (one write, then fsync).
+/// One line of the log as it is written, borrowing its parts (the same
+/// fields, in the same order, as [`Line`]).
+#[derive(serde::Serialize)]
+struct LineOut<'a> {
+    time: &'a str,
+    path: Cow<'a, str>,
+    size: u64,
+    kind: Kind,
+    trigger: Trigger,
+}
+
+/// Appends `records` to the log in `data_dir` (one write, then fsync); the
+/// sweeps themselves use [`append_removed_in`].
+#[cfg(test)]
 pub(crate) fn append_in(data_dir: &Path, records: &[LogRecord]) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }
+    append_lines(data_dir, |out| {
+        for r in records {
+            let time = format_time(r.time);
+            push_line(out, &time, &r.path, r.size, r.kind, r.trigger)?;
+        }
+        Ok(())
+    })
+}
+
+/// Appends the files one sweep removed (finished at `time`) to the log in
+/// `data_dir`: one line each, one write, then fsync.
+pub(crate) fn append_removed_in(
+    data_dir: &Path,
+    time: SystemTime,
+    trigger: Trigger,
+    removed: &[Removed],
+) -> Result<()> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    let time = format_time(time);
+    append_lines(data_dir, |out| {
+        for r in removed {
+            push_line(out, &time, &r.path, r.size, r.kind, trigger)?;
+        }
+        Ok(())
+    })
+}
+
+fn push_line(
+    out: &mut Vec<u8>,
+    time: &str,
+    path: &Path,
+    size: u64,
+    kind: Kind,
+    trigger: Trigger,
+) -> serde_json::Result<()> {
+    let line = LineOut {
+        time,
+        path: path.to_string_lossy(),
+        size,
+        kind,
+        trigger,
+    };
+    serde_json::to_writer(&mut *out, &line)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Appends the lines `write` produces to the log in `data_dir` (rotated
+/// first if it is too large) in one write, then fsyncs it.
+fn append_lines(
+    data_dir: &Path,
+    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<()> {
     let data_dir = dirs::ensure(data_dir.to_path_buf())?;
     let path = data_dir.join(LOG_FILE);
     let state_err = |e: io::Error| Error::io(Operation::State, &path, e);
     if fs::metadata(&path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
         fs::rename(&path, data_dir.join(format!("{LOG_FILE}.1"))).map_err(state_err)?;
-    }
-    let mut text = String::new();
-    for record in records {
-        let line = serde_json::to_string(&Line::from(record))
-            .map_err(|e| state_err(io::Error::other(e)))?;
-        text.push_str(&line);
-        text.push('\n');
     }
     let mut options = OpenOptions::new();
     options.read(true).append(true).create(true);
@@ -119,10 +182,12 @@ pub(crate) fn append_in(data_dir: &Path, records: &[LogRecord]) -> Result<()> {
         file.seek(SeekFrom::End(-1)).map_err(state_err)?;
         file.read_exact(&mut last).map_err(state_err)?;
     }
+    let mut text = Vec::new();
     if last[0] != b'\n' {
-        text.insert(0, '\n');
+        text.push(b'\n');
     }
-    file.write_all(text.as_bytes()).map_err(state_err)?;
+    write(&mut text).map_err(|e| state_err(io::Error::other(e)))?;
+    file.write_all(&text).map_err(state_err)?;
     file.sync_data().map_err(state_err)
 }
 
@@ -246,6 +311,17 @@ mod tests {
             std::slice::from_ref(&record)
         );
         assert_eq!(read_log_in(dir.path(), 10).unwrap().len(), 3);
+        let removed = Removed {
+            path: record.path.clone(),
+            size: record.size,
+            kind: record.kind,
+        };
+        append_removed_in(dir.path(), time, Trigger::Scheduled, &[removed]).unwrap();
+        let text = fs::read_to_string(dir.path().join(LOG_FILE)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(lines[4], lines[3], "both writers write the same line");
+        assert_eq!(read_log_in(dir.path(), 10).unwrap().len(), 4);
 
         assert_eq!(load_state_in(dir.path()).unwrap(), SweepState::default());
         let state = SweepState {

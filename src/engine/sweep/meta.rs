@@ -20,6 +20,19 @@ pub(crate) enum FileKind {
     Other(&'static str),
 }
 
+impl FileKind {
+    /// Why an entry of this type must be left alone: anything but a
+    /// regular file.
+    pub fn problem(self) -> Option<String> {
+        match self {
+            Self::Regular => None,
+            Self::Directory => Some("a folder, never removed".into()),
+            Self::Symlink => Some("a symbolic link, never followed".into()),
+            Self::Other(what) => Some(format!("not a regular file: {what}")),
+        }
+    }
+}
+
 /// Metadata of one entry, read without following symbolic links.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Meta {
@@ -37,11 +50,8 @@ impl Meta {
     /// Why this entry must be left alone, if it must: only regular files
     /// of `me` with one link on the filesystem `dev` may be touched.
     pub fn problem(&self, me: Option<u32>, dev: u64) -> Option<String> {
-        match self.kind {
-            FileKind::Regular => {}
-            FileKind::Directory => return Some("a folder, never removed".into()),
-            FileKind::Symlink => return Some("a symbolic link, never followed".into()),
-            FileKind::Other(what) => return Some(format!("not a regular file: {what}")),
+        if let Some(problem) = self.kind.problem() {
+            return Some(problem);
         }
         if let (Some(me), Some(owner)) = (me, self.owner)
             && me != owner

@@ -21,6 +21,17 @@
 //!   runs one at a time (a lock in the data directory) and stops cleanly at
 //!   a deadline or when cancelled.
 //!
+//! None of these rules costs a system call for the files that cannot
+//! match: each folder is read in full and the type it records for each
+//! entry decides, so only sub-folders and entries named like candidates
+//! are looked at (inspected first where a filesystem records no types).
+//! A regular file named like a candidate is opened once; its status and
+//! lock are read on that handle. A sweep is the same walk as a scan: a
+//! candidate is judged and, if eligible, removed at once through the
+//! folder handle it was found by, without letting go of the lock its
+//! probe took. Folders are shared out to one thread per processor (at
+//! most four; one on Windows), whose reports are merged and sorted.
+//!
 //! Every sweep that removes something appends it to the sweep log
 //! ([`read_log`]) and records its time ([`load_state`]) so the GUI and
 //! `ferry` can show the last and next run ([`Scheduler`]).
@@ -52,6 +63,7 @@
 //! ```
 
 mod guard;
+mod limits;
 mod log;
 mod meta;
 mod patterns;
@@ -62,14 +74,14 @@ mod scan;
 mod schedule;
 
 #[cfg(unix)]
-mod fs_unix;
+mod unix;
 #[cfg(unix)]
-use fs_unix as backend;
+use unix as backend;
 
 #[cfg(not(unix))]
-mod fs_other;
+mod other;
 #[cfg(not(unix))]
-use fs_other as backend;
+use other as backend;
 
 pub use log::{
     LOCK_FILE, LOG_FILE, LogRecord, STATE_FILE, SweepState, load_state, load_state_in, read_log,

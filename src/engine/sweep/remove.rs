@@ -1,17 +1,18 @@
 //! Sweeping: scan, then remove each eligible candidate through the platform
 //! backend, one sweeper at a time, and record what was removed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::backend;
 use super::guard::SweeperLock;
-use super::log::{self, LogRecord, SweepState};
+use super::limits::Limits;
+use super::log::{self, SweepState};
 use super::meta::Meta;
 use super::patterns::Kind;
 use super::report::{Entry, Removed, SkipReason, Skipped, Status, SweepReport};
 use super::request::{SweepRequest, Trigger};
-use super::scan::{Limits, scan_with};
+use super::scan::{Found, Judged, Sink, judge, sort_by_path, walk_roots};
 use super::schedule::Scheduler;
 use crate::engine::error::Result;
 
@@ -28,7 +29,15 @@ pub(super) struct RemoveCheck<'a> {
     pub on_remove: Option<&'a (dyn Fn(&Path) + Sync)>,
 }
 
-impl RemoveCheck<'_> {
+impl<'a> RemoveCheck<'a> {
+    pub fn for_request(request: &SweepRequest<'a>) -> Self {
+        Self {
+            me: backend::current_user(),
+            threshold: request.threshold,
+            on_remove: request.on_remove,
+        }
+    }
+
     /// `Some` when the file is (again) younger than the threshold.
     pub fn too_young(&self, meta: &Meta) -> Option<SkipReason> {
         let age = meta.age(SystemTime::now());
@@ -50,6 +59,10 @@ impl RemoveCheck<'_> {
 /// unlocked file of an enabled foreign pattern). With `dry_run`, lists what
 /// would be removed and removes nothing.
 ///
+/// The scan and the removals are one walk: a candidate is removed as soon
+/// as it is found, in the folder handle it was found through, without
+/// letting go of the lock its probe took.
+///
 /// Fails only when the sweep cannot start: the data directory is missing,
 /// or another sweep holds the sweeper lock for longer than
 /// `request.lock_wait` ([`ErrorKind::Busy`](crate::engine::ErrorKind::Busy)).
@@ -57,7 +70,7 @@ impl RemoveCheck<'_> {
 pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
     let mut report = SweepReport::new(request.dry_run, request.trigger);
     let data_dir = request.resolve_data_dir()?;
-    let mut limits = Limits::new(request.time_limit, request.cancel);
+    let limits = Limits::new(request.time_limit, request.cancel);
     let _guard = if request.dry_run {
         None
     } else {
@@ -67,18 +80,67 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
             request.cancel,
         )?)
     };
-    let scan = scan_with(request, &mut limits);
-    report.warnings = scan.warnings;
-    report.roots = scan.roots;
-    remove_all(&scan.entries, request, &mut limits, &mut report);
-    report
-        .skipped
-        .extend(scan.ignored.into_iter().map(|i| Skipped {
-            path: i.path,
-            reason: SkipReason::Unsafe(i.reason),
-        }));
+    let now = SystemTime::now();
+    let mut sweepers: Vec<Sweeper<'_, '_>> = (0..backend::walkers())
+        .map(|_| Sweeper {
+            report: SweepReport::new(request.dry_run, request.trigger),
+            limits: &limits,
+            request,
+            check: RemoveCheck::for_request(request),
+            now,
+        })
+        .collect();
+    let roots = walk_roots(request, &mut sweepers);
+    for part in sweepers.into_iter().map(|s| s.report) {
+        report.removed.extend(part.removed);
+        report.skipped.extend(part.skipped);
+        report.freed_bytes += part.freed_bytes;
+        report.warnings.extend(part.warnings);
+    }
+    report.roots = roots;
     finish(&mut report, &limits, &data_dir);
     Ok(report)
+}
+
+/// The sink of a sweep's walk: judges each candidate as a scan would and
+/// removes the eligible ones at once.
+struct Sweeper<'r, 'a> {
+    report: SweepReport,
+    limits: &'r Limits<'a>,
+    request: &'r SweepRequest<'a>,
+    check: RemoveCheck<'a>,
+    now: SystemTime,
+}
+
+impl Sink for Sweeper<'_, '_> {
+    fn should_stop(&mut self) -> bool {
+        self.limits.check()
+    }
+
+    fn found(&mut self, found: Found<'_>) {
+        let (entry, lock) = match judge(found, self.now, self.request.threshold) {
+            Judged::Entry(entry, lock) => (entry, lock),
+            Judged::Ignored(ignored) => {
+                self.report.skipped.push(Skipped {
+                    path: ignored.path,
+                    reason: SkipReason::Unsafe(ignored.reason),
+                });
+                return;
+            }
+        };
+        let outcome = match (eligible(&entry, self.request), lock) {
+            (Err(reason), _) => Removal::Kept(reason),
+            (Ok(()), _) if self.request.dry_run => Removal::Removed { size: entry.size },
+            (Ok(()), Some(lock)) => backend::remove_locked(lock, &entry, &self.check),
+            // Eligible entries are unlocked, so the walker holds their lock.
+            (Ok(()), None) => Removal::Kept(SkipReason::Active),
+        };
+        record(&mut self.report, entry.path, entry.kind, outcome);
+    }
+
+    fn warn(&mut self, message: String) {
+        self.report.warnings.push(message);
+    }
 }
 
 /// Removes the given entries of an earlier scan (the GUI's "sweep
@@ -87,7 +149,7 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
 pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<SweepReport> {
     let mut report = SweepReport::new(request.dry_run, request.trigger);
     let data_dir = request.resolve_data_dir()?;
-    let mut limits = Limits::new(request.time_limit, request.cancel);
+    let limits = Limits::new(request.time_limit, request.cancel);
     let _guard = if request.dry_run {
         None
     } else {
@@ -97,7 +159,7 @@ pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<Sw
             request.cancel,
         )?)
     };
-    remove_all(entries, request, &mut limits, &mut report);
+    remove_all(entries, request, &limits, &mut report);
     finish(&mut report, &limits, &data_dir);
     Ok(report)
 }
@@ -150,69 +212,46 @@ fn eligible(entry: &Entry, request: &SweepRequest<'_>) -> Result<(), SkipReason>
 fn remove_all(
     entries: &[Entry],
     request: &SweepRequest<'_>,
-    limits: &mut Limits<'_>,
+    limits: &Limits<'_>,
     report: &mut SweepReport,
 ) {
-    let check = RemoveCheck {
-        me: backend::current_user(),
-        threshold: request.threshold,
-        on_remove: request.on_remove,
-    };
+    let check = RemoveCheck::for_request(request);
     for entry in entries {
         if limits.check() {
             break;
         }
-        if let Err(reason) = eligible(entry, request) {
-            report.skipped.push(Skipped {
-                path: entry.path.clone(),
-                reason,
-            });
-            continue;
-        }
-        let outcome = if request.dry_run {
-            Removal::Removed { size: entry.size }
-        } else {
-            backend::remove(entry, &check)
+        let outcome = match eligible(entry, request) {
+            Err(reason) => Removal::Kept(reason),
+            Ok(()) if request.dry_run => Removal::Removed { size: entry.size },
+            Ok(()) => backend::remove(entry, &check),
         };
-        match outcome {
-            Removal::Removed { size } => {
-                report.freed_bytes += size;
-                report.removed.push(Removed {
-                    path: entry.path.clone(),
-                    size,
-                    kind: entry.kind,
-                });
-            }
-            Removal::Kept(reason) => report.skipped.push(Skipped {
-                path: entry.path.clone(),
-                reason,
-            }),
+        record(report, entry.path.clone(), entry.kind, outcome);
+    }
+}
+
+/// Adds what was done with one candidate to the report.
+fn record(report: &mut SweepReport, path: PathBuf, kind: Kind, outcome: Removal) {
+    match outcome {
+        Removal::Removed { size } => {
+            report.freed_bytes += size;
+            report.removed.push(Removed { path, size, kind });
         }
+        Removal::Kept(reason) => report.skipped.push(Skipped { path, reason }),
     }
 }
 
 /// Sorts, stamps and records the report (the log and the state only for
 /// real sweeps).
 fn finish(report: &mut SweepReport, limits: &Limits<'_>, data_dir: &Path) {
-    report.stopped = limits.stopped;
-    report.removed.sort_by(|a, b| a.path.cmp(&b.path));
-    report.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    report.stopped = limits.stopped();
+    sort_by_path(&mut report.removed, |r| &r.path);
+    sort_by_path(&mut report.skipped, |s| &s.path);
     report.finished = SystemTime::now();
     if report.dry_run {
         return;
     }
-    let records: Vec<LogRecord> = report
-        .removed
-        .iter()
-        .map(|r| LogRecord {
-            time: report.finished,
-            path: r.path.clone(),
-            size: r.size,
-            kind: r.kind,
-            trigger: report.trigger,
-        })
-        .collect();
-    if let Err(e) = log::append_in(data_dir, &records) {
+    let logged = log::append_removed_in(data_dir, report.finished, report.trigger, &report.removed);
+    if let Err(e) = logged {
         report
             .warnings
             .push(format!("the sweep log was not updated: {e}"));

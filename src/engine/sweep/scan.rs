@@ -1,74 +1,100 @@
 //! Scanning: resolve the roots, walk them (through the platform backend)
 //! and classify what is found.
 
+use std::cmp::Ordering as CmpOrdering;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use super::backend;
+use super::limits::Limits;
 use super::meta::{Ident, Meta};
 use super::patterns::{ForeignPattern, Kind};
-use super::report::{Entry, Ignored, ScanReport, Status, Stop};
+use super::report::{Entry, Ignored, ScanReport, Status};
 use super::request::{Root, SweepRequest};
 use crate::engine::known_dirs;
 
 /// A name-matching entry the walker found.
-pub(super) struct Found {
+pub(super) struct Found<'a> {
     pub path: PathBuf,
     pub kind: Kind,
     pub pattern: Option<ForeignPattern>,
     /// The folder's identity.
     pub dir: Ident,
-    pub meta: Meta,
-    /// Whether its lock was held, or why it must be left alone.
-    pub probe: Result<bool, String>,
+    pub probe: Probe<'a>,
 }
 
-/// Where the walker reports.
-pub(super) trait Sink {
+/// What the walker learned about a found entry.
+pub(super) enum Probe<'a> {
+    /// It must be left alone, for this reason.
+    Unsafe(String),
+    /// Someone else holds its lock.
+    Held(Meta),
+    /// Nobody held its lock, and the walker now holds it (until the
+    /// [`Locked`](backend::Locked) is dropped), so a sweep can remove it
+    /// without letting go in between.
+    Free(Meta, backend::Locked<'a>),
+}
+
+/// Where the walker reports. A walk may run on several threads, each with
+/// its own sink; the caller merges them.
+pub(super) trait Sink: Send {
     /// Whether to stop now (deadline or cancel).
     fn should_stop(&mut self) -> bool;
     /// A name-matching entry.
-    fn found(&mut self, found: Found);
+    fn found(&mut self, found: Found<'_>);
     /// A problem that does not stop the walk.
     fn warn(&mut self, message: String);
 }
 
-/// Limits shared by the scan and the removals of one sweep.
-pub(super) struct Limits<'a> {
-    pub deadline: Instant,
-    pub cancel: Option<&'a AtomicBool>,
-    pub stopped: Option<Stop>,
+/// A found entry, classified.
+pub(super) enum Judged<'a> {
+    /// A candidate, with its lock if the walker holds it.
+    Entry(Entry, Option<backend::Locked<'a>>),
+    /// A look-alike left alone.
+    Ignored(Ignored),
 }
 
-impl<'a> Limits<'a> {
-    pub fn new(time_limit: Duration, cancel: Option<&'a AtomicBool>) -> Self {
-        Self {
-            deadline: Instant::now()
-                .checked_add(time_limit)
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365)),
-            cancel,
-            stopped: None,
+/// Classifies a found entry: its age at `now` against `threshold`, and
+/// whether someone holds its lock.
+pub(super) fn judge(found: Found<'_>, now: SystemTime, threshold: Duration) -> Judged<'_> {
+    let (meta, locked, lock) = match found.probe {
+        Probe::Unsafe(reason) => {
+            return Judged::Ignored(Ignored {
+                path: found.path,
+                reason,
+            });
         }
-    }
-
-    /// Records and reports a stop; once stopped, always stopped.
-    pub fn check(&mut self) -> bool {
-        if self.stopped.is_none() {
-            if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                self.stopped = Some(Stop::Cancelled);
-            } else if Instant::now() >= self.deadline {
-                self.stopped = Some(Stop::Deadline);
-            }
-        }
-        self.stopped.is_some()
-    }
+        Probe::Held(meta) => (meta, true, None),
+        Probe::Free(meta, lock) => (meta, false, Some(lock)),
+    };
+    let age = meta.age(now);
+    let status = if found.kind == Kind::Foreign {
+        Status::Foreign
+    } else if locked {
+        Status::Active
+    } else if age >= threshold {
+        Status::Orphan
+    } else {
+        Status::Young
+    };
+    let entry = Entry {
+        path: found.path,
+        kind: found.kind,
+        pattern: found.pattern,
+        size: meta.size,
+        age,
+        status,
+        locked,
+        ident: meta.ident,
+        dir: found.dir,
+    };
+    Judged::Entry(entry, lock)
 }
 
 struct Collector<'r, 'a> {
     report: ScanReport,
-    limits: &'r mut Limits<'a>,
+    limits: &'r Limits<'a>,
     now: SystemTime,
     threshold: Duration,
 }
@@ -78,38 +104,12 @@ impl Sink for Collector<'_, '_> {
         self.limits.check()
     }
 
-    fn found(&mut self, found: Found) {
-        let locked = match found.probe {
-            Ok(locked) => locked,
-            Err(reason) => {
-                self.report.ignored.push(Ignored {
-                    path: found.path,
-                    reason,
-                });
-                return;
-            }
-        };
-        let age = found.meta.age(self.now);
-        let status = if found.kind == Kind::Foreign {
-            Status::Foreign
-        } else if locked {
-            Status::Active
-        } else if age >= self.threshold {
-            Status::Orphan
-        } else {
-            Status::Young
-        };
-        self.report.entries.push(Entry {
-            path: found.path,
-            kind: found.kind,
-            pattern: found.pattern,
-            size: found.meta.size,
-            age,
-            status,
-            locked,
-            ident: found.meta.ident,
-            dir: found.dir,
-        });
+    fn found(&mut self, found: Found<'_>) {
+        // The probe's lock, if any, is let go here: a scan changes nothing.
+        match judge(found, self.now, self.threshold) {
+            Judged::Entry(entry, _) => self.report.entries.push(entry),
+            Judged::Ignored(ignored) => self.report.ignored.push(ignored),
+        }
     }
 
     fn warn(&mut self, message: String) {
@@ -120,32 +120,94 @@ impl Sink for Collector<'_, '_> {
 /// Scans the request's roots and classifies every candidate. Nothing is
 /// modified; problems become warnings in the report.
 pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
-    let mut limits = Limits::new(request.time_limit, request.cancel);
-    scan_with(request, &mut limits)
-}
-
-pub(super) fn scan_with(request: &SweepRequest<'_>, limits: &mut Limits<'_>) -> ScanReport {
-    let mut collector = Collector {
-        report: ScanReport::default(),
-        limits,
-        now: SystemTime::now(),
-        threshold: request.threshold,
-    };
-    let roots = resolve_roots(request, &mut collector.report.warnings);
-    for root in &roots {
-        if collector.should_stop() {
-            break;
-        }
-        collector.report.roots.push(root.path.clone());
-        backend::walk(root, &mut collector);
+    let limits = Limits::new(request.time_limit, request.cancel);
+    let now = SystemTime::now();
+    let mut collectors: Vec<Collector<'_, '_>> = (0..backend::walkers())
+        .map(|_| Collector {
+            report: ScanReport::default(),
+            limits: &limits,
+            now,
+            threshold: request.threshold,
+        })
+        .collect();
+    let roots = walk_roots(request, &mut collectors);
+    let mut report = ScanReport::default();
+    for part in collectors.into_iter().map(|c| c.report) {
+        report.entries.extend(part.entries);
+        report.ignored.extend(part.ignored);
+        report.warnings.extend(part.warnings);
     }
-    let mut report = collector.report;
-    report.stopped = collector.limits.stopped;
-    report.entries.sort_by(|a, b| a.path.cmp(&b.path));
+    report.roots = roots;
+    report.stopped = limits.stopped();
+    sort_by_path(&mut report.entries, |e| &e.path);
     report.entries.dedup_by(|a, b| a.path == b.path);
-    report.ignored.sort_by(|a, b| a.path.cmp(&b.path));
+    sort_by_path(&mut report.ignored, |i| &i.path);
     report.ignored.dedup_by(|a, b| a.path == b.path);
     report
+}
+
+/// Walks every root of the request with one sink per walking thread, and
+/// returns the roots looked in (canonical paths). Problems with the roots
+/// are told to the first sink.
+pub(super) fn walk_roots<S: Sink>(request: &SweepRequest<'_>, sinks: &mut [S]) -> Vec<PathBuf> {
+    let Some(first) = sinks.first_mut() else {
+        return Vec::new();
+    };
+    let mut warnings = Vec::new();
+    let roots = resolve_roots(request, &mut warnings);
+    for warning in warnings {
+        first.warn(warning);
+    }
+    if roots.is_empty() || first.should_stop() {
+        return Vec::new();
+    }
+    let mut sinks: Vec<&mut dyn Sink> = sinks.iter_mut().map(|s| s as &mut dyn Sink).collect();
+    backend::walk(&roots, &mut sinks);
+    roots.into_iter().map(|root| root.path).collect()
+}
+
+/// Sorts items by their path, as [`Path`](std::path::Path)'s order does
+/// (component by component), but comparing bytes: the paths here are
+/// canonical (absolute, no `.`, `..`, doubled or trailing separators), and
+/// for those, comparing component by component is comparing bytes with
+/// the separator ranked below every other byte.
+pub(super) fn sort_by_path<T>(items: &mut [T], path: impl Fn(&T) -> &Path) {
+    items.sort_unstable_by(|a, b| path_order(path(a), path(b)));
+}
+
+fn path_order(a: &Path, b: &Path) -> CmpOrdering {
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+    match first_difference(a, b) {
+        Some(i) => rank(a[i]).cmp(&rank(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
+}
+
+/// Where two byte strings first differ (within the shorter one), eight
+/// bytes at a time: sorted paths share long prefixes.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    let len = a.len().min(b.len());
+    let (mut a_words, mut b_words) = (a[..len].chunks_exact(8), b[..len].chunks_exact(8));
+    let mut at = 0;
+    for (x, y) in a_words.by_ref().zip(b_words.by_ref()) {
+        let x = u64::from_le_bytes(x.try_into().expect("eight bytes"));
+        let y = u64::from_le_bytes(y.try_into().expect("eight bytes"));
+        if x != y {
+            // Little-endian: the lowest differing byte comes first.
+            return Some(at + (x ^ y).trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let (a_rest, b_rest) = (a_words.remainder(), b_words.remainder());
+    a_rest
+        .iter()
+        .zip(b_rest)
+        .position(|(x, y)| x != y)
+        .map(|i| at + i)
 }
 
 /// The request's roots, canonical, without duplicates or folders already
@@ -192,4 +254,48 @@ fn resolve_roots(request: &SweepRequest<'_>, warnings: &mut Vec<String>) -> Vec<
         .filter(|(path, _)| !trees.iter().any(|t| t != path && path.starts_with(t)))
         .map(|(path, recursive)| Root { path, recursive })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_order_is_path_order_for_canonical_paths() {
+        let long = "/home/someone/Downloads/some-folder";
+        let paths = [
+            "/a".to_string(),
+            "/a/b".into(),
+            "/a.b".into(),
+            "/a-b".into(),
+            "/a/b/c".into(),
+            "/a/b.c".into(),
+            "/a/bc".into(),
+            "/a0".into(),
+            "/ab".into(),
+            "/a/.b".into(),
+            "/a/~b".into(),
+            "/A".into(),
+            "/a/b/ü".into(),
+            "/a/b/z".into(),
+            "/".into(),
+            format!("{long}/x"),
+            format!("{long}.x"),
+            format!("{long}-x/y"),
+            format!("{long}/.x.0123456789abcdef.ferry-part"),
+            format!("{long}/.x.0123456789abcdee.ferry-part"),
+            format!("{long}/.x.0123456789abcdef.ferry-part/z"),
+            format!("{long}x"),
+            long.to_string(),
+        ];
+        for a in &paths {
+            for b in &paths {
+                let (a, b) = (Path::new(a), Path::new(b));
+                assert_eq!(path_order(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+        let mut sorted: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        sort_by_path(&mut sorted, |p| p);
+        assert!(sorted.is_sorted());
+    }
 }

@@ -6,6 +6,7 @@
 
 use std::fs::{self, File, Metadata};
 use std::io;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 
 use super::meta::{FileKind, Ident, Meta, newest};
@@ -13,7 +14,7 @@ use super::patterns::classify_name;
 use super::remove::{Removal, RemoveCheck};
 use super::report::{Entry, SkipReason};
 use super::request::Root;
-use super::scan::{Found, Sink};
+use super::scan::{Found, Probe, Sink};
 use crate::engine::error::{Error, Operation};
 use crate::engine::lock::{self, LockMode};
 use crate::engine::platform;
@@ -50,8 +51,34 @@ fn meta(m: &Metadata) -> Meta {
     }
 }
 
-/// Walks `root`, reporting every entry whose name matches to `sink`.
-pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
+/// A candidate whose lock the sweeper holds; dropping it lets the lock go.
+pub(super) struct Locked<'a> {
+    file: File,
+    _walk: PhantomData<&'a ()>,
+}
+
+/// How many threads a walk uses: one here.
+pub(super) fn walkers() -> usize {
+    1
+}
+
+/// Walks `roots` in turn, reporting every entry whose name matches to the
+/// first sink.
+pub(super) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
+    let Some(sink) = sinks.first_mut() else {
+        return;
+    };
+    for root in roots {
+        if sink.should_stop() {
+            return;
+        }
+        walk_root(root, &mut **sink);
+    }
+}
+
+/// Walks one root. Only folders and names that match are inspected (the
+/// type the folder listing gives decides, without following links).
+fn walk_root(root: &Root, sink: &mut dyn Sink) {
     let mut stack: Vec<(fs::ReadDir, PathBuf, usize)> = Vec::new();
     match fs::read_dir(&root.path) {
         Ok(rd) => stack.push((rd, root.path.clone(), 0)),
@@ -76,8 +103,12 @@ pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
             }
             Some(Ok(entry)) => entry,
         };
-        let path = entry.path();
         let name = entry.file_name();
+        let matched = classify_name(&name);
+        if matched.is_none() && entry.file_type().is_ok_and(|ft| !ft.is_dir()) {
+            continue;
+        }
+        let path = entry.path();
         let st = match fs::symlink_metadata(&path) {
             Ok(m) => meta(&m),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -86,7 +117,6 @@ pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
                 continue;
             }
         };
-        let matched = classify_name(&name);
         if st.kind == FileKind::Directory {
             if let Some((kind, pattern)) = matched {
                 sink.found(Found {
@@ -94,8 +124,7 @@ pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
                     kind,
                     pattern,
                     dir: Ident::default(),
-                    meta: st,
-                    probe: Err("a folder, never removed".into()),
+                    probe: Probe::Unsafe("a folder, never removed".into()),
                 });
             }
             if root.recursive && *depth < MAX_DEPTH {
@@ -111,12 +140,20 @@ pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
             continue;
         };
         let probe = match st.problem(None, 0) {
-            Some(problem) => Err(problem),
+            Some(problem) => Probe::Unsafe(problem),
             None => match File::open(&path) {
-                Ok(file) => lock::try_lock(&file, LockMode::Exclusive)
-                    .map(|granted| !granted)
-                    .map_err(|e| format!("its lock could not be checked ({e})")),
-                Err(e) => Err(format!("could not be opened to check its lock ({e})")),
+                Ok(file) => match lock::try_lock(&file, LockMode::Exclusive) {
+                    Ok(true) => Probe::Free(
+                        st,
+                        Locked {
+                            file,
+                            _walk: PhantomData,
+                        },
+                    ),
+                    Ok(false) => Probe::Held(st),
+                    Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
+                },
+                Err(e) => Probe::Unsafe(format!("could not be opened to check its lock ({e})")),
             },
         };
         sink.found(Found {
@@ -124,19 +161,19 @@ pub(super) fn walk(root: &Root, sink: &mut dyn Sink) {
             kind,
             pattern,
             dir: Ident::default(),
-            meta: st,
             probe,
         });
     }
 }
 
+fn failed(op: Operation, entry: &Entry, e: io::Error) -> Removal {
+    Removal::Kept(SkipReason::Failed(
+        Error::io(op, &entry.path, e).to_string(),
+    ))
+}
+
 /// Removes one scanned entry while holding its lock.
 pub(super) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
-    let failed = |op: Operation, e: io::Error| {
-        Removal::Kept(SkipReason::Failed(
-            Error::io(op, &entry.path, e).to_string(),
-        ))
-    };
     match fs::symlink_metadata(&entry.path) {
         Ok(m) => {
             if let Some(problem) = meta(&m).problem(check.me, 0) {
@@ -144,31 +181,49 @@ pub(super) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
             }
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Removal::Kept(SkipReason::Gone),
-        Err(e) => return failed(Operation::Inspect, e),
+        Err(e) => return failed(Operation::Inspect, entry, e),
     }
     let file = match File::open(&entry.path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Removal::Kept(SkipReason::Gone),
-        Err(e) => return failed(Operation::Remove, e),
+        Err(e) => return failed(Operation::Remove, entry, e),
     };
     match lock::try_lock(&file, LockMode::Exclusive) {
         Ok(true) => {}
         Ok(false) => return Removal::Kept(SkipReason::Active),
-        Err(e) => return failed(Operation::Lock, e),
+        Err(e) => return failed(Operation::Lock, entry, e),
     }
-    let locked = match file.metadata() {
+    remove_locked(
+        Locked {
+            file,
+            _walk: PhantomData,
+        },
+        entry,
+        check,
+    )
+}
+
+/// Removes a scanned entry whose lock is held, after reading its status
+/// again under the lock.
+pub(super) fn remove_locked(locked: Locked<'_>, entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+    let now = match locked.file.metadata() {
         Ok(m) => meta(&m),
-        Err(e) => return failed(Operation::Inspect, e),
+        Err(e) => return failed(Operation::Inspect, entry, e),
     };
-    if let Some(reason) = check.too_young(&locked) {
+    if let Some(problem) = now.problem(check.me, 0) {
+        return Removal::Kept(SkipReason::Unsafe(problem));
+    }
+    if let Some(reason) = check.too_young(&now) {
         return Removal::Kept(reason);
     }
     check.notify(&entry.path);
     // The standard library opens files with delete sharing, so the file can
     // be removed while this handle (and its lock) is held.
-    match fs::remove_file(&entry.path) {
-        Ok(()) => Removal::Removed { size: locked.size },
+    let removal = match fs::remove_file(&entry.path) {
+        Ok(()) => Removal::Removed { size: now.size },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Removal::Kept(SkipReason::Gone),
-        Err(e) => failed(Operation::Remove, e),
-    }
+        Err(e) => failed(Operation::Remove, entry, e),
+    };
+    drop(locked);
+    removal
 }

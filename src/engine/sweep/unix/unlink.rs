@@ -1,0 +1,241 @@
+//! Removal under the lock. A file is removed only while the sweeper holds
+//! its exclusive lock, after its status is read again under the lock, and
+//! only if its name still names the locked inode: the name is first moved
+//! to a private name beside it (one `renameat`), what was moved is looked
+//! at there, and only the locked inode is unlinked; anything else (a file
+//! swapped in at the last moment) is put back. Every step is relative to
+//! the folder's handle.
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fs::File;
+use std::hash::{BuildHasher, RandomState};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{self as rfs, AtFlags, Mode};
+use rustix::io::Errno;
+
+use super::{DIR_FLAGS, FILE_FLAGS, fstat, io_err, meta};
+use crate::engine::error::{Error, Operation};
+use crate::engine::lock::{self, LockMode};
+use crate::engine::names;
+use crate::engine::sweep::meta::Meta;
+use crate::engine::sweep::remove::{Removal, RemoveCheck};
+use crate::engine::sweep::report::{Entry, SkipReason};
+
+/// A candidate whose exclusive lock the sweeper holds, with the folder
+/// handle it was opened from. Dropping it lets the lock go.
+pub(in crate::engine::sweep) struct Locked<'a> {
+    dir: BorrowedFd<'a>,
+    name: &'a CStr,
+    file: File,
+}
+
+impl<'a> Locked<'a> {
+    /// `file` (opened as `name` in `dir`) must be locked exclusively.
+    pub(super) fn new(dir: BorrowedFd<'a>, name: &'a CStr, file: File) -> Self {
+        Self { dir, name, file }
+    }
+}
+
+fn failed(op: Operation, path: &Path, e: Errno) -> Removal {
+    Removal::Kept(SkipReason::Failed(
+        Error::io(op, path, io_err(e)).to_string(),
+    ))
+}
+
+/// Removes the scanned `entry` whose lock is held: its status is read
+/// again under the lock (it may have been written to, linked or given away
+/// since it was looked at), then it is unlinked if its name still names it.
+pub(in crate::engine::sweep) fn remove_locked(
+    locked: Locked<'_>,
+    entry: &Entry,
+    check: &RemoveCheck<'_>,
+) -> Removal {
+    let Locked { dir, name, file } = locked;
+    let now = match fstat(&file) {
+        Ok(m) => m,
+        Err(e) => return failed(Operation::Inspect, &entry.path, e),
+    };
+    if now.ident != entry.ident {
+        return Removal::Kept(SkipReason::Changed("another file now has its name".into()));
+    }
+    if let Some(problem) = now.problem(check.me, entry.ident.dev) {
+        return Removal::Kept(SkipReason::Unsafe(problem));
+    }
+    if let Some(reason) = check.too_young(&now) {
+        return Removal::Kept(reason);
+    }
+    check.notify(&entry.path);
+    let removal = unlink_if_named(dir, name, &now, &entry.path);
+    // The lock is let go only now, after the unlink.
+    drop(file);
+    removal
+}
+
+/// Removes one entry of an earlier scan: its folder and the file are opened
+/// again and checked to be the ones scanned, then locked.
+pub(in crate::engine::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+    let (Some(parent), Some(name)) = (entry.path.parent(), entry.path.file_name()) else {
+        return Removal::Kept(SkipReason::Changed("it has no parent folder".into()));
+    };
+    let Ok(name) = CString::new(name.as_bytes()) else {
+        return Removal::Kept(SkipReason::Changed("its name is not valid".into()));
+    };
+    let dirfd = match rfs::open(parent, DIR_FLAGS, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
+        Err(e) => return failed(Operation::ReadDir, parent, e),
+    };
+    match fstat(&dirfd) {
+        Ok(m) if m.ident == entry.dir => {}
+        Ok(_) => {
+            return Removal::Kept(SkipReason::Changed(
+                "its folder was replaced by another one".into(),
+            ));
+        }
+        Err(e) => return failed(Operation::Inspect, parent, e),
+    }
+    let file = match rfs::openat(&dirfd, &name, FILE_FLAGS, Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
+        Err(Errno::LOOP) => {
+            return Removal::Kept(SkipReason::Changed(
+                "its name is now a symbolic link".into(),
+            ));
+        }
+        Err(e) => return failed(Operation::Remove, &entry.path, e),
+    };
+    let opened = match fstat(&file) {
+        Ok(m) => m,
+        Err(e) => return failed(Operation::Inspect, &entry.path, e),
+    };
+    if opened.ident != entry.ident {
+        return Removal::Kept(SkipReason::Changed("another file now has its name".into()));
+    }
+    if let Some(problem) = opened.problem(check.me, entry.ident.dev) {
+        return Removal::Kept(SkipReason::Unsafe(problem));
+    }
+    match lock::try_lock(&file, LockMode::Exclusive) {
+        Ok(true) => {}
+        Ok(false) => return Removal::Kept(SkipReason::Active),
+        Err(e) => {
+            return Removal::Kept(SkipReason::Failed(
+                Error::io(Operation::Lock, &entry.path, e).to_string(),
+            ));
+        }
+    }
+    remove_locked(Locked::new(dirfd.as_fd(), &name, file), entry, check)
+}
+
+/// Moves whatever `name` now holds to a private name, then looks at what
+/// was moved: only the `locked` inode is unlinked. Anything else is put
+/// back (or, if the name was taken yet again, given a name no sweep
+/// matches).
+fn unlink_if_named(dir: BorrowedFd<'_>, name: &CStr, locked: &Meta, path: &Path) -> Removal {
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let aside = match move_aside(dir, name) {
+        Ok(Some(aside)) => aside,
+        Ok(None) => return Removal::Kept(SkipReason::Gone),
+        Err(e) => return failed(Operation::Remove, path, e),
+    };
+    let moved = rfs::statat(dir, &aside, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta(&st));
+    match moved {
+        Ok(m) if m.ident == locked.ident => match rfs::unlinkat(dir, &aside, AtFlags::empty()) {
+            Ok(()) => Removal::Removed { size: locked.size },
+            Err(e) => {
+                let _ = rename_noreplace(dir, &aside, name);
+                failed(Operation::Remove, path, e)
+            }
+        },
+        Ok(_) => match rename_noreplace(dir, &aside, name) {
+            Ok(()) => Removal::Kept(SkipReason::Changed(
+                "another file took its name at the last moment; it was left in place".into(),
+            )),
+            Err(_) => {
+                // The name was taken yet again. Give the stranger a name no
+                // sweep will ever match rather than leave it under a temp name.
+                let mut kept = name.to_bytes().to_vec();
+                kept.extend_from_slice(format!(".ferry-kept-{:016x}", private_random()).as_bytes());
+                let kept = CString::new(kept).expect("names hold no NUL");
+                let now_at = match rename_noreplace(dir, &aside, &kept) {
+                    Ok(()) => parent.join(OsStr::from_bytes(kept.to_bytes())),
+                    Err(_) => parent.join(OsStr::from_bytes(aside.to_bytes())),
+                };
+                Removal::Kept(SkipReason::Failed(format!(
+                    "other files took the name '{}' twice at the last moment; \
+                     one of them was moved to '{}'",
+                    path.display(),
+                    now_at.display()
+                )))
+            }
+        },
+        Err(e) => failed(
+            Operation::Inspect,
+            &parent.join(OsStr::from_bytes(aside.to_bytes())),
+            e,
+        ),
+    }
+}
+
+/// 64 unpredictable bits for a private name, without a system call for
+/// each: a keyed hash (SipHash, keyed once per process from the operating
+/// system's random source) of a counter.
+fn private_random() -> u64 {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    KEYS.get_or_init(RandomState::new)
+        .hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Renames `name` to a fresh private name beside it (shaped like a Ferry
+/// temp, so a crash right here leaves an ordinary orphan). `Ok(None)`: the
+/// name no longer exists. Where no-replace renames are not supported a
+/// plain rename is used: the private name has 64 unpredictable bits.
+fn move_aside(dir: BorrowedFd<'_>, name: &CStr) -> Result<Option<CString>, Errno> {
+    let mut last = Errno::EXIST;
+    for _ in 0..8 {
+        let aside = names::temp_name(OsStr::from_bytes(name.to_bytes()), private_random());
+        let aside = CString::new(aside.into_vec()).expect("names hold no NUL");
+        let renamed = match rename_exclusive(dir, name, &aside) {
+            Some(result) => result,
+            None => rfs::renameat(dir, name, dir, &aside),
+        };
+        match renamed {
+            Ok(()) => return Ok(Some(aside)),
+            Err(Errno::NOENT) => return Ok(None),
+            Err(Errno::EXIST) => last = Errno::EXIST,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+/// Renames the private name `from` back to `to`, never replacing `to`.
+fn rename_noreplace(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> Result<(), Errno> {
+    if let Some(result) = rename_exclusive(dir, from, to) {
+        return result;
+    }
+    rfs::linkat(dir, from, dir, to, AtFlags::empty())?;
+    rfs::unlinkat(dir, from, AtFlags::empty())
+}
+
+/// A no-replace rename within one folder; `None` where the system or the
+/// filesystem does not offer one.
+fn rename_exclusive(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> Option<Result<(), Errno>> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        match rfs::renameat_with(dir, from, dir, to, rfs::RenameFlags::NOREPLACE) {
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => None,
+            other => Some(other),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+    {
+        let _ = (dir, from, to);
+        None
+    }
+}

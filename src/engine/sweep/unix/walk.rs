@@ -1,0 +1,508 @@
+//! The walk: each folder is opened relative to its parent's handle (never
+//! through a link), checked to be on the root's filesystem, and read in
+//! full; only names that match a candidate shape, and sub-folders, are
+//! acted on. The type the folder records for each entry decides what to do
+//! without inspecting it: sub-folders are descended, links and special
+//! files named like candidates are reported and left alone, and only a
+//! regular file named like a candidate is opened (once): its status read
+//! from the handle, then its lock tried on the same handle. Where a
+//! filesystem records no types, the entry is inspected first, as before.
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::listing::{Listing, Reader};
+use super::unlink::Locked;
+use super::{DIR_FLAGS, FILE_FLAGS, current_user, file_kind, fstat, io_err, meta};
+use crate::engine::error::{Error, Operation};
+use crate::engine::lock::{self, LockMode};
+use crate::engine::sweep::meta::{FileKind, Ident};
+use crate::engine::sweep::patterns::classify_name;
+use crate::engine::sweep::request::Root;
+use crate::engine::sweep::scan::{Found, Probe, Sink};
+
+/// Deeper folders are not descended (a warning says so).
+const MAX_DEPTH: usize = 256;
+
+/// At most this many threads walk at once.
+const MAX_WALKERS: usize = 4;
+
+/// How many threads a walk uses (so how many sinks it wants): one per
+/// processor, at most [`MAX_WALKERS`]. Folders are shared out one at a
+/// time, so a thread's removals in one folder overlap another's reading
+/// or removing in another (each folder has its own lock in the kernel).
+pub(in crate::engine::sweep) fn walkers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WALKERS))
+}
+
+/// A folder waiting to be read.
+struct Pending {
+    at: At,
+    path: PathBuf,
+    depth: usize,
+    /// The filesystem of its root (`None` for a root: its own).
+    dev: Option<u64>,
+    recursive: bool,
+}
+
+/// How a waiting folder is reached.
+enum At {
+    /// A root, by its canonical path.
+    Root,
+    /// A sub-folder, by its name in its parent, whose handle stays open
+    /// until its last waiting sub-folder is opened.
+    Sub { parent: Arc<OwnedFd>, name: CString },
+}
+
+/// An open folder being read.
+struct Folder {
+    fd: Arc<OwnedFd>,
+    path: PathBuf,
+    ident: Ident,
+    depth: usize,
+    dev: u64,
+    recursive: bool,
+}
+
+/// The folders waiting to be read, shared by the walking threads (taken
+/// last in, first out, so the walk goes depth first and few handles are
+/// open at once).
+struct Queue {
+    state: Mutex<QueueState>,
+    wake: Condvar,
+}
+
+struct QueueState {
+    pending: Vec<Pending>,
+    /// Threads reading a folder (which may queue more).
+    busy: usize,
+    over: bool,
+}
+
+impl Queue {
+    fn new(roots: &[Root]) -> Self {
+        let pending = roots
+            .iter()
+            .rev()
+            .map(|root| Pending {
+                at: At::Root,
+                path: root.path.clone(),
+                depth: 0,
+                dev: None,
+                recursive: root.recursive,
+            })
+            .collect();
+        Self {
+            state: Mutex::new(QueueState {
+                pending,
+                busy: 0,
+                over: false,
+            }),
+            wake: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next folder to read (the caller then owes a [`Queue::done`]);
+    /// `None` once nothing is waiting and nobody can queue more.
+    fn take(&self) -> Option<Pending> {
+        let mut state = self.lock();
+        loop {
+            if state.over {
+                return None;
+            }
+            if let Some(pending) = state.pending.pop() {
+                state.busy += 1;
+                return Some(pending);
+            }
+            if state.busy == 0 {
+                state.over = true;
+                self.wake.notify_all();
+                return None;
+            }
+            state = self
+                .wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// One folder read: queues the sub-folders found in it.
+    fn done(&self, found: &mut Vec<Pending>) {
+        let mut state = self.lock();
+        state.busy -= 1;
+        let woken = !found.is_empty() || state.busy == 0;
+        state.pending.append(found);
+        if woken {
+            self.wake.notify_all();
+        }
+    }
+
+    /// Ends the walk for every thread (a stop, or a thread that failed).
+    fn stop(&self) {
+        let mut state = self.lock();
+        state.over = true;
+        state.pending.clear();
+        self.wake.notify_all();
+    }
+}
+
+/// Ends the walk if its thread unwinds, so the others do not wait for it.
+struct StopOnUnwind<'q>(&'q Queue);
+
+impl Drop for StopOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
+/// Walks `roots`, reporting every entry whose name matches to a sink: one
+/// thread per sink (see [`walkers`]).
+pub(in crate::engine::sweep) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
+    let queue = Queue::new(roots);
+    let me = current_user();
+    let Some((first, helpers)) = sinks.split_first_mut() else {
+        return;
+    };
+    std::thread::scope(|scope| {
+        for sink in helpers.iter_mut() {
+            let queue = &queue;
+            let spawned = std::thread::Builder::new()
+                .name("ferry-sweep".into())
+                .spawn_scoped(scope, move || Walker::new(me, &mut **sink, queue).run());
+            if spawned.is_err() {
+                // Fewer threads walk; the walk is the same.
+                break;
+            }
+        }
+        Walker::new(me, &mut **first, &queue).run();
+    });
+}
+
+/// One walking thread.
+struct Walker<'s, 'q> {
+    me: Option<u32>,
+    reader: Reader,
+    listing: Listing,
+    /// Sub-folders found in the folder being read.
+    found: Vec<Pending>,
+    sink: &'s mut dyn Sink,
+    queue: &'q Queue,
+}
+
+impl<'s, 'q> Walker<'s, 'q> {
+    fn new(me: Option<u32>, sink: &'s mut dyn Sink, queue: &'q Queue) -> Self {
+        Self {
+            me,
+            reader: Reader::new(),
+            listing: Listing::default(),
+            found: Vec::new(),
+            sink,
+            queue,
+        }
+    }
+
+    /// Reads folders until the walk is over or must stop.
+    fn run(mut self) {
+        let _guard = StopOnUnwind(self.queue);
+        while let Some(pending) = self.queue.take() {
+            let go_on = !self.sink.should_stop()
+                && match self.open(pending) {
+                    Some(folder) => self.visit(folder),
+                    None => true,
+                };
+            self.queue.done(&mut self.found);
+            if !go_on {
+                self.queue.stop();
+                return;
+            }
+        }
+    }
+
+    /// Reads one folder and acts on its entries. `false`: stop the walk.
+    fn visit(&mut self, folder: Folder) -> bool {
+        let recursive = folder.recursive;
+        let keep = |name: &[u8], ft: FileType| {
+            (recursive && matches!(ft, FileType::Directory | FileType::Unknown))
+                || classify_name(OsStr::from_bytes(name)).is_some()
+        };
+        let dirfd = folder.fd.as_fd();
+        if let Err(e) = self.reader.read(dirfd, keep, &mut self.listing) {
+            let error = Error::io(Operation::ReadDir, &folder.path, io_err(e));
+            self.sink.warn(error.to_string());
+        }
+        let listing = std::mem::take(&mut self.listing);
+        let mut go_on = true;
+        for (name, ft) in listing.iter() {
+            if self.sink.should_stop() {
+                go_on = false;
+                break;
+            }
+            self.entry(&folder, dirfd, name, ft);
+        }
+        self.listing = listing;
+        go_on
+    }
+
+    /// Acts on one kept entry of `folder`.
+    fn entry(&mut self, folder: &Folder, dirfd: BorrowedFd<'_>, name: &CStr, ft: FileType) {
+        let matched = classify_name(OsStr::from_bytes(name.to_bytes()));
+        let path = || folder.path.join(OsStr::from_bytes(name.to_bytes()));
+        // Where the folder records no type, look (without following links).
+        let (kind, seen) = if ft == FileType::Unknown {
+            match rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => {
+                    let seen = meta(&st);
+                    (seen.kind, Some(seen))
+                }
+                Err(Errno::NOENT) => return,
+                Err(e) => {
+                    let error = Error::io(Operation::Inspect, path(), io_err(e));
+                    self.sink.warn(error.to_string());
+                    return;
+                }
+            }
+        } else {
+            (file_kind(ft), None)
+        };
+        if kind == FileKind::Directory && folder.recursive {
+            self.descend_later(folder, name, path());
+        }
+        let Some((kind_found, pattern)) = matched else {
+            return;
+        };
+        let problem = match seen {
+            Some(seen) => seen.problem(self.me, folder.dev),
+            None => kind.problem(),
+        };
+        let probe = match problem {
+            Some(problem) => Probe::Unsafe(problem),
+            None => match probe(dirfd, name, self.me, folder.dev) {
+                Some(probe) => probe,
+                None => return,
+            },
+        };
+        self.sink.found(Found {
+            path: path(),
+            kind: kind_found,
+            pattern,
+            dir: folder.ident,
+            probe,
+        });
+    }
+
+    /// Queues a sub-folder, or says why it is not looked into.
+    fn descend_later(&mut self, folder: &Folder, name: &CStr, path: PathBuf) {
+        if folder.depth >= MAX_DEPTH {
+            self.sink.warn(format!(
+                "did not look inside '{}': folders nested more than {MAX_DEPTH} deep",
+                path.display()
+            ));
+            return;
+        }
+        self.found.push(Pending {
+            at: At::Sub {
+                parent: Arc::clone(&folder.fd),
+                name: name.to_owned(),
+            },
+            path,
+            depth: folder.depth + 1,
+            dev: Some(folder.dev),
+            recursive: true,
+        });
+    }
+
+    /// Opens a waiting folder: a root by its path, a sub-folder relative
+    /// to its parent without following a link. `None` when it cannot be
+    /// read (with a warning), or is gone, no longer a folder, or on another
+    /// filesystem than its root (quietly).
+    fn open(&mut self, pending: Pending) -> Option<Folder> {
+        let opened = match &pending.at {
+            At::Root => rfs::open(&pending.path, DIR_FLAGS, Mode::empty()),
+            At::Sub { parent, name } => {
+                let flags = DIR_FLAGS | OFlags::NOFOLLOW;
+                match rfs::openat(&**parent, name, flags, Mode::empty()) {
+                    Err(Errno::NOENT | Errno::LOOP | Errno::NOTDIR) => return None,
+                    other => other,
+                }
+            }
+        }
+        .and_then(|fd| Ok((fstat(&fd)?, fd)));
+        match opened {
+            Ok((m, fd))
+                if m.kind == FileKind::Directory
+                    && pending.dev.is_none_or(|dev| dev == m.ident.dev) =>
+            {
+                Some(Folder {
+                    fd: Arc::new(fd),
+                    path: pending.path,
+                    ident: m.ident,
+                    depth: pending.depth,
+                    dev: m.ident.dev,
+                    recursive: pending.recursive,
+                })
+            }
+            Ok(_) => None,
+            Err(e) => {
+                let error = Error::io(Operation::ReadDir, &pending.path, io_err(e));
+                self.sink.warn(error.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// Opens a regular file named like a candidate and tries its lock, on one
+/// handle: its status is read first (nothing but this user's regular files
+/// with one link on the root's filesystem `dev` is ever locked), then the
+/// lock. `None`: it is gone.
+fn probe<'a>(
+    dirfd: BorrowedFd<'a>,
+    name: &'a CStr,
+    me: Option<u32>,
+    dev: u64,
+) -> Option<Probe<'a>> {
+    let fd = match rfs::openat(dirfd, name, FILE_FLAGS, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return None,
+        Err(Errno::LOOP) => return FileKind::Symlink.problem().map(Probe::Unsafe),
+        Err(e) => {
+            // Not readable: say why if its status tells (another user's).
+            let problem = rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW)
+                .ok()
+                .and_then(|st| meta(&st).problem(me, dev));
+            let reason = problem.unwrap_or_else(|| {
+                format!("could not be opened to check its lock ({})", io_err(e))
+            });
+            return Some(Probe::Unsafe(reason));
+        }
+    };
+    let file = File::from(fd);
+    let seen = match fstat(&file) {
+        Ok(m) => m,
+        Err(e) => {
+            return Some(Probe::Unsafe(format!(
+                "could not be inspected ({})",
+                io_err(e)
+            )));
+        }
+    };
+    if let Some(problem) = seen.problem(me, dev) {
+        return Some(Probe::Unsafe(problem));
+    }
+    Some(match lock::try_lock(&file, LockMode::Exclusive) {
+        Ok(true) => Probe::Free(seen, Locked::new(dirfd, name, file)),
+        Ok(false) => Probe::Held(seen),
+        Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Remembers what the walker reports.
+    #[derive(Default)]
+    struct Seen {
+        found: Vec<(PathBuf, String)>,
+        warnings: Vec<String>,
+    }
+
+    impl Sink for Seen {
+        fn should_stop(&mut self) -> bool {
+            false
+        }
+
+        fn found(&mut self, found: Found<'_>) {
+            let what = match found.probe {
+                Probe::Unsafe(reason) => reason,
+                Probe::Held(_) => "held".into(),
+                Probe::Free(meta, _) => format!("free, {} bytes", meta.size),
+            };
+            self.found.push((found.path, what));
+        }
+
+        fn warn(&mut self, message: String) {
+            self.warnings.push(message);
+        }
+    }
+
+    fn open_folder(path: &Path) -> Folder {
+        let fd = rfs::open(path, DIR_FLAGS, Mode::empty()).unwrap();
+        let m = fstat(&fd).unwrap();
+        Folder {
+            fd: Arc::new(fd),
+            path: path.to_path_buf(),
+            ident: m.ident,
+            depth: 0,
+            dev: m.ident.dev,
+            recursive: true,
+        }
+    }
+
+    /// Where a filesystem records no entry types, each entry is inspected
+    /// first, and the outcome is the same as with recorded types.
+    #[test]
+    fn entries_without_a_recorded_type_are_inspected_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let temp = |n: &str| format!(".{n}.0123456789abcdef.ferry-part");
+        std::fs::write(d.join(temp("orphan")), b"12345").unwrap();
+        std::fs::create_dir(d.join(temp("folder"))).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.join(temp("link"))).unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("plain.txt"), b"plain").unwrap();
+        let fifo = d.join(temp("pipe"));
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success(), "mkfifo failed");
+
+        let queue = Queue::new(&[]);
+        let mut outcomes = Vec::new();
+        for unknown in [false, true] {
+            let mut seen = Seen::default();
+            let mut walker = Walker::new(current_user(), &mut seen, &queue);
+            let folder = open_folder(d);
+            let mut listing = Listing::default();
+            let keep = |_: &[u8], _: FileType| true;
+            walker
+                .reader
+                .read(folder.fd.as_fd(), keep, &mut listing)
+                .unwrap();
+            for (name, ft) in listing.iter() {
+                let ft = if unknown { FileType::Unknown } else { ft };
+                walker.entry(&folder, folder.fd.as_fd(), name, ft);
+            }
+            let subfolders: Vec<PathBuf> = walker.found.drain(..).map(|p| p.path).collect();
+            seen.found.sort();
+            assert!(seen.warnings.is_empty(), "{:?}", seen.warnings);
+            outcomes.push((seen.found, subfolders));
+        }
+        assert_eq!(outcomes[0], outcomes[1]);
+        let (found, mut subfolders) = outcomes.pop().unwrap();
+        let what = |n: &str| {
+            let path = d.join(temp(n));
+            found.iter().find(|(p, _)| *p == path).unwrap().1.clone()
+        };
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(what("orphan"), "free, 5 bytes");
+        assert!(what("folder").contains("folder"));
+        assert!(what("link").contains("symbolic link"));
+        assert!(what("pipe").contains("FIFO"));
+        subfolders.sort();
+        assert_eq!(subfolders, [d.join(temp("folder")), d.join("sub")]);
+    }
+}
