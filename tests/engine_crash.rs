@@ -4,7 +4,9 @@
 mod engine_support;
 
 use std::fs;
+#[cfg(feature = "fault-injection")]
 use std::process::Stdio;
+#[cfg(feature = "fault-injection")]
 use std::time::{Duration, Instant};
 
 use engine_support::*;
