@@ -97,9 +97,9 @@ impl ErrorKind {
             Self::NoSpace => Some("free some space on the destination and try again"),
             Self::ReadOnly => Some("choose a writable destination"),
             Self::Busy => Some("another program is using it; try again when it is done"),
-            Self::AlreadyExists => {
-                Some("choose --on-conflict overwrite, skip, rename or newer to proceed")
-            }
+            Self::AlreadyExists => Some(
+                "choose another conflict policy — overwrite, skip, rename or newer — to proceed",
+            ),
             Self::VerifyFailed => Some("the destination was left untouched; check the disk"),
             _ => None,
         }
