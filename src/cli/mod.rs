@@ -35,12 +35,12 @@ pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 #[command(
     name = "ferry",
     version,
-    about = "Copy files so that a destination is never half-written",
-    arg_required_else_help = true
+    about = "Copy files so that a destination is never half-written"
 )]
 struct Cli {
+    // Without a command, the desktop window opens.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +66,9 @@ enum Command {
 /// Runs the command line; returns the process exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        return crate::ui::run();
+    };
     if let Err(e) = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
         if let Some(commands) = ENGINE_COMMANDS.get() {
@@ -74,7 +77,7 @@ pub fn main() -> ExitCode {
     }) {
         eprintln!("ferry: warning: cannot catch interrupts ({e}); Ctrl-C may leave a temp file");
     }
-    match cli.command {
+    match command {
         Command::Copy(args) => transfer::run(TransferKind::Copy, args),
         Command::Move(args) => transfer::run(TransferKind::Move, args),
         Command::Jobs(args) => jobs::run_jobs(args),
@@ -96,14 +99,15 @@ pub(crate) fn data_dir() -> Result<std::path::PathBuf, ()> {
 /// Starts the engine for one command, wired to the interrupt handler.
 pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
     let data_dir = data_dir().map_err(|()| ExitCode::from(1))?;
-    let (settings, warnings) =
+    let (mut settings, warnings) =
         Settings::load().unwrap_or_else(|e| (Settings::default(), vec![e.to_string()]));
     for warning in warnings {
         eprintln!("ferry: warning: {warning}");
     }
+    // Scheduled sweeps belong to the long-running app, not to one command.
+    settings.sweep.schedule = crate::engine::sweep::Schedule::Off;
     let engine = Engine::start(EngineConfig {
         workers: settings.transfer.workers,
-        settings_path: Settings::path().ok(),
         settings,
         ..EngineConfig::new(data_dir)
     });
@@ -114,18 +118,4 @@ pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
     Ok(engine)
 }
 
-/// Bytes in binary units for people: `1.5 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub(crate) use crate::format::bytes as human_bytes;

@@ -1,0 +1,511 @@
+//! The application: owns the engine handle, the dialog host and the view
+//! state, and runs one frame as drain events → draw → send commands.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_channel::Receiver;
+use std::time::Duration;
+
+use eframe::egui::{self, RichText};
+
+use crate::engine::dirs;
+use crate::engine::handle::{Command, Engine, EngineConfig, Event, Target};
+use crate::engine::settings::{FILE_NAME, Settings};
+use crate::engine::sweeper::SweepScope;
+
+use super::cleanup::{CleanupView, cleanup_ui, sweepable};
+use super::dialogs::{Answer, DialogHost, FileDialogs, Purpose, RfdDialogs};
+use super::format;
+use super::model::Model;
+use super::notices::{Notices, notices_ui};
+use super::settings_view::{SettingsForm, settings_ui};
+use super::state::{STORAGE_KEY, Tab, ViewState};
+use super::transfers::{NewJob, TransfersCtx, transfers_ui};
+use super::{Outbox, colours};
+
+/// How old a scan may get while the Cleanup tab is on screen.
+const RESCAN_AFTER: Duration = Duration::from_secs(30);
+
+/// What the window needs to start: where Ferry's files are, the settings
+/// (read before the event loop starts) and how to show file dialogs.
+#[derive(Clone)]
+pub struct AppConfig {
+    /// Journals, logs, the window's saved state.
+    pub data_dir: PathBuf,
+    /// The settings to start with.
+    pub settings: Settings,
+    /// Where the engine saves changed settings.
+    pub settings_path: Option<PathBuf>,
+    /// Problems met while loading (shown as notices).
+    pub warnings: Vec<String>,
+    /// The file dialogs.
+    pub dialogs: Arc<dyn FileDialogs>,
+}
+
+impl AppConfig {
+    /// Ferry's usual folders (`FERRY_DATA_DIR` and `FERRY_CONFIG_DIR`
+    /// override them), with the system's file dialogs.
+    pub fn from_environment() -> Result<Self, String> {
+        let data_dir = dirs::data_dir().map_err(|e| e.to_string())?;
+        let config_dir = dirs::config_dir().map_err(|e| e.to_string())?;
+        Self::with_dirs(data_dir, &config_dir)
+    }
+
+    /// The given folders: settings are read from `settings.json` in
+    /// `config_dir` (an unusable file is set aside with a warning) and saved
+    /// there; `data_dir` is created if needed.
+    pub fn with_dirs(data_dir: PathBuf, config_dir: &Path) -> Result<Self, String> {
+        let data_dir = dirs::ensure(data_dir).map_err(|e| e.to_string())?;
+        let settings_path = config_dir.join(FILE_NAME);
+        let (settings, warnings) = Settings::load_from(&settings_path)
+            .unwrap_or_else(|e| (Settings::default(), vec![e.to_string()]));
+        Ok(Self {
+            data_dir,
+            settings,
+            settings_path: Some(settings_path),
+            warnings,
+            dialogs: Arc::new(RfdDialogs),
+        })
+    }
+
+    /// The same with other file dialogs (tests answer them themselves).
+    pub fn with_dialogs(mut self, dialogs: Arc<dyn FileDialogs>) -> Self {
+        self.dialogs = dialogs;
+        self
+    }
+}
+
+/// The running application.
+pub struct FerryApp {
+    view: ViewState,
+    model: Model,
+    new_job: NewJob,
+    cleanup: CleanupView,
+    settings_form: SettingsForm,
+    notices: Notices,
+    dialogs: DialogHost,
+    cleanup_stale: bool,
+    close_asked: bool,
+    quit_confirmed: bool,
+    quit_signal: Option<Arc<AtomicBool>>,
+    data_dir: PathBuf,
+    logo: Option<egui::TextureHandle>,
+    // Last: dropped after everything else, which stops the engine's threads.
+    engine: Engine,
+}
+
+impl FerryApp {
+    /// Starts the engine and restores the view state saved by eframe.
+    pub fn new(cc: &eframe::CreationContext<'_>, config: AppConfig) -> Self {
+        let view: ViewState = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, STORAGE_KEY))
+            .unwrap_or_default();
+        let ctx = cc.egui_ctx.clone();
+        let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        // The engine wakes its client after every turn of its loop, also on
+        // progress ticks that publish nothing; repaint only when an event
+        // is waiting, so an idle window stays idle.
+        let events: Arc<OnceLock<Receiver<Event>>> = Arc::default();
+        let waker: Arc<dyn Fn() + Send + Sync> = {
+            let events = events.clone();
+            let repaint = repaint.clone();
+            Arc::new(move || {
+                if events.get().is_none_or(|rx| !rx.is_empty()) {
+                    repaint();
+                }
+            })
+        };
+        let engine = Engine::start(EngineConfig {
+            workers: config.settings.transfer.workers,
+            data_dir: config.data_dir.clone(),
+            waker: Some(waker),
+            settings: config.settings.clone(),
+            settings_path: config.settings_path.clone(),
+        });
+        let _ = events.set(engine.events().clone());
+        // Anything published before the receiver was shared is drawn now.
+        cc.egui_ctx.request_repaint();
+        let logo = eframe::icon_data::from_png_bytes(super::ICON_PNG)
+            .ok()
+            .map(|icon| {
+                let size = [icon.width as usize, icon.height as usize];
+                let image = egui::ColorImage::from_rgba_unmultiplied(size, &icon.rgba);
+                cc.egui_ctx
+                    .load_texture("ferry-logo", image, egui::TextureOptions::LINEAR)
+            });
+        let mut notices = Notices::default();
+        for warning in &config.warnings {
+            notices.warning(warning.clone());
+        }
+        let mut app = Self {
+            new_job: NewJob::new(&config.settings),
+            settings_form: SettingsForm::new(&config.settings, 0),
+            model: Model::new(config.settings),
+            view,
+            cleanup: CleanupView::default(),
+            notices,
+            dialogs: DialogHost::new(config.dialogs, repaint),
+            cleanup_stale: false,
+            close_asked: false,
+            quit_confirmed: false,
+            quit_signal: None,
+            data_dir: config.data_dir,
+            logo,
+            engine,
+        };
+        app.rescan();
+        app
+    }
+
+    /// Closes the window when `flag` is raised (SIGINT/SIGTERM).
+    pub fn with_quit_signal(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.quit_signal = Some(flag);
+        self
+    }
+
+    /// What the engine has reported.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The view state kept between runs.
+    pub fn view(&self) -> &ViewState {
+        &self.view
+    }
+
+    /// The notices on screen.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
+    }
+
+    /// The job being put together.
+    pub fn new_job(&self) -> &NewJob {
+        &self.new_job
+    }
+
+    fn rescan(&mut self) {
+        self.engine.send(Command::Scan(SweepScope::default()));
+        self.model.scanning = true;
+        self.cleanup_stale = false;
+    }
+
+    /// Takes in everything that arrived since the last frame.
+    fn drain(&mut self) {
+        let mut newly_unfinished = false;
+        while let Ok(event) = self.engine.events().try_recv() {
+            let unfinished = matches!(event, crate::engine::handle::Event::Unfinished(_));
+            let settings_saved = matches!(event, crate::engine::handle::Event::SettingsSaved(_));
+            if self.model.apply(event, &mut self.notices) {
+                self.cleanup_stale = true;
+            }
+            newly_unfinished |= unfinished && !self.model.unfinished.is_empty();
+            if settings_saved {
+                self.new_job.apply_defaults(&self.model.settings);
+            }
+        }
+        if newly_unfinished {
+            self.notices.warning(format!(
+                "{} stopped before finishing; resume or roll back in Transfers.",
+                format::count(self.model.unfinished.len() as u64, "transfer", "transfers")
+            ));
+        }
+        for (purpose, answer) in self.dialogs.drain() {
+            match answer {
+                Answer::Picked(paths) => self.picked(purpose, paths),
+                Answer::Cancelled => {}
+                Answer::Unavailable(why) => self.notices.warning(why),
+            }
+        }
+    }
+
+    fn picked(&mut self, purpose: Purpose, mut paths: Vec<PathBuf>) {
+        match purpose {
+            Purpose::AddFiles | Purpose::AddFolder => self.new_job.add_sources(paths),
+            Purpose::Destination => {
+                if let Some(dest) = paths.pop() {
+                    self.view.destination = dest.display().to_string();
+                }
+            }
+            Purpose::SweepRoot => {
+                for path in paths {
+                    self.settings_form.add_root(path);
+                }
+            }
+        }
+    }
+
+    /// Files dropped anywhere on the window become sources.
+    fn take_dropped(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if dropped.is_empty() {
+            return;
+        }
+        let before = self.new_job.sources.len();
+        self.new_job.add_sources(dropped);
+        let added = self.new_job.sources.len() - before;
+        self.view.tab = Tab::Transfers;
+        if added > 0 && self.view.destination.trim().is_empty() {
+            self.notices.info(format!(
+                "Added {}. Choose a destination, then start.",
+                format::count(added as u64, "item", "items")
+            ));
+        }
+    }
+
+    /// Carries out what the frame asked for.
+    fn dispatch(&mut self, out: Outbox) {
+        for command in out.commands {
+            match &command {
+                Command::Cancel(Target::Job(id)) => {
+                    if let Some(job) = self.model.job_mut(*id) {
+                        job.cancelling = true;
+                    }
+                }
+                Command::Cancel(Target::All) => {
+                    for job in &mut self.model.jobs {
+                        job.cancelling = true;
+                    }
+                }
+                Command::UpdateSettings(_) => self.model.settings_pending = true,
+                Command::Sweep(_) | Command::SweepEntries(_) => self.model.sweeping = true,
+                Command::ResumeJournaled(id) | Command::RollBack(id) => {
+                    self.model.unfinished.retain(|u| u.id != *id);
+                }
+                _ => {}
+            }
+            self.engine.send(command);
+        }
+        for purpose in out.dialogs {
+            let start_in = match purpose {
+                Purpose::Destination => {
+                    Some(PathBuf::from(self.view.destination.trim())).filter(|p| p.is_absolute())
+                }
+                _ => None,
+            };
+            self.dialogs.open(purpose, start_in);
+        }
+        if out.rescan {
+            self.rescan();
+        }
+        if out.clear_history {
+            self.model.history.clear();
+        }
+    }
+
+    fn handle_close(&mut self, ctx: &egui::Context) {
+        if self
+            .quit_signal
+            .as_ref()
+            .is_some_and(|q| q.swap(false, Ordering::SeqCst))
+        {
+            self.quit_confirmed = true;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.quit_confirmed
+            && !self.model.jobs.is_empty()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.close_asked = true;
+        }
+    }
+
+    fn close_confirm_ui(&mut self, ctx: &egui::Context) {
+        if !self.close_asked {
+            return;
+        }
+        let running = self.model.jobs.len() as u64;
+        let modal = egui::Modal::new(egui::Id::unique("confirm-quit")).show(ctx, |ui| {
+            ui.set_max_width(420.0);
+            ui.heading("Quit Ferry?");
+            ui.label(format!(
+                "{} still running. Quitting stops {} at the next chunk; nothing \
+                 half-written becomes visible, and Ferry offers to resume next time.",
+                format::count(running, "transfer is", "transfers are"),
+                if running == 1 { "it" } else { "them" }
+            ));
+            ui.add_space(8.0);
+            let mut answer = None;
+            ui.horizontal(|ui| {
+                if ui.button("Quit").clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Keep running").clicked() {
+                    answer = Some(false);
+                }
+            });
+            answer
+        });
+        match modal.inner.or(modal.should_close().then_some(false)) {
+            Some(true) => {
+                self.quit_confirmed = true;
+                self.close_asked = false;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            Some(false) => self.close_asked = false,
+            None => {}
+        }
+    }
+
+    fn tabs_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if let Some(logo) = &self.logo {
+                ui.add(egui::Image::new(logo).fit_to_exact_size(egui::vec2(24.0, 24.0)));
+            }
+            ui.label(RichText::new("Ferry").strong().size(18.0));
+            ui.add_space(12.0);
+            for tab in Tab::ALL {
+                let text = RichText::new(tab.label()).size(15.0);
+                ui.selectable_value(&mut self.view.tab, tab, text);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let totals = self.model.totals();
+                if totals.jobs > 0 {
+                    ui.label(format!(
+                        "{} · {}",
+                        format::count(totals.jobs as u64, "transfer", "transfers"),
+                        format::rate(totals.rate)
+                    ));
+                }
+            });
+        });
+    }
+
+    fn status_ui(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let orphans: Vec<_> = self
+                .model
+                .scan
+                .iter()
+                .flat_map(|s| &s.entries)
+                .filter(|e| sweepable(e, &self.model.settings).is_ok())
+                .collect();
+            if orphans.is_empty() {
+                ui.weak("No leftover files to clean up");
+            } else {
+                let bytes = orphans.iter().map(|e| e.size).sum();
+                ui.label(
+                    RichText::new(format!(
+                        "{} ({}) can be cleaned up",
+                        format::count(orphans.len() as u64, "leftover file", "leftover files"),
+                        format::bytes(bytes)
+                    ))
+                    .color(colours::warning(ui)),
+                );
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.weak(format!("Data: {}", self.data_dir.display()));
+            });
+        });
+    }
+
+    fn drop_overlay(&self, ctx: &egui::Context, hovering: usize) {
+        if hovering == 0 {
+            return;
+        }
+        let painter = ctx.layer_painter(egui::LayerId::new(
+            egui::Order::Foreground,
+            egui::Id::unique("drop-overlay"),
+        ));
+        let rect = ctx.content_rect();
+        let accent = ctx.global_style().visuals.selection.bg_fill;
+        painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(140));
+        painter.rect_stroke(
+            rect.shrink(6.0),
+            10.0,
+            egui::Stroke::new(3.0, accent),
+            egui::StrokeKind::Inside,
+        );
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            format!(
+                "Drop to add {}",
+                format::count(hovering as u64, "item", "items")
+            ),
+            egui::FontId::proportional(28.0),
+            egui::Color32::WHITE,
+        );
+    }
+}
+
+impl eframe::App for FerryApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.drain();
+        self.take_dropped(&ctx);
+        self.handle_close(&ctx);
+        let hovering = ctx.input(|i| i.raw.hovered_files.len());
+
+        if self.view.tab == Tab::Cleanup && !self.model.scanning {
+            let old = self
+                .model
+                .scanned_at
+                .is_none_or(|at| at.elapsed() >= RESCAN_AFTER);
+            if self.cleanup_stale || old {
+                self.rescan();
+            }
+            ctx.request_repaint_after(RESCAN_AFTER);
+        }
+
+        let mut out = Outbox::default();
+        egui::Panel::top("tabs").show(ui, |ui| {
+            ui.add_space(4.0);
+            self.tabs_ui(ui);
+            ui.add_space(2.0);
+        });
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        if !self.notices.items().is_empty() {
+            egui::Panel::bottom("notices")
+                .show_separator_line(false)
+                .show(ui, |ui| {
+                    ui.add_space(4.0);
+                    notices_ui(ui, &mut self.notices);
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| match self.view.tab {
+            Tab::Transfers => transfers_ui(
+                ui,
+                TransfersCtx {
+                    model: &mut self.model,
+                    new_job: &mut self.new_job,
+                    destination: &mut self.view.destination,
+                    hovering,
+                    dialog_open: self.dialogs.open_purpose(),
+                    dialogs_unavailable: self.dialogs.unavailable(),
+                },
+                &mut out,
+            ),
+            Tab::Cleanup => {
+                cleanup_ui(ui, &self.model, &mut self.view, &mut self.cleanup, &mut out)
+            }
+            Tab::Settings => settings_ui(
+                ui,
+                &self.model,
+                &mut self.settings_form,
+                self.dialogs.open_purpose(),
+                &mut out,
+            ),
+        });
+        self.drop_overlay(&ctx, hovering);
+        self.close_confirm_ui(&ctx);
+        self.dispatch(out);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.view);
+    }
+}

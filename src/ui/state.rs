@@ -1,0 +1,103 @@
+//! The view state kept between runs (with the window's size and position,
+//! which eframe keeps itself): the open tab, the destination last typed,
+//! and how the Cleanup table is sorted and filtered. Nothing here comes from
+//! the engine; it is only how the person left the window.
+
+use serde::{Deserialize, Serialize};
+
+/// The tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Tab {
+    /// Drop zone, queue and history.
+    #[default]
+    Transfers,
+    /// Leftover temp files.
+    Cleanup,
+    /// Settings.
+    Settings,
+}
+
+impl Tab {
+    /// Every tab, in order.
+    pub const ALL: [Self; 3] = [Self::Transfers, Self::Cleanup, Self::Settings];
+
+    /// The tab's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Transfers => "Transfers",
+            Self::Cleanup => "Cleanup",
+            Self::Settings => "Settings",
+        }
+    }
+}
+
+/// A column of the Cleanup table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SortColumn {
+    /// Active, young, orphan, foreign.
+    Status,
+    /// The file's path.
+    #[default]
+    Path,
+    /// Its size.
+    Size,
+    /// Its age.
+    Age,
+    /// Part, lock or foreign.
+    Kind,
+}
+
+/// Which statuses the Cleanup table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusFilter {
+    /// Files a live transfer holds.
+    pub active: bool,
+    /// Files younger than the threshold.
+    pub young: bool,
+    /// Orphans.
+    pub orphan: bool,
+    /// Other tools' files.
+    pub foreign: bool,
+}
+
+impl Default for StatusFilter {
+    fn default() -> Self {
+        Self {
+            active: true,
+            young: true,
+            orphan: true,
+            foreign: true,
+        }
+    }
+}
+
+/// Everything remembered between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ViewState {
+    /// The open tab.
+    pub tab: Tab,
+    /// The destination field's text.
+    pub destination: String,
+    /// The Cleanup table's sort column.
+    pub sort: SortColumn,
+    /// Whether that sort is descending.
+    pub descending: bool,
+    /// The Cleanup table's status filter.
+    pub filter: StatusFilter,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        Self {
+            tab: Tab::Transfers,
+            destination: String::new(),
+            sort: SortColumn::Path,
+            descending: false,
+            filter: StatusFilter::default(),
+        }
+    }
+}
+
+/// The key the view state is stored under.
+pub const STORAGE_KEY: &str = "ferry-view";
