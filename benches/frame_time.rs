@@ -1,0 +1,106 @@
+//! How long the window's frames take while the engine copies 10,000 small
+//! files (issue 6: the app's per-frame CPU time must stay under 16 ms).
+//!
+//! Drives the real app through egui_kittest (no display needed): drops a
+//! folder of 10,000 files, starts the copy, and times every frame until the
+//! job is in the history; then copies the same tree again under the `fail`
+//! policy so that 10,000 failures sit in the history, and times frames
+//! again. Prints medians, the 99th percentile and the worst frame.
+//!
+//! `cargo bench --bench frame_time`
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use ferry::ui::{AppConfig, FerryApp};
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn make_tree(root: &Path) {
+    for d in 0..100 {
+        let dir = root.join(format!("d{d:03}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..100 {
+            fs::write(dir.join(format!("f{f:03}")), [d as u8; 4096]).unwrap();
+        }
+    }
+}
+
+/// Steps frames until the history holds `jobs` jobs (and a further second),
+/// returning each frame's duration.
+fn frames_until(harness: &mut Harness<'static, FerryApp>, jobs: usize) -> Vec<Duration> {
+    let mut frames = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut settled: Option<Instant> = None;
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        harness.step();
+        frames.push(started.elapsed());
+        if settled.is_none() && harness.state().model().history.len() >= jobs {
+            settled = Some(Instant::now());
+        }
+        if settled.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
+            return frames;
+        }
+        // A display refreshes at 60 Hz: step about that often.
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    panic!("the copy did not finish in two minutes");
+}
+
+fn report(what: &str, frames: &mut [Duration]) {
+    frames.sort();
+    let at = |q: f64| frames[((frames.len() - 1) as f64 * q) as usize];
+    println!(
+        "{what}: {} frames · median {:.2?} · p99 {:.2?} · worst {:.2?}",
+        frames.len(),
+        at(0.5),
+        at(0.99),
+        frames[frames.len() - 1]
+    );
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("tree");
+    make_tree(&src);
+    let dest = tmp.path().join("dest");
+    fs::create_dir(&dest).unwrap();
+    let config = AppConfig::with_dirs(tmp.path().join("data"), &tmp.path().join("config")).unwrap();
+    let mut harness = Harness::builder()
+        .with_size([1200.0, 900.0])
+        .build_eframe(move |cc| FerryApp::new(cc, config));
+
+    for (round, label) in [
+        (1, "copying 10,000 files"),
+        (2, "10,000 failures in the history"),
+    ] {
+        let input = harness.input_mut();
+        input.hovered_files.clear();
+        input.dropped_files.push(Arc::new(Dropped(src.clone())));
+        harness.step();
+        harness
+            .get_by_label("Destination:")
+            .set_text_value_accesskit(dest.to_str().unwrap());
+        harness.step();
+        harness.get_by_label("Start copy").click();
+        let mut frames = frames_until(&mut harness, round);
+        report(label, &mut frames);
+    }
+}
