@@ -608,3 +608,32 @@ fn closing_with_a_running_job_asks_first() {
         "{commands:?}"
     );
 }
+
+#[test]
+fn an_interrupted_job_is_offered_and_its_warning_goes_once_it_is_resumed() {
+    use ferry::engine::job::{JobId, JobSpec};
+    use ferry::engine::journal::Journal;
+    use ferry::engine::plan::plan_job;
+
+    let fx = Fixture::new();
+    let src = fx.path("src/left.txt");
+    let data = write_file(&src, 5000);
+    // A journal whose process died before writing anything: unlocked, plan
+    // on disk, nothing done.
+    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
+    let plan = plan_job(&spec).unwrap();
+    drop(Journal::create(&fx.path("data"), JobId::random(), &spec, &plan).unwrap());
+
+    let mut harness = harness(fx.config());
+    step_until(&mut harness, "the interrupted job to be offered", 10, |h| {
+        has_label(h, "stopped before finishing")
+    });
+    click(&mut harness, "Resume");
+    step_until(
+        &mut harness,
+        "the resumed copy and the warning to go",
+        20,
+        |h| fx.path("dest/left.txt").exists() && !has_label(h, "stopped before finishing"),
+    );
+    assert_eq!(fs::read(fx.path("dest/left.txt")).unwrap(), data);
+}

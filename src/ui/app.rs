@@ -19,7 +19,7 @@ use super::cleanup::{CleanupView, cleanup_ui, sweepable};
 use super::dialogs::{Answer, DialogHost, FileDialogs, Purpose, RfdDialogs};
 use super::format;
 use super::model::Model;
-use super::notices::{Notices, notices_ui};
+use super::notices::{Level, Notices, notices_ui};
 use super::settings_view::{SettingsForm, settings_ui};
 use super::state::{STORAGE_KEY, Tab, ViewState};
 use super::transfers::{NewJob, TransfersCtx, transfers_ui};
@@ -85,6 +85,8 @@ pub struct FerryApp {
     cleanup: CleanupView,
     settings_form: SettingsForm,
     notices: Notices,
+    /// The warning about interrupted jobs, while there are some.
+    unfinished_notice: Option<u64>,
     dialogs: DialogHost,
     cleanup_stale: bool,
     close_asked: bool,
@@ -147,6 +149,7 @@ impl FerryApp {
             view,
             cleanup: CleanupView::default(),
             notices,
+            unfinished_notice: None,
             dialogs: DialogHost::new(config.dialogs, repaint),
             cleanup_stale: false,
             close_asked: false,
@@ -207,10 +210,20 @@ impl FerryApp {
             }
         }
         if newly_unfinished {
-            self.notices.warning(format!(
-                "{} stopped before finishing; resume or roll back in Transfers.",
-                format::count(self.model.unfinished.len() as u64, "transfer", "transfers")
+            self.unfinished_notice = Some(self.notices.push(
+                Level::Warning,
+                format!(
+                    "{} stopped before finishing; resume or roll back in Transfers.",
+                    format::count(self.model.unfinished.len() as u64, "transfer", "transfers")
+                ),
             ));
+        }
+        // Once every interrupted job is resumed or rolled back, the warning
+        // about them has nothing left to say.
+        if self.model.unfinished.is_empty()
+            && let Some(id) = self.unfinished_notice.take()
+        {
+            self.notices.dismiss(id);
         }
         for (purpose, answer) in self.dialogs.drain() {
             match answer {

@@ -64,8 +64,9 @@ pub struct Notices {
 }
 
 impl Notices {
-    /// Adds a notice (an identical one already shown is refreshed instead).
-    pub fn push(&mut self, level: Level, text: impl Into<String>) {
+    /// Adds a notice (an identical one already shown is refreshed instead)
+    /// and returns its id.
+    pub fn push(&mut self, level: Level, text: impl Into<String>) -> u64 {
         let text = text.into();
         self.items.retain(|n| !(n.level == level && n.text == text));
         self.next_id += 1;
@@ -79,6 +80,7 @@ impl Notices {
             let excess = self.items.len() - MAX_NOTICES;
             self.items.drain(..excess);
         }
+        self.next_id
     }
 
     /// A confirmation.
