@@ -68,18 +68,7 @@ impl<'a> RemoveCheck<'a> {
 /// `request.lock_wait` ([`ErrorKind::Busy`](crate::engine::ErrorKind::Busy)).
 /// Problems with single files are in the report.
 pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
-    let mut report = SweepReport::new(request.dry_run, request.trigger);
-    let data_dir = request.resolve_data_dir()?;
-    let limits = Limits::new(request.time_limit, request.cancel);
-    let _guard = if request.dry_run {
-        None
-    } else {
-        Some(SweeperLock::acquire(
-            &data_dir,
-            request.lock_wait,
-            request.cancel,
-        )?)
-    };
+    let (mut report, data_dir, limits, _guard) = begin(request)?;
     let now = SystemTime::now();
     let mut sweepers: Vec<Sweeper<'_, '_>> = (0..backend::walkers())
         .map(|_| Sweeper {
@@ -143,14 +132,15 @@ impl Sink for Sweeper<'_, '_> {
     }
 }
 
-/// Removes the given entries of an earlier scan (the GUI's "sweep
-/// selected"), under the same rules as [`run_sweep`]: each file is checked
-/// again, so an entry that changed since the scan is left alone.
-pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<SweepReport> {
-    let mut report = SweepReport::new(request.dry_run, request.trigger);
+/// What every sweep starts with: an empty report, the data directory, the
+/// time limit, and (unless it is a dry run) the one-sweeper-at-a-time lock.
+fn begin<'a>(
+    request: &SweepRequest<'a>,
+) -> Result<(SweepReport, PathBuf, Limits<'a>, Option<SweeperLock>)> {
+    let report = SweepReport::new(request.dry_run, request.trigger);
     let data_dir = request.resolve_data_dir()?;
     let limits = Limits::new(request.time_limit, request.cancel);
-    let _guard = if request.dry_run {
+    let guard = if request.dry_run {
         None
     } else {
         Some(SweeperLock::acquire(
@@ -159,6 +149,14 @@ pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<Sw
             request.cancel,
         )?)
     };
+    Ok((report, data_dir, limits, guard))
+}
+
+/// Removes the given entries of an earlier scan (the GUI's "sweep
+/// selected"), under the same rules as [`run_sweep`]: each file is checked
+/// again, so an entry that changed since the scan is left alone.
+pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<SweepReport> {
+    let (mut report, data_dir, limits, _guard) = begin(request)?;
     remove_all(entries, request, &limits, &mut report);
     finish(&mut report, &limits, &data_dir);
     Ok(report)
