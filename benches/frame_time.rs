@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use ferry::ui::{AppConfig, FerryApp};
+use ferry_ui::{AppConfig, FerryApp};
 
 #[derive(Debug)]
 struct Dropped(PathBuf);

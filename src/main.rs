@@ -1,5 +1,8 @@
-//! The `ferry` binary: the command line (and, without arguments, the GUI).
+//! The `ferry` binary: the desktop window without arguments, the command
+//! line with them. Both are clients of the engine (`ferry_engine`).
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    ferry::cli::main()
+    cli::main()
 }

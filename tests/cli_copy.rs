@@ -522,7 +522,7 @@ fn mode_and_modification_time_are_preserved() {
 
 #[test]
 fn copy_waits_for_the_destination_lock_and_sigint_cancels_the_wait() {
-    use ferry::engine::lock::{DestinationLock, LockMode, Wait};
+    use ferry_engine::lock::{DestinationLock, LockMode, Wait};
     let s = Setup::new();
     let data = pattern(2 * common::MIB, 8);
     let src = s.source("locked.bin", &data);

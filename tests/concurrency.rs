@@ -24,8 +24,8 @@ use std::time::Duration;
 use common::{
     MIB, Sandbox, describe_status, hash_file, names_in, pattern, run_concurrently, stderr_of, write,
 };
-use ferry::engine::ErrorKind;
-use ferry::engine::lock::{DestinationLock, LockMode, Wait};
+use ferry_engine::ErrorKind;
+use ferry_engine::lock::{DestinationLock, LockMode, Wait};
 
 const WRITERS: usize = 8;
 const LIMIT: Duration = Duration::from_secs(60);
@@ -242,7 +242,7 @@ fn reader(dir: &Path) {
 /// Checks what a second process may take while the parent holds `held`.
 fn probe(dir: &Path, held: &str) {
     let dest = lock_dest(dir);
-    let busy = |r: &ferry::engine::Result<DestinationLock>| matches!(r, Err(e) if e.kind() == ErrorKind::Busy);
+    let busy = |r: &ferry_engine::Result<DestinationLock>| matches!(r, Err(e) if e.kind() == ErrorKind::Busy);
     let shared = DestinationLock::acquire(&dest, LockMode::Shared, Wait::Try, None);
     match held {
         "shared" => assert!(shared.is_ok(), "shared + shared: {shared:?}"),
@@ -332,7 +332,7 @@ fn contend(sandbox: &Sandbox, roles: &[&str]) -> PathBuf {
 fn assert_no_lock_left(dir: &Path) {
     let locks: Vec<_> = names_in(dir)
         .into_iter()
-        .filter(|n| ferry::engine::names::is_lock_name(n))
+        .filter(|n| ferry_engine::names::is_lock_name(n))
         .collect();
     assert!(locks.is_empty(), "lock files left: {locks:?}");
     assert!(!DestinationLock::sidecar_path(&lock_dest(dir)).exists());

@@ -15,8 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{MIB, Rng, Sandbox, describe_status, hash_file, names_in, pattern, write};
-use ferry::engine::lock::{LockMode, try_lock};
-use ferry::engine::names;
+use ferry_engine::lock::{LockMode, try_lock};
+use ferry_engine::names;
 
 /// Size of the new content (32 MiB and a bit, so the last chunk is partial).
 const NEW_LEN: usize = 32 * MIB + 4321;

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use engine_support::*;
-use ferry::engine::handle::{Command, Engine, EngineConfig, Event, Target};
-use ferry::engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
+use ferry_engine::handle::{Command, Engine, EngineConfig, Event, Target};
+use ferry_engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
 
 fn slow_engine(data: &Path, workers: usize) -> Engine {
     // Every test in this binary sets the same value, so the race between
@@ -124,7 +124,7 @@ fn cancel_mid_file_leaves_the_destination_as_it_was() {
     fs::write(&dest, b"old contents").unwrap();
     let engine = slow_engine(&tmp.path().join("data"), 1);
     let spec = JobSpec {
-        policy: ferry::engine::atomic::ConflictPolicy::Overwrite,
+        policy: ferry_engine::atomic::ConflictPolicy::Overwrite,
         ..JobSpec::copy(vec![src], &dest)
     };
     let id = engine.enqueue(spec);

@@ -10,12 +10,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use engine_support::*;
-use ferry::engine::atomic::AtomicFile;
-use ferry::engine::handle::{Command, Engine, EngineConfig, Event};
-use ferry::engine::job::{JobOutcome, JobSpec};
-use ferry::engine::settings::Settings;
-use ferry::engine::sweep::{Schedule, Status, Trigger};
-use ferry::engine::sweeper::SweepScope;
+use ferry_engine::atomic::AtomicFile;
+use ferry_engine::handle::{Command, Engine, EngineConfig, Event};
+use ferry_engine::job::{JobOutcome, JobSpec};
+use ferry_engine::settings::Settings;
+use ferry_engine::sweep::{Schedule, Status, Trigger};
+use ferry_engine::sweeper::SweepScope;
 
 fn wait_for(engine: &Engine, mut pred: impl FnMut(&Event) -> bool) -> Event {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -189,7 +189,7 @@ fn transfers_remember_their_destination_folders() {
         Event::Finished { summary, .. } => assert_eq!(summary.outcome, JobOutcome::Completed),
         _ => unreachable!(),
     }
-    let remembered = ferry::engine::known_dirs::load_in(&data).unwrap();
+    let remembered = ferry_engine::known_dirs::load_in(&data).unwrap();
     for dir in ["out", "out/docs", "out/docs/deep"] {
         let dir = tmp.path().join(dir);
         assert!(

@@ -6,9 +6,9 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ferry::engine::atomic::ConflictPolicy;
-use ferry::engine::settings::{self, Settings};
-use ferry::engine::sweep::{ForeignPattern, Schedule};
+use ferry_engine::atomic::ConflictPolicy;
+use ferry_engine::settings::{self, Settings};
+use ferry_engine::sweep::{ForeignPattern, Schedule};
 use sweep_common::{ferry, write_temp};
 
 fn custom() -> Settings {
@@ -99,7 +99,7 @@ fn invalid_values_are_refused_with_clear_messages() {
         assert!(text.contains(expected), "{expected}: {text}");
     }
     let err = bad.save_to(&path).unwrap_err();
-    assert_eq!(err.kind(), ferry::engine::ErrorKind::InvalidInput);
+    assert_eq!(err.kind(), ferry_engine::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("were not saved"), "{err}");
     assert_eq!(
         fs::read(&path).unwrap(),

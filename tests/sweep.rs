@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
-use ferry::engine::known_dirs;
-use ferry::engine::settings::Settings;
-use ferry::engine::sweep::{
+use ferry_engine::known_dirs;
+use ferry_engine::settings::Settings;
+use ferry_engine::sweep::{
     self, ForeignPattern, Kind, Schedule, Scheduler, SkipReason, Status, Stop, Trigger,
 };
 use sweep_common::*;
@@ -516,7 +516,7 @@ fn a_sweeper_backs_off_while_another_sweep_runs() {
     let err = sweep::run_due(&mut scheduler, &req, now)
         .unwrap()
         .unwrap_err();
-    assert_eq!(err.kind(), ferry::engine::ErrorKind::Busy);
+    assert_eq!(err.kind(), ferry_engine::ErrorKind::Busy);
     assert!(!scheduler.is_due(now), "retried later, not in a busy loop");
     drop(lock);
     assert_eq!(sweep::run_sweep(&req).unwrap().removed.len(), 1);

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::{Barrier, mpsc};
 use std::time::{Duration, Instant};
 
-use ferry::engine::sweep::{self, SkipReason, SweepReport};
+use ferry_engine::sweep::{self, SkipReason, SweepReport};
 use sweep_common::*;
 
 #[test]

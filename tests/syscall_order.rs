@@ -24,7 +24,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{Sandbox, pattern, read, stderr_of, write};
-use ferry::engine::names;
+use ferry_engine::names;
 
 const TRACED: &str = "?open,openat,write,pwrite64,writev,pwritev,copy_file_range,?sendfile,\
                       fsync,fdatasync,?rename,?renameat,renameat2,flock,close,fchmod,\

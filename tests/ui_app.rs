@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use ferry::engine::sweep::Status;
-use ferry::ui::dialogs::{Answer, FileDialogs, PickMode};
-use ferry::ui::{AppConfig, FerryApp};
+use ferry_engine::sweep::Status;
+use ferry_ui::dialogs::{Answer, FileDialogs, PickMode};
+use ferry_ui::{AppConfig, FerryApp};
 
 /// A dropped file as egui-winit hands it over.
 #[derive(Debug)]
@@ -611,9 +611,9 @@ fn closing_with_a_running_job_asks_first() {
 
 #[test]
 fn an_interrupted_job_is_offered_and_its_warning_goes_once_it_is_resumed() {
-    use ferry::engine::job::{JobId, JobSpec};
-    use ferry::engine::journal::Journal;
-    use ferry::engine::plan::plan_job;
+    use ferry_engine::job::{JobId, JobSpec};
+    use ferry_engine::journal::Journal;
+    use ferry_engine::plan::plan_job;
 
     let fx = Fixture::new();
     let src = fx.path("src/left.txt");

@@ -9,8 +9,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
-use crate::engine::handle::{Engine, Event};
-use crate::engine::job::{JobId, JobOutcome, JobSummary, TransferKind};
+use ferry_engine::handle::{Engine, Event};
+use ferry_engine::job::{JobId, JobOutcome, JobSummary, TransferKind};
 use std::sync::atomic::Ordering;
 
 /// Waits for every job in `ids` to finish, showing progress, and returns the

@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use super::follow::follow;
 use super::{data_dir, start_engine};
-use crate::engine::handle::Command;
-use crate::engine::job::JobOutcome;
-use crate::engine::journal::{self, UnfinishedJob};
+use ferry_engine::handle::Command;
+use ferry_engine::job::JobOutcome;
+use ferry_engine::journal::{self, UnfinishedJob};
 
 /// Arguments of `ferry jobs`.
 #[derive(Debug, clap::Args)]

@@ -11,10 +11,10 @@ use clap::{Parser, Subcommand};
 
 use crossbeam_channel::Sender;
 
-use crate::engine::dirs;
-use crate::engine::handle::{Command as EngineCommand, Engine, EngineConfig};
-use crate::engine::job::TransferKind;
-use crate::engine::settings::Settings;
+use ferry_engine::dirs;
+use ferry_engine::handle::{Command as EngineCommand, Engine, EngineConfig};
+use ferry_engine::job::TransferKind;
+use ferry_engine::settings::Settings;
 
 mod follow;
 mod jobs;
@@ -67,7 +67,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
-        return crate::ui::run();
+        return open_window();
     };
     if let Err(e) = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
@@ -88,6 +88,22 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Opens the desktop window (builds with the `gui` feature).
+#[cfg(feature = "gui")]
+fn open_window() -> ExitCode {
+    ferry_ui::run()
+}
+
+/// Without the `gui` feature there is no window: say how to use the command
+/// line instead.
+#[cfg(not(feature = "gui"))]
+fn open_window() -> ExitCode {
+    eprintln!(
+        "ferry: this build has no window (built without the `gui` feature); see ferry --help"
+    );
+    ExitCode::from(2)
+}
+
 /// The data directory (journals, logs), created if needed; errors are
 /// printed.
 pub(crate) fn data_dir() -> Result<std::path::PathBuf, ()> {
@@ -105,7 +121,7 @@ pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
         eprintln!("ferry: warning: {warning}");
     }
     // Scheduled sweeps belong to the long-running app, not to one command.
-    settings.sweep.schedule = crate::engine::sweep::Schedule::Off;
+    settings.sweep.schedule = ferry_engine::sweep::Schedule::Off;
     let engine = Engine::start(EngineConfig {
         workers: settings.transfer.workers,
         settings,
@@ -118,4 +134,4 @@ pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
     Ok(engine)
 }
 
-pub(crate) use crate::format::bytes as human_bytes;
+pub(crate) use ferry_engine::format::bytes as human_bytes;

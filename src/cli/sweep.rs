@@ -16,11 +16,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
-use crate::engine::ErrorKind;
-use crate::engine::settings::Settings;
-use crate::engine::sweep::{
-    self, Entry, Kind, ScanReport, Status, Stop, SweepReport, SweepRequest,
-};
+use ferry_engine::ErrorKind;
+use ferry_engine::settings::Settings;
+use ferry_engine::sweep::{self, Entry, Kind, ScanReport, Status, Stop, SweepReport, SweepRequest};
 
 /// Arguments of `ferry scan`.
 #[derive(Debug, clap::Args)]

@@ -7,8 +7,8 @@ use clap::ValueEnum;
 
 use super::follow::follow;
 use super::start_engine;
-use crate::engine::atomic::ConflictPolicy;
-use crate::engine::job::{JobOutcome, JobSpec, TransferKind};
+use ferry_engine::atomic::ConflictPolicy;
+use ferry_engine::job::{JobOutcome, JobSpec, TransferKind};
 
 /// Options shared by `copy` and `move`.
 #[derive(Debug, clap::Args)]

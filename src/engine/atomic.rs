@@ -13,7 +13,7 @@
 //!    cancel or a panic leaves the destination exactly as it was.
 //!
 //! ```
-//! use ferry::engine::atomic::{AtomicFile, CommitOptions, Committed, ConflictPolicy};
+//! use ferry_engine::atomic::{AtomicFile, CommitOptions, Committed, ConflictPolicy};
 //! use std::io::Write;
 //!
 //! let dir = tempfile::tempdir()?;
@@ -455,7 +455,7 @@ fn is_newer(source: Option<SystemTime>, dest: Option<SystemTime>) -> bool {
 ///
 /// ```
 /// # use std::path::Path;
-/// use ferry::engine::atomic::numbered_path;
+/// use ferry_engine::atomic::numbered_path;
 /// assert_eq!(numbered_path(Path::new("/d/a.tar.gz"), 2), Path::new("/d/a.tar (2).gz"));
 /// assert_eq!(numbered_path(Path::new("/d/.bashrc"), 1), Path::new("/d/.bashrc (1)"));
 /// ```

@@ -1,7 +1,7 @@
 //! Pause, resume and cancel for running work, checked between chunks.
 //!
 //! ```
-//! use ferry::engine::control::Control;
+//! use ferry_engine::control::Control;
 //! use std::sync::Arc;
 //!
 //! let control = Arc::new(Control::default());

@@ -2,8 +2,8 @@
 //! progress and cancellation honoured between chunks.
 //!
 //! ```
-//! use ferry::engine::atomic::ConflictPolicy;
-//! use ferry::engine::copy::{copy_file, CopyOptions, FileOutcome};
+//! use ferry_engine::atomic::ConflictPolicy;
+//! use ferry_engine::copy::{copy_file, CopyOptions, FileOutcome};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let (src, dest) = (dir.path().join("a"), dir.path().join("b"));

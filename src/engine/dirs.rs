@@ -6,7 +6,7 @@
 //! ```
 //! // SAFETY (of the doctest): it runs single-threaded.
 //! unsafe { std::env::set_var("FERRY_DATA_DIR", "/tmp/ferry-doc-data") };
-//! assert_eq!(ferry::engine::dirs::data_dir().unwrap(), std::path::Path::new("/tmp/ferry-doc-data"));
+//! assert_eq!(ferry_engine::dirs::data_dir().unwrap(), std::path::Path::new("/tmp/ferry-doc-data"));
 //! ```
 
 use std::path::PathBuf;

@@ -8,8 +8,8 @@
 //! job ends with exactly one [`Event::Finished`].
 //!
 //! ```
-//! use ferry::engine::handle::{Engine, EngineConfig, Event};
-//! use ferry::engine::job::{JobOutcome, JobSpec};
+//! use ferry_engine::handle::{Engine, EngineConfig, Event};
+//! use ferry_engine::job::{JobOutcome, JobSpec};
 //!
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("a.txt"), b"hello")?;

@@ -12,8 +12,8 @@
 //! the append) is ignored on reading.
 //!
 //! ```
-//! use ferry::engine::job::{JobId, JobPlan, JobSpec};
-//! use ferry::engine::journal::{Journal, Record};
+//! use ferry_engine::job::{JobId, JobPlan, JobSpec};
+//! use ferry_engine::journal::{Journal, Record};
 //!
 //! let data = tempfile::tempdir()?;
 //! let id = JobId::random();

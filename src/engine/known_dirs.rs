@@ -9,7 +9,7 @@
 //! line after a crash is skipped when reading.
 //!
 //! ```
-//! use ferry::engine::known_dirs;
+//! use ferry_engine::known_dirs;
 //!
 //! let data = tempfile::tempdir()?;
 //! let dest = tempfile::tempdir()?;

@@ -15,7 +15,7 @@
 //! locked, so the unlink is safe and nothing litters.
 //!
 //! ```
-//! use ferry::engine::lock::{DestinationLock, LockMode, Wait};
+//! use ferry_engine::lock::{DestinationLock, LockMode, Wait};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let dest = dir.path().join("notes.txt");

@@ -9,7 +9,7 @@
 //! never share a lock by accident.
 //!
 //! ```
-//! use ferry::engine::names;
+//! use ferry_engine::names;
 //! use std::ffi::OsStr;
 //!
 //! let temp = names::temp_name(OsStr::new("report.pdf"), 0x0123_4567_89ab_cdef);
@@ -90,7 +90,7 @@ pub fn is_temp_name(name: &OsStr) -> bool {
 /// destination name, shortened as [`temp_name`] shortens it).
 ///
 /// ```
-/// use ferry::engine::names;
+/// use ferry_engine::names;
 /// use std::ffi::OsStr;
 ///
 /// let temp = names::temp_name(OsStr::new("a.txt"), 7);

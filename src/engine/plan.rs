@@ -10,8 +10,8 @@
 //! for a copy and moved as a link for a move.
 //!
 //! ```
-//! use ferry::engine::job::{EntryKind, JobSpec};
-//! use ferry::engine::plan::plan_job;
+//! use ferry_engine::job::{EntryKind, JobSpec};
+//! use ferry_engine::plan::plan_job;
 //!
 //! let dir = tempfile::tempdir()?;
 //! std::fs::create_dir_all(dir.path().join("photos/2024"))?;

@@ -27,7 +27,7 @@
 //! ```
 //!
 //! ```
-//! use ferry::engine::settings::Settings;
+//! use ferry_engine::settings::Settings;
 //! use std::time::Duration;
 //!
 //! let dir = tempfile::tempdir()?;

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::dirs;
-use crate::engine::handle::{Command, Engine, EngineConfig, Event, Target};
-use crate::engine::settings::{FILE_NAME, Settings};
-use crate::engine::sweeper::SweepScope;
+use ferry_engine::dirs;
+use ferry_engine::handle::{Command, Engine, EngineConfig, Event, Target};
+use ferry_engine::settings::{FILE_NAME, Settings};
+use ferry_engine::sweeper::SweepScope;
 
 use super::cleanup::{CleanupView, cleanup_ui, sweepable};
 use super::dialogs::{Answer, DialogHost, FileDialogs, Purpose, RfdDialogs};
@@ -199,8 +199,8 @@ impl FerryApp {
     fn drain(&mut self) {
         let mut newly_unfinished = false;
         while let Ok(event) = self.engine.events().try_recv() {
-            let unfinished = matches!(event, crate::engine::handle::Event::Unfinished(_));
-            let settings_saved = matches!(event, crate::engine::handle::Event::SettingsSaved(_));
+            let unfinished = matches!(event, ferry_engine::handle::Event::Unfinished(_));
+            let settings_saved = matches!(event, ferry_engine::handle::Event::SettingsSaved(_));
             if self.model.apply(event, &mut self.notices) {
                 self.cleanup_stale = true;
             }

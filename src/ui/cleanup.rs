@@ -10,10 +10,10 @@ use std::time::{Duration, SystemTime};
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
-use crate::engine::handle::Command;
-use crate::engine::settings::Settings;
-use crate::engine::sweep::{Entry, Kind, Status};
-use crate::engine::sweeper::SweepScope;
+use ferry_engine::handle::Command;
+use ferry_engine::settings::Settings;
+use ferry_engine::sweep::{Entry, Kind, Status};
+use ferry_engine::sweeper::SweepScope;
 
 use super::format;
 use super::model::Model;
@@ -257,7 +257,7 @@ fn summary_ui(ui: &mut egui::Ui, model: &Model, files: usize, bytes: u64) {
         ui.label(format!("Last sweep: {last}"));
         ui.separator();
         let next = match (model.settings.sweep.schedule, model.sweep_status.next_run) {
-            (crate::engine::sweep::Schedule::Off, _) => "not scheduled".to_string(),
+            (ferry_engine::sweep::Schedule::Off, _) => "not scheduled".to_string(),
             (_, Some(t)) => format::moment(t, now),
             (_, None) => "soon".to_string(),
         };
@@ -436,8 +436,8 @@ fn sweep_log_ui(ui: &mut egui::Ui, model: &Model) {
                             ui.weak(format::moment(record.time, now));
                             ui.label(format::bytes(record.size));
                             ui.weak(match record.trigger {
-                                crate::engine::sweep::Trigger::Manual => "manual",
-                                crate::engine::sweep::Trigger::Scheduled => "scheduled",
+                                ferry_engine::sweep::Trigger::Manual => "manual",
+                                ferry_engine::sweep::Trigger::Scheduled => "scheduled",
                             });
                             ui.monospace(record.path.display().to_string());
                         });

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::engine::atomic::ConflictPolicy;
+use ferry_engine::atomic::ConflictPolicy;
 
-pub use crate::format::bytes;
+pub use ferry_engine::format::bytes;
 
 /// A transfer rate: `12.3 MiB/s` (a dash when nothing moves).
 pub fn rate(bytes_per_second: f64) -> String {

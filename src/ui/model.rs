@@ -4,10 +4,10 @@
 
 use std::time::{Instant, SystemTime};
 
-use crate::engine::handle::{Event, Progress, Unfinished};
-use crate::engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
-use crate::engine::settings::Settings;
-use crate::engine::sweep::{LogRecord, ScanReport, SweepReport, Trigger};
+use ferry_engine::handle::{Event, Progress, Unfinished};
+use ferry_engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
+use ferry_engine::settings::Settings;
+use ferry_engine::sweep::{LogRecord, ScanReport, SweepReport, Trigger};
 
 use super::format;
 use super::notices::Notices;

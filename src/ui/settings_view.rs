@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::atomic::ConflictPolicy;
-use crate::engine::handle::Command;
-use crate::engine::settings::{
+use ferry_engine::atomic::ConflictPolicy;
+use ferry_engine::handle::Command;
+use ferry_engine::settings::{
     MAX_INTERVAL, MAX_THRESHOLD, MAX_WORKERS, MIN_INTERVAL, MIN_THRESHOLD, Settings,
 };
-use crate::engine::sweep::{ForeignPattern, Schedule};
+use ferry_engine::sweep::{ForeignPattern, Schedule};
 
 use super::dialogs::Purpose;
 use super::format;

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::atomic::ConflictPolicy;
-use crate::engine::handle::{Command, Target};
-use crate::engine::job::{JobId, JobOutcome, JobSpec, TransferKind};
-use crate::engine::settings::Settings;
+use ferry_engine::atomic::ConflictPolicy;
+use ferry_engine::handle::{Command, Target};
+use ferry_engine::job::{JobId, JobOutcome, JobSpec, TransferKind};
+use ferry_engine::settings::Settings;
 
 use super::dialogs::Purpose;
 use super::format;

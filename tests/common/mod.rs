@@ -18,7 +18,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferry::engine::names;
+use ferry_engine::names;
 
 /// The `ferry` binary cargo built for these tests.
 pub const FERRY: &str = env!("CARGO_BIN_EXE_ferry");

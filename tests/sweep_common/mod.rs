@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use ferry::engine::sweep::{Entry, SweepRequest};
+use ferry_engine::sweep::{Entry, SweepRequest};
 
 /// The threshold the tests sweep with.
 pub const THRESHOLD: Duration = Duration::from_secs(1);
@@ -173,7 +173,7 @@ pub fn child_entry() {
             park(file);
         }
         "writer" => {
-            use ferry::engine::atomic::AtomicFile;
+            use ferry_engine::atomic::AtomicFile;
             let dest = PathBuf::from(parts.next().unwrap());
             let mut temp = AtomicFile::create(&dest).unwrap();
             temp.write_all(b"half of the data").unwrap();
@@ -184,7 +184,7 @@ pub fn child_entry() {
             let data = PathBuf::from(parts.next().unwrap());
             let dirs: Vec<PathBuf> = parts.map(PathBuf::from).collect();
             for dir in &dirs {
-                ferry::engine::known_dirs::remember_in(&data, [dir.as_path()]).unwrap();
+                ferry_engine::known_dirs::remember_in(&data, [dir.as_path()]).unwrap();
             }
             std::process::exit(0);
         }

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::log::LOCK_FILE;
-use crate::engine::dirs;
-use crate::engine::error::{Error, ErrorKind, Operation, Result};
-use crate::engine::lock::{self, LockMode, Wait};
-use crate::engine::platform;
+use crate::dirs;
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::lock::{self, LockMode, Wait};
+use crate::platform;
 
 /// Held while a sweep runs.
 #[derive(Debug)]

@@ -17,9 +17,9 @@ use std::time::SystemTime;
 use super::patterns::Kind;
 use super::report::Removed;
 use super::request::Trigger;
-use crate::engine::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
-use crate::engine::dirs;
-use crate::engine::error::{Error, ErrorKind, Operation, Result};
+use crate::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
+use crate::dirs;
+use crate::error::{Error, ErrorKind, Operation, Result};
 
 /// The sweep log's file name in the data directory.
 pub const LOG_FILE: &str = "sweep-log.jsonl";

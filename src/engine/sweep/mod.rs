@@ -37,7 +37,7 @@
 //! `ferry` can show the last and next run ([`Scheduler`]).
 //!
 //! ```
-//! use ferry::engine::sweep::{self, Status, SweepRequest};
+//! use ferry_engine::sweep::{self, Status, SweepRequest};
 //! use std::time::Duration;
 //!
 //! let dir = tempfile::tempdir()?;

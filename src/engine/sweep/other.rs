@@ -15,9 +15,9 @@ use super::remove::{Removal, RemoveCheck};
 use super::report::{Entry, SkipReason};
 use super::request::Root;
 use super::scan::{Found, Probe, Sink};
-use crate::engine::error::{Error, Operation};
-use crate::engine::lock::{self, LockMode};
-use crate::engine::platform;
+use crate::error::{Error, Operation};
+use crate::lock::{self, LockMode};
+use crate::platform;
 
 /// Deeper folders are not descended.
 const MAX_DEPTH: usize = 256;

@@ -6,7 +6,7 @@
 //! lets the sweeper delete files that Ferry did not write.
 //!
 //! ```
-//! use ferry::engine::sweep::{ForeignPattern, Kind, classify_name};
+//! use ferry_engine::sweep::{ForeignPattern, Kind, classify_name};
 //! use std::ffi::OsStr;
 //!
 //! assert_eq!(classify_name(OsStr::new(".a.txt.0123456789abcdef.ferry-part")), Some((Kind::Part, None)));
@@ -21,7 +21,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 
-use crate::engine::names;
+use crate::names;
 
 /// What a candidate file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

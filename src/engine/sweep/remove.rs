@@ -14,7 +14,7 @@ use super::report::{Entry, Removed, SkipReason, Skipped, Status, SweepReport};
 use super::request::{SweepRequest, Trigger};
 use super::scan::{Found, Judged, Sink, judge, sort_by_path, walk_roots};
 use super::schedule::Scheduler;
-use crate::engine::error::Result;
+use crate::error::Result;
 
 /// What the backend did with one entry.
 pub(super) enum Removal {
@@ -65,7 +65,7 @@ impl<'a> RemoveCheck<'a> {
 ///
 /// Fails only when the sweep cannot start: the data directory is missing,
 /// or another sweep holds the sweeper lock for longer than
-/// `request.lock_wait` ([`ErrorKind::Busy`](crate::engine::ErrorKind::Busy)).
+/// `request.lock_wait` ([`ErrorKind::Busy`](crate::ErrorKind::Busy)).
 /// Problems with single files are in the report.
 pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
     let (mut report, data_dir, limits, _guard) = begin(request)?;

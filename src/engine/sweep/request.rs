@@ -6,9 +6,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::patterns::ForeignPattern;
-use crate::engine::dirs;
-use crate::engine::error::{Error, ErrorKind, Operation, Result};
-use crate::engine::settings::Settings;
+use crate::dirs;
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::settings::Settings;
 
 /// How long a sweep may run before it stops cleanly (the default).
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10 * 60);
@@ -65,7 +65,7 @@ pub struct SweepRequest<'a> {
     /// Folders to look in.
     pub roots: Vec<Root>,
     /// Also look in every folder the engine has written into
-    /// ([`known_dirs`](crate::engine::known_dirs)), read when the sweep runs.
+    /// ([`known_dirs`](crate::known_dirs)), read when the sweep runs.
     pub include_remembered: bool,
     /// Unlocked files younger than this are young, older ones orphans. The
     /// settings never go below one minute; a request may (scripts, tests):

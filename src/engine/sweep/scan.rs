@@ -12,7 +12,7 @@ use super::meta::{Ident, Meta};
 use super::patterns::{ForeignPattern, Kind};
 use super::report::{Entry, Ignored, ScanReport, Status};
 use super::request::{Root, SweepRequest};
-use crate::engine::known_dirs;
+use crate::known_dirs;
 
 /// A name-matching entry the walker found.
 pub(super) struct Found<'a> {
@@ -236,7 +236,7 @@ fn resolve_roots(request: &SweepRequest<'_>, warnings: &mut Vec<String>) -> Vec<
                 warnings.push(format!(
                     "skipped '{}': {}",
                     root.path.display(),
-                    crate::engine::ErrorKind::from_io(&e).describe()
+                    crate::ErrorKind::from_io(&e).describe()
                 ));
                 continue;
             }

@@ -2,7 +2,7 @@
 //! (a pure clock the engine's timer consults).
 //!
 //! ```
-//! use ferry::engine::sweep::{Schedule, Scheduler};
+//! use ferry_engine::sweep::{Schedule, Scheduler};
 //! use std::time::{Duration, SystemTime};
 //!
 //! let hour = Duration::from_secs(3600);
@@ -21,7 +21,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use super::log;
-use crate::engine::error::Result;
+use crate::error::Result;
 
 /// How long to wait before retrying a scheduled sweep that could not start
 /// (another sweep was running), at most the interval itself.

@@ -20,12 +20,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Runner;
-use crate::engine::atomic::parent_dir;
-use crate::engine::copy::{CHUNK_SIZE, CopyOptions, FileOutcome, Staged, StagedFile, stage_file};
-use crate::engine::error::{Error, ErrorKind, Operation, Result};
-use crate::engine::job::{EntryKind, TransferKind};
-use crate::engine::journal::Record;
-use crate::engine::platform;
+use crate::atomic::parent_dir;
+use crate::copy::{CHUNK_SIZE, CopyOptions, FileOutcome, Staged, StagedFile, stage_file};
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::job::{EntryKind, TransferKind};
+use crate::journal::Record;
+use crate::platform;
 
 /// Jobs with fewer small files than this copy them one by one.
 const BATCH_MIN_FILES: usize = 16;
@@ -92,10 +92,7 @@ impl Runner<'_> {
     }
 
     /// Decides [`batching`](Self::batching) for a job.
-    pub(super) fn wants_batches(
-        spec: &crate::engine::job::JobSpec,
-        plan: &crate::engine::job::JobPlan,
-    ) -> bool {
+    pub(super) fn wants_batches(spec: &crate::job::JobSpec, plan: &crate::job::JobPlan) -> bool {
         spec.kind == TransferKind::Copy
             && !spec.all_or_nothing
             && !spec.verify

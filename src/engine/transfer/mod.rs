@@ -3,9 +3,9 @@
 //! an all-or-nothing job, roll everything back.
 //!
 //! ```
-//! use ferry::engine::control::Control;
-//! use ferry::engine::job::{JobId, JobOutcome, JobSpec};
-//! use ferry::engine::transfer::{run_job, LiveProgress};
+//! use ferry_engine::control::Control;
+//! use ferry_engine::job::{JobId, JobOutcome, JobSpec};
+//! use ferry_engine::transfer::{run_job, LiveProgress};
 //!
 //! let dir = tempfile::tempdir()?;
 //! std::fs::create_dir(dir.path().join("src"))?;

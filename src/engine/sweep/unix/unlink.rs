@@ -19,16 +19,16 @@ use rustix::fs::{self as rfs, AtFlags, Mode};
 use rustix::io::Errno;
 
 use super::{DIR_FLAGS, FILE_FLAGS, fstat, io_err, meta};
-use crate::engine::error::{Error, Operation};
-use crate::engine::lock::{self, LockMode};
-use crate::engine::names;
-use crate::engine::sweep::meta::Meta;
-use crate::engine::sweep::remove::{Removal, RemoveCheck};
-use crate::engine::sweep::report::{Entry, SkipReason};
+use crate::error::{Error, Operation};
+use crate::lock::{self, LockMode};
+use crate::names;
+use crate::sweep::meta::Meta;
+use crate::sweep::remove::{Removal, RemoveCheck};
+use crate::sweep::report::{Entry, SkipReason};
 
 /// A candidate whose exclusive lock the sweeper holds, with the folder
 /// handle it was opened from. Dropping it lets the lock go.
-pub(in crate::engine::sweep) struct Locked<'a> {
+pub(in crate::sweep) struct Locked<'a> {
     dir: BorrowedFd<'a>,
     name: &'a CStr,
     file: File,
@@ -50,7 +50,7 @@ fn failed(op: Operation, path: &Path, e: Errno) -> Removal {
 /// Removes the scanned `entry` whose lock is held: its status is read
 /// again under the lock (it may have been written to, linked or given away
 /// since it was looked at), then it is unlinked if its name still names it.
-pub(in crate::engine::sweep) fn remove_locked(
+pub(in crate::sweep) fn remove_locked(
     locked: Locked<'_>,
     entry: &Entry,
     check: &RemoveCheck<'_>,
@@ -78,7 +78,7 @@ pub(in crate::engine::sweep) fn remove_locked(
 
 /// Removes one entry of an earlier scan: its folder and the file are opened
 /// again and checked to be the ones scanned, then locked.
-pub(in crate::engine::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
     let (Some(parent), Some(name)) = (entry.path.parent(), entry.path.file_name()) else {
         return Removal::Kept(SkipReason::Changed("it has no parent folder".into()));
     };

@@ -21,12 +21,12 @@ use rustix::io::Errno;
 use super::listing::{Listing, Reader};
 use super::unlink::Locked;
 use super::{DIR_FLAGS, FILE_FLAGS, current_user, file_kind, fstat, io_err, meta};
-use crate::engine::error::{Error, Operation};
-use crate::engine::lock::{self, LockMode};
-use crate::engine::sweep::meta::{FileKind, Ident};
-use crate::engine::sweep::patterns::classify_name;
-use crate::engine::sweep::request::Root;
-use crate::engine::sweep::scan::{Found, Probe, Sink};
+use crate::error::{Error, Operation};
+use crate::lock::{self, LockMode};
+use crate::sweep::meta::{FileKind, Ident};
+use crate::sweep::patterns::classify_name;
+use crate::sweep::request::Root;
+use crate::sweep::scan::{Found, Probe, Sink};
 
 /// Deeper folders are not descended (a warning says so).
 const MAX_DEPTH: usize = 256;
@@ -38,7 +38,7 @@ const MAX_WALKERS: usize = 4;
 /// processor, at most [`MAX_WALKERS`]. Folders are shared out one at a
 /// time, so a thread's removals in one folder overlap another's reading
 /// or removing in another (each folder has its own lock in the kernel).
-pub(in crate::engine::sweep) fn walkers() -> usize {
+pub(in crate::sweep) fn walkers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WALKERS))
 }
 
@@ -170,7 +170,7 @@ impl Drop for StopOnUnwind<'_> {
 
 /// Walks `roots`, reporting every entry whose name matches to a sink: one
 /// thread per sink (see [`walkers`]).
-pub(in crate::engine::sweep) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
+pub(in crate::sweep) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
     let queue = Queue::new(roots);
     let me = current_user();
     let Some((first, helpers)) = sinks.split_first_mut() else {

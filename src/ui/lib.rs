@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use eframe::egui;
 
-use crate::engine::handle::Command;
+use ferry_engine::handle::Command;
 
 pub mod app;
 pub mod cleanup;

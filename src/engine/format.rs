@@ -1,8 +1,8 @@
 //! Numbers for people, shared by the window and the command line.
 //!
 //! ```
-//! assert_eq!(ferry::format::bytes(512), "512 B");
-//! assert_eq!(ferry::format::bytes(3 << 19), "1.5 MiB");
+//! assert_eq!(ferry_engine::format::bytes(512), "512 B");
+//! assert_eq!(ferry_engine::format::bytes(3 << 19), "1.5 MiB");
 //! ```
 
 /// Bytes in binary units: `512 B`, `1.5 MiB`.

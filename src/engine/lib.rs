@@ -16,6 +16,7 @@ pub mod copy;
 pub mod dirs;
 pub mod error;
 pub mod faults;
+pub mod format;
 pub mod handle;
 pub mod job;
 pub mod journal;
@@ -30,3 +31,8 @@ pub mod sweeper;
 pub mod transfer;
 
 pub use error::{Error, ErrorKind, Operation, Result};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
