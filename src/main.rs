@@ -2,7 +2,10 @@
 //! line with them. Both are clients of the engine (`ferry_engine`).
 
 mod cli;
+mod env;
 
 fn main() -> std::process::ExitCode {
+    #[cfg(feature = "fault-injection")]
+    env::install_faults();
     cli::main()
 }

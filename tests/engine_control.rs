@@ -16,9 +16,11 @@ use ferry_engine::handle::{Command, Engine, EngineConfig, Event, Target};
 use ferry_engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
 
 fn slow_engine(data: &Path, workers: usize) -> Engine {
-    // Every test in this binary sets the same value, so the race between
-    // tests is harmless; the engine reads it once per process.
-    unsafe { std::env::set_var("FERRY_FAULT_CHUNK_DELAY_MS", "40") };
+    // Every test in this binary installs the same faults; the first wins.
+    ferry_engine::faults::install(ferry_engine::faults::Faults {
+        chunk_delay: Some(Duration::from_millis(40)),
+        ..Default::default()
+    });
     Engine::start(EngineConfig {
         workers,
         ..EngineConfig::new(data)

@@ -90,10 +90,12 @@ impl Fixture {
 }
 
 /// Every test in this binary asks for the same delay, so the order tests
-/// run in does not matter; the engine reads it once per process.
+/// run in does not matter; the first to install it wins.
 fn slow_copies() {
-    // SAFETY: the value is the same for every caller.
-    unsafe { std::env::set_var("FERRY_FAULT_CHUNK_DELAY_MS", "150") };
+    ferry_engine::faults::install(ferry_engine::faults::Faults {
+        chunk_delay: Some(std::time::Duration::from_millis(150)),
+        ..Default::default()
+    });
 }
 
 fn harness(config: AppConfig) -> Harness<'static, FerryApp> {

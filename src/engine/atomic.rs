@@ -109,7 +109,14 @@ pub struct CommitOptions<'a> {
     /// caller committing a batch turns it off and makes the folders durable
     /// once for the whole batch before reporting any file done.
     pub sync_dir: bool,
+    /// Runs before a numbered name (`name (1).ext`, …) is tried under
+    /// [`ConflictPolicy::Rename`]: the place to journal the name first, so
+    /// recovery knows which names the job may have taken.
+    pub before_place: Option<BeforePlace<'a>>,
 }
+
+/// Called with a numbered name before the commit tries it.
+pub type BeforePlace<'a> = &'a (dyn Fn(&Path) -> Result<()> + Sync);
 
 impl CommitOptions<'_> {
     /// Options with `policy`, waiting as long as needed for the lock.
@@ -121,6 +128,7 @@ impl CommitOptions<'_> {
             cancel: None,
             before_replace: None,
             sync_dir: true,
+            before_place: None,
         }
     }
 }
@@ -330,6 +338,11 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
                 } else {
                     numbered_path(dest, n)
                 };
+                if n > 0
+                    && let Some(hook) = options.before_place
+                {
+                    hook(&candidate)?;
+                }
                 match rename(temp, &candidate, false) {
                     Ok(()) => return Ok(written(&candidate, false)),
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
@@ -398,12 +411,53 @@ pub fn create_symlink(
     dest: &Path,
     options: &CommitOptions<'_>,
 ) -> Result<Committed> {
-    let name = dest.file_name().unwrap_or(dest.as_os_str());
-    let temp = dest.with_file_name(names::temp_name(name, names::random_u64()));
+    create_symlink_with(target, dest, options, &|_| Ok(()))
+}
+
+/// [`create_symlink`], with `prepare` called on the temp link before it is
+/// committed (to set its owner and times, and journal it).
+pub fn create_symlink_with(
+    target: &Path,
+    dest: &Path,
+    options: &CommitOptions<'_>,
+    prepare: &dyn Fn(&Path) -> Result<()>,
+) -> Result<Committed> {
+    let temp = temp_beside(dest);
     platform::symlink(target, &temp).map_err(|e| Error::io(Operation::CreateTemp, dest, e))?;
-    let result = commit_path(&temp, dest, options);
+    commit_temp_name(&temp, dest, options, prepare)
+}
+
+/// Gives the existing file `existing` a further name `dest` atomically (a
+/// temp hard link renamed into place under the conflict policy), with
+/// `prepare` called on the temp name before the commit.
+pub fn create_hard_link_with(
+    existing: &Path,
+    dest: &Path,
+    options: &CommitOptions<'_>,
+    prepare: &dyn Fn(&Path) -> Result<()>,
+) -> Result<Committed> {
+    let temp = temp_beside(dest);
+    fs::hard_link(existing, &temp)
+        .map_err(|e| Error::io(Operation::CreateTemp, dest, e).with_path(existing))?;
+    commit_temp_name(&temp, dest, options, prepare)
+}
+
+/// A fresh temp name beside `dest`.
+fn temp_beside(dest: &Path) -> PathBuf {
+    let name = dest.file_name().unwrap_or(dest.as_os_str());
+    dest.with_file_name(names::temp_name(name, names::random_u64()))
+}
+
+/// Prepares and commits a temp name, removing it unless it was put in place.
+fn commit_temp_name(
+    temp: &Path,
+    dest: &Path,
+    options: &CommitOptions<'_>,
+    prepare: &dyn Fn(&Path) -> Result<()>,
+) -> Result<Committed> {
+    let result = prepare(temp).and_then(|()| commit_path(temp, dest, options));
     if !matches!(result, Ok(Committed::Written { .. })) {
-        let _ = fs::remove_file(&temp);
+        let _ = fs::remove_file(temp);
     }
     result
 }

@@ -17,7 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fs::{self, File, FileTimes, Metadata};
+use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,7 @@ use super::atomic::{AtomicFile, BeforeReplace, CommitOptions, Committed, Conflic
 use super::control::Control;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::lock::Wait;
+use super::platform::{FileStamp, MetaKept};
 use super::{faults, platform};
 
 /// Size of one chunk of I/O: the granularity of progress, pause and cancel.
@@ -44,8 +45,11 @@ pub struct CopyOptions<'a> {
     pub verify: bool,
     /// Runs before an existing destination is replaced (backups).
     pub before_replace: Option<BeforeReplace<'a>>,
-    /// Told the temp file's path as soon as it exists (journals).
-    pub on_temp: Option<&'a (dyn Fn(&Path) + Sync)>,
+    /// Runs before a numbered name is tried (`rename` policy; journals).
+    pub before_place: Option<super::atomic::BeforePlace<'a>>,
+    /// Told about the temp file as soon as it exists, before any data is
+    /// written (journals record it there, durably, before the commit).
+    pub on_temp: Option<OnTemp<'a>>,
 }
 
 impl CopyOptions<'_> {
@@ -57,6 +61,7 @@ impl CopyOptions<'_> {
             wait: Wait::Block,
             verify: false,
             before_replace: None,
+            before_place: None,
             on_temp: None,
         }
     }
@@ -101,9 +106,30 @@ pub enum FileOutcome {
         replaced: bool,
         /// How the data was copied.
         method: CopyMethod,
+        /// What could be kept of the source's metadata.
+        kept: MetaKept,
+        /// The source as it was when opened (a move removes it only if it
+        /// still matches).
+        source: FileStamp,
     },
     /// The conflict policy kept the existing destination.
     Skipped,
+}
+
+/// Called with a new temp before any data is written to it.
+pub type OnTemp<'a> = &'a (dyn Fn(&TempInfo) -> Result<()> + Sync);
+
+/// What a journal records about a temp when it is made: where it is, the
+/// identity it will keep once renamed into place, and the source as it was
+/// when opened.
+#[derive(Debug, Clone, Copy)]
+pub struct TempInfo<'a> {
+    /// The temp file.
+    pub path: &'a Path,
+    /// Its identity (device and inode).
+    pub file: FileStamp,
+    /// The source when it was opened.
+    pub source: FileStamp,
 }
 
 /// Copies the regular file `src` to `dest` atomically. `on_progress` gets
@@ -133,13 +159,16 @@ pub struct StagedFile {
     method: CopyMethod,
     source_modified: Option<std::time::SystemTime>,
     hash: Option<blake3::Hash>,
+    file: FileStamp,
+    source: FileStamp,
+    kept: MetaKept,
 }
 
 /// What [`stage_file`] made of a source.
 #[derive(Debug)]
 pub enum Staged {
     /// The data is in its temp.
-    Ready(StagedFile),
+    Ready(Box<StagedFile>),
     /// The conflict policy settled it already (the destination stays).
     Skipped,
 }
@@ -163,10 +192,21 @@ pub fn stage_file(
         return Ok(Staged::Skipped);
     }
 
+    let source_stamp = FileStamp::of(&meta);
     let mut temp = AtomicFile::create(dest)?;
+    let file = temp
+        .handle()
+        .metadata()
+        .map(|m| FileStamp::of(&m))
+        .map_err(|e| Error::io(Operation::Inspect, temp.temp_path(), e))?;
     if let Some(on_temp) = options.on_temp {
-        on_temp(temp.temp_path());
+        on_temp(&TempInfo {
+            path: temp.temp_path(),
+            file,
+            source: source_stamp,
+        })?;
     }
+    faults::point("after-temp");
     let mut hasher = options.verify.then(blake3::Hasher::new);
     let (bytes, method) = copy_contents(
         &source,
@@ -178,29 +218,64 @@ pub fn stage_file(
         hasher.as_mut(),
         on_progress,
     )?;
+    check_unchanged(&source, src, &meta, bytes)?;
     faults::after_write(temp.handle());
-    temp.set_permissions(meta.permissions())?;
-    let mut times = FileTimes::new();
-    if let Ok(t) = meta.accessed() {
-        times = times.set_accessed(t);
-    }
-    if let Ok(t) = meta.modified() {
-        times = times.set_modified(t);
-    }
-    temp.set_times(times)?;
-    Ok(Staged::Ready(StagedFile {
+    let kept = platform::copy_file_meta(&source, &meta, temp.handle())
+        .map_err(|e| Error::io(Operation::SetMetadata, temp.temp_path(), e))?;
+    temp.note_written();
+    Ok(Staged::Ready(Box::new(StagedFile {
         temp,
         bytes,
         method,
         source_modified: meta.modified().ok(),
         hash: hasher.map(|h| h.finalize()),
-    }))
+        file,
+        source: source_stamp,
+        kept,
+    })))
+}
+
+/// Refuses a copy whose source changed while it was read (a file being
+/// written to): committing it could publish a torn mix of old and new
+/// data, and a move would delete what was added meanwhile.
+fn check_unchanged(source: &File, src: &Path, opened: &Metadata, copied: u64) -> Result<()> {
+    let now = source
+        .metadata()
+        .map_err(|e| Error::io(Operation::Inspect, src, e))?;
+    let before = FileStamp::of(opened);
+    // Files that report no size (procfs, sysfs) are read to their end.
+    let size_known = opened.len() > 0;
+    if before.contents_changed(&now) || (size_known && copied != opened.len()) {
+        return Err(Error::new(
+            ErrorKind::SourceChanged,
+            Operation::Read,
+            src,
+            "it changed while it was being copied, so the copy was not kept",
+        ));
+    }
+    Ok(())
 }
 
 impl StagedFile {
     /// The temp holding the data.
     pub fn temp(&self) -> &AtomicFile {
         &self.temp
+    }
+
+    /// The temp's identity (kept by the rename into place).
+    pub fn file(&self) -> FileStamp {
+        self.file
+    }
+
+    /// The source as it was when opened.
+    pub fn source(&self) -> FileStamp {
+        self.source
+    }
+
+    /// What could be kept of the source's owner, permissions, attributes
+    /// and times.
+    pub fn kept(&self) -> MetaKept {
+        self.kept
     }
 
     /// Declares the data durable after a batch flush
@@ -230,6 +305,7 @@ impl StagedFile {
             cancel: options.control.map(Control::cancel_flag),
             before_replace: options.before_replace,
             sync_dir,
+            before_place: options.before_place,
         };
         Ok(match self.temp.commit(&commit)? {
             Committed::Written { path, replaced } => FileOutcome::Copied {
@@ -237,6 +313,8 @@ impl StagedFile {
                 bytes: self.bytes,
                 replaced,
                 method: self.method,
+                kept: self.kept,
+                source: self.source,
             },
             Committed::Skipped => FileOutcome::Skipped,
         })
@@ -299,8 +377,10 @@ fn conflict_settled_early(
 
 /// Copies all of `source` into `temp`, the fastest way available: a
 /// reflink, else `copy_file_range` in chunks, else a buffered copy (always
-/// buffered when hashing for `--verify`). Progress, pause and cancel are
-/// honoured between chunks. Returns the bytes copied and the method.
+/// buffered when hashing for `--verify`). Holes of a sparse file stay holes
+/// on every path; a file that reports no size (procfs, sysfs) is read to
+/// its end. Progress, pause and cancel are honoured between chunks.
+/// Returns the bytes copied (holes included) and the method.
 #[allow(clippy::too_many_arguments)]
 fn copy_contents(
     source: &File,
@@ -309,23 +389,42 @@ fn copy_contents(
     temp: &mut AtomicFile,
     buf: &mut [u8],
     control: Option<&Control>,
-    hasher: Option<&mut blake3::Hasher>,
+    mut hasher: Option<&mut blake3::Hasher>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, CopyMethod)> {
-    let mut total = 0u64;
     let size = meta.len();
-    if hasher.is_none() && !faults::forces_buffered() {
-        if size > 0 && platform::reflink(source, meta, temp.handle()).is_ok() {
-            on_progress(size);
-            return Ok((size, CopyMethod::Reflink));
-        }
+    if size == 0 {
+        let copied = copy_buffered(source, src, temp, buf, control, hasher, 0, on_progress)?;
+        return Ok((copied, CopyMethod::Buffered));
+    }
+    let fast = hasher.is_none() && !faults::forces_buffered();
+    if fast && platform::reflink(source, meta, temp.handle()).is_ok() {
+        on_progress(size);
+        return Ok((size, CopyMethod::Reflink));
+    }
+    if platform::looks_sparse(meta) {
+        return copy_sparse(
+            source,
+            src,
+            size,
+            temp,
+            buf,
+            control,
+            hasher.as_deref_mut(),
+            fast,
+            on_progress,
+        );
+    }
+    let mut total = 0u64;
+    if fast {
         let mut write_behind = platform::WriteBehind::default();
         loop {
             checkpoint(control, temp.dest())?;
             faults::before_chunk();
             // The size seen when the source was opened is what is copied
-            // (the plan and the progress count on it); this also saves the
-            // call that would only report the end of the file.
+            // (the plan and the progress count on it; a source that grew
+            // meanwhile is refused afterwards); this also saves the call
+            // that would only report the end of the file.
             if total >= size {
                 return Ok((total, CopyMethod::KernelCopy));
             }
@@ -348,6 +447,89 @@ fn copy_contents(
     }
     let copied = copy_buffered(source, src, temp, buf, control, hasher, total, on_progress)?;
     Ok((total + copied, CopyMethod::Buffered))
+}
+
+/// Copies a sparse file range by range of data (`SEEK_DATA`/`SEEK_HOLE`),
+/// leaving the holes unwritten, and gives the temp the full length.
+#[allow(clippy::too_many_arguments)]
+fn copy_sparse(
+    source: &File,
+    src: &Path,
+    size: u64,
+    temp: &mut AtomicFile,
+    buf: &mut [u8],
+    control: Option<&Control>,
+    mut hasher: Option<&mut blake3::Hasher>,
+    mut fast: bool,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<(u64, CopyMethod)> {
+    temp.note_written();
+    let temp = &*temp;
+    let read_err = |e| Error::io(Operation::Read, src, e);
+    let write_err = |e| Error::io(Operation::Write, temp.dest(), e);
+    let mut used_kernel = false;
+    let mut pos = 0u64;
+    loop {
+        let next = platform::next_data(source, pos, size).map_err(read_err)?;
+        let (start, end) = next.unwrap_or((size, size));
+        if let Some(h) = hasher.as_deref_mut() {
+            hash_zeros(h, start - pos);
+        }
+        on_progress(start - pos);
+        if next.is_none() {
+            break;
+        }
+        let (mut from, mut to) = (start, start);
+        while from < end {
+            checkpoint(control, temp.dest())?;
+            faults::before_chunk();
+            let want = (end - from).min(buf.len() as u64) as usize;
+            if fast {
+                match platform::copy_range_at(source, &mut from, temp.handle(), &mut to, want) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        used_kernel = true;
+                        on_progress(n as u64);
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if platform::is_unsupported(&e) => fast = false,
+                    Err(e) => return Err(write_err(e)),
+                }
+            }
+            let n = match platform::read_at(source, &mut buf[..want], from) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_err(e)),
+            };
+            platform::write_all_at(temp.handle(), &buf[..n], to).map_err(write_err)?;
+            if let Some(h) = hasher.as_deref_mut() {
+                h.update(&buf[..n]);
+            }
+            from += n as u64;
+            to += n as u64;
+            on_progress(n as u64);
+        }
+        pos = end;
+    }
+    temp.handle().set_len(size).map_err(write_err)?;
+    let method = if used_kernel {
+        CopyMethod::KernelCopy
+    } else {
+        CopyMethod::Buffered
+    };
+    Ok((size, method))
+}
+
+/// Feeds `n` zero bytes (a hole) to a hash.
+fn hash_zeros(hasher: &mut blake3::Hasher, mut n: u64) {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    while n > 0 {
+        let step = n.min(ZEROS.len() as u64) as usize;
+        hasher.update(&ZEROS[..step]);
+        n -= step as u64;
+    }
 }
 
 /// Bytes per `copy_file_range` call.

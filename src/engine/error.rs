@@ -49,6 +49,11 @@ pub enum ErrorKind {
     VerifyFailed,
     /// The user (or a signal) cancelled the work.
     Cancelled,
+    /// A source changed while it was being copied or moved.
+    SourceChanged,
+    /// The filesystem cannot do what was asked (no links, no permission
+    /// bits, a file too large for it, a name it refuses, …).
+    Unsupported,
     /// Any other input/output failure.
     Io,
 }
@@ -69,6 +74,7 @@ impl ErrorKind {
                 Self::InvalidInput
             }
             K::Interrupted => Self::Cancelled,
+            K::Unsupported => Self::Unsupported,
             _ => Self::Io,
         }
     }
@@ -86,6 +92,8 @@ impl ErrorKind {
             Self::InvalidInput => "invalid input",
             Self::VerifyFailed => "the copy does not match the source",
             Self::Cancelled => "cancelled",
+            Self::SourceChanged => "it changed while it was being copied",
+            Self::Unsupported => "the filesystem cannot do this",
             Self::Io => "input/output error",
         }
     }
@@ -101,6 +109,9 @@ impl ErrorKind {
                 "choose another conflict policy — overwrite, skip, rename or newer — to proceed",
             ),
             Self::VerifyFailed => Some("the destination was left untouched; check the disk"),
+            Self::SourceChanged => {
+                Some("copy it again once no program is writing to it; the source was kept")
+            }
             _ => None,
         }
     }
@@ -137,8 +148,10 @@ pub enum Operation {
     Verify,
     /// Validating a request before any work.
     Validate,
-    /// Reading or writing Ferry's own state (journal, settings).
+    /// Writing Ferry's own state (journal, settings).
     State,
+    /// Reading Ferry's own state (journal, settings).
+    ReadState,
 }
 
 impl Operation {
@@ -159,6 +172,7 @@ impl Operation {
             Self::Verify => "verify",
             Self::Validate => "use",
             Self::State => "save Ferry's state in",
+            Self::ReadState => "read Ferry's state from",
         }
     }
 }
@@ -245,6 +259,59 @@ impl Error {
     }
 }
 
+impl Error {
+    /// What went wrong, without the operation and paths (with the hint):
+    /// "permission denied (check the file's permissions and owner)".
+    pub fn reason(&self) -> String {
+        let mut text = match (&self.detail, &self.source) {
+            (Some(detail), _) => detail.clone(),
+            (None, Some(src)) if self.kind == ErrorKind::Io => src.to_string(),
+            (None, source) => source
+                .as_ref()
+                .and_then(describe_io)
+                .unwrap_or_else(|| self.kind.describe())
+                .to_string(),
+        };
+        if let Some(advice) = self.advice() {
+            text = format!("{text} ({advice})");
+        }
+        text
+    }
+
+    /// The hint shown to people, where one helps: the conflict-policy hint
+    /// only where a conflict policy decides (an existing folder in the way
+    /// of Ferry's data folder is not a conflict).
+    fn advice(&self) -> Option<&'static str> {
+        match (self.kind, self.op) {
+            (ErrorKind::AlreadyExists, Operation::Rename | Operation::Validate) => {
+                self.kind.advice()
+            }
+            (ErrorKind::AlreadyExists, _) => Some("a file or folder of that name is in the way"),
+            // Removing a moved source: the hint is already in the detail.
+            (_, Operation::Remove) if self.detail.is_some() => None,
+            (ErrorKind::InvalidInput, _) if self.source.as_ref().is_some_and(is_name_too_long) => {
+                Some("use a shorter name")
+            }
+            _ => self.kind.advice(),
+        }
+    }
+}
+
+fn is_name_too_long(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::InvalidFilename
+}
+
+/// A more precise phrase than the kind's for some operating-system errors.
+fn describe_io(err: &io::Error) -> Option<&'static str> {
+    match err.kind() {
+        io::ErrorKind::InvalidFilename => Some("the name is too long for this filesystem"),
+        io::ErrorKind::NotADirectory => Some("a part of the path is not a folder"),
+        io::ErrorKind::IsADirectory => Some("it is a folder"),
+        io::ErrorKind::DirectoryNotEmpty => Some("the folder is not empty"),
+        _ => None,
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "could not {}", self.op.verb())?;
@@ -258,15 +325,7 @@ impl fmt::Display for Error {
                 }
             }
         }
-        match (&self.detail, &self.source) {
-            (Some(detail), _) => write!(f, ": {detail}")?,
-            (None, Some(src)) if self.kind == ErrorKind::Io => write!(f, ": {src}")?,
-            (None, _) => write!(f, ": {}", self.kind.describe())?,
-        }
-        if let Some(advice) = self.kind.advice() {
-            write!(f, " ({advice})")?;
-        }
-        Ok(())
+        write!(f, ": {}", self.reason())
     }
 }
 

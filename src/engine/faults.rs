@@ -1,40 +1,83 @@
 //! Fault injection for tests, compiled only with the `fault-injection`
-//! feature; without it every function here is an empty inline no-op.
+//! feature; without it every hook here is an empty inline no-op.
 //!
-//! * `FERRY_FAULT_CHUNK_DELAY_MS=N`: sleep N ms before each chunk of I/O, so
-//!   tests can interrupt, pause or kill a copy mid-file deterministically.
-//! * `FERRY_FAULT_FLIP_BYTE=1`: flip the first byte of every temp file after
-//!   its data is written and before it is verified.
-//! * `FERRY_FAULT_BUFFERED=1`: never use `copy_file_range` or reflinks.
+//! The engine reads no environment: whoever embeds it (the `ferry` binary,
+//! which reads `FERRY_FAULT_*` variables) [`install`]s the faults once at
+//! start-up.
+//!
+//! * a delay before each chunk of I/O or each entry, so tests can
+//!   interrupt, pause or kill a job mid-file deterministically;
+//! * flipping the first byte of every temp file after its data is written
+//!   (before it is verified);
+//! * never using `copy_file_range` or reflinks;
+//! * killing the process (SIGKILL, no clean-up at all) the n-th time it
+//!   reaches a named [`point`], to hit a crash window exactly;
+//! * panicking at a named point, to test that a panic never hangs Ferry.
 
 use std::fs::File;
+use std::time::Duration;
+
+/// The faults to inject.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Sleep before each chunk of a file copy.
+    pub chunk_delay: Option<Duration>,
+    /// Sleep before each entry of a job (moves by rename have no chunks).
+    pub entry_delay: Option<Duration>,
+    /// Flip the first byte of every temp file after its data is written.
+    pub flip_byte: bool,
+    /// Never use the kernel fast paths.
+    pub buffered: bool,
+    /// SIGKILL the process the n-th (1-based) time it reaches this point.
+    pub kill_at: Option<(String, u32)>,
+    /// Panic the first time a worker reaches this point.
+    pub panic_at: Option<String>,
+}
+
+#[cfg(feature = "fault-injection")]
+static FAULTS: std::sync::OnceLock<Faults> = std::sync::OnceLock::new();
+
+/// Installs the faults for this process (the first call wins). Without the
+/// `fault-injection` feature this does nothing.
+pub fn install(faults: Faults) {
+    #[cfg(feature = "fault-injection")]
+    {
+        let _ = FAULTS.set(faults);
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = faults;
+}
+
+#[cfg(feature = "fault-injection")]
+fn faults() -> Option<&'static Faults> {
+    FAULTS.get()
+}
 
 /// Called before each chunk of a file copy.
 #[inline]
 pub fn before_chunk() {
     #[cfg(feature = "fault-injection")]
-    {
-        use std::sync::OnceLock;
-        static DELAY: OnceLock<Option<std::time::Duration>> = OnceLock::new();
-        let delay = DELAY.get_or_init(|| {
-            std::env::var("FERRY_FAULT_CHUNK_DELAY_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .map(std::time::Duration::from_millis)
-        });
-        if let Some(d) = delay {
-            std::thread::sleep(*d);
-        }
+    if let Some(d) = faults().and_then(|f| f.chunk_delay) {
+        std::thread::sleep(d);
     }
 }
 
-/// Whether to skip the kernel fast paths (`FERRY_FAULT_BUFFERED=1`), so a
-/// test can cover the buffered fallback on a filesystem that has them.
+/// Called before each entry of a job.
+#[inline]
+pub fn before_entry() {
+    #[cfg(feature = "fault-injection")]
+    if let Some(d) = faults().and_then(|f| f.entry_delay) {
+        std::thread::sleep(d);
+    }
+}
+
+/// Whether to skip the kernel fast paths, so a test can cover the buffered
+/// fallback on a filesystem that has them.
 #[inline]
 pub fn forces_buffered() -> bool {
     #[cfg(feature = "fault-injection")]
     {
-        std::env::var_os("FERRY_FAULT_BUFFERED").is_some()
+        faults().is_some_and(|f| f.buffered)
     }
     #[cfg(not(feature = "fault-injection"))]
     false
@@ -44,13 +87,45 @@ pub fn forces_buffered() -> bool {
 #[inline]
 pub fn after_write(temp: &File) {
     #[cfg(feature = "fault-injection")]
-    {
-        if std::env::var_os("FERRY_FAULT_FLIP_BYTE").is_some() {
-            flip_first_byte(temp);
-        }
+    if faults().is_some_and(|f| f.flip_byte) {
+        flip_first_byte(temp);
     }
     #[cfg(not(feature = "fault-injection"))]
     let _ = temp;
+}
+
+/// A named place in a crash window (e.g. `"after-place"`, between a file's
+/// rename into place and its journal record). Kills or panics there when
+/// told to.
+#[inline]
+pub fn point(name: &str) {
+    #[cfg(feature = "fault-injection")]
+    if let Some(f) = faults() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static HITS: AtomicU32 = AtomicU32::new(0);
+        if let Some((at, n)) = &f.kill_at
+            && at == name
+            && HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n
+        {
+            kill_self();
+        }
+        static PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if f.panic_at.as_deref() == Some(name) && !PANICKED.swap(true, Ordering::SeqCst) {
+            panic!("fault injected at '{name}'");
+        }
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = name;
+}
+
+#[cfg(feature = "fault-injection")]
+fn kill_self() -> ! {
+    #[cfg(unix)]
+    {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+    std::process::abort()
 }
 
 #[cfg(feature = "fault-injection")]

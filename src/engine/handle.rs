@@ -603,9 +603,7 @@ impl Owner {
         if !path.exists() {
             return Err(format!("there is no unfinished job {id}"));
         }
-        let journal = Journal::reopen(&path).map_err(|e| e.to_string())?;
-        let state = Journal::read(&path).map_err(|e| e.to_string())?;
-        Ok((journal, state))
+        Journal::reopen(&path).map_err(|e| e.to_string())
     }
 
     fn control_jobs(&mut self, target: Target, action: fn(&Control)) {
@@ -716,16 +714,23 @@ fn worker(work: Receiver<Work>, done: Sender<WorkerMsg>, data_dir: PathBuf) {
             Work::RollBack { id, journal, state } => {
                 let _ = done.send(WorkerMsg::Started(id));
                 let started = Instant::now();
-                let problems = roll_back(&state);
-                let mut warnings: Vec<String> = problems.iter().map(|e| e.to_string()).collect();
-                if let Err(e) = journal.remove() {
-                    warnings.push(e.to_string());
-                }
+                let report = roll_back(&state);
+                let mut warnings = report.messages();
+                // A journal that cannot be trusted, or a rollback that did
+                // not finish, keeps the journal: nothing is forgotten.
+                let outcome = if report.complete() {
+                    if let Err(e) = journal.remove() {
+                        warnings.push(e.to_string());
+                    }
+                    JobOutcome::RolledBack
+                } else {
+                    JobOutcome::Failed
+                };
                 let summary = JobSummary {
                     warnings,
                     elapsed: started.elapsed(),
                     method: "rollback".into(),
-                    ..JobSummary::empty(JobOutcome::RolledBack)
+                    ..JobSummary::empty(outcome)
                 };
                 let _ = done.send(WorkerMsg::Finished(id, summary));
             }

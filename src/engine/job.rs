@@ -161,19 +161,16 @@ pub enum EntryKind {
         #[serde(with = "path_repr")]
         target: PathBuf,
     },
+    /// Another name of a file planned earlier in this job (a hard link):
+    /// made a link to that entry's copy, as `cp -a` and `rsync -H` do.
+    #[serde(rename = "hardlink")]
+    HardLink {
+        /// The entry of the file's first name.
+        first: usize,
+    },
 }
 
-/// A folder's permissions and times, kept in the plan because moving
-/// entries out of a source folder changes its times.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DirMeta {
-    /// Unix mode bits (or 0o444 for a read-only folder elsewhere).
-    pub mode: Option<u32>,
-    /// Last access.
-    pub accessed: Option<std::time::SystemTime>,
-    /// Last modification.
-    pub modified: Option<std::time::SystemTime>,
-}
+pub use super::platform::DirMeta;
 
 /// One thing a job writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +230,10 @@ pub struct FileError {
     pub kind: String,
     /// The full message for people.
     pub message: String,
+    /// What went wrong without the paths, in words: files failing for the
+    /// same reason can be shown together.
+    #[serde(default)]
+    pub reason: String,
 }
 
 impl FileError {
@@ -242,6 +243,7 @@ impl FileError {
             path: path.into(),
             kind: kind_word(err.kind()).to_string(),
             message: err.to_string(),
+            reason: err.reason(),
         }
     }
 }
@@ -259,6 +261,8 @@ pub fn kind_word(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidInput => "invalid_input",
         ErrorKind::VerifyFailed => "verify_failed",
         ErrorKind::Cancelled => "cancelled",
+        ErrorKind::SourceChanged => "source_changed",
+        ErrorKind::Unsupported => "unsupported",
         ErrorKind::Io => "io",
     }
 }
@@ -290,6 +294,10 @@ pub struct JobSummary {
     pub bytes_done: u64,
     /// Files the conflict policy skipped.
     pub skipped: u64,
+    /// Files an earlier, interrupted run of the job had already finished
+    /// (counted neither in `files_done` nor in `bytes_done`).
+    #[serde(default)]
+    pub previously_done: u64,
     /// Files that failed, with their errors.
     pub failed: Vec<FileError>,
     /// Things left out on purpose, and other notices.
@@ -308,6 +316,7 @@ impl JobSummary {
             files_done: 0,
             bytes_done: 0,
             skipped: 0,
+            previously_done: 0,
             failed: Vec::new(),
             warnings: Vec::new(),
             elapsed: Duration::ZERO,

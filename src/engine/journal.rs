@@ -1,19 +1,30 @@
 //! The write-ahead journal of a job: its spec, its plan and each entry's
-//! state, as append-only JSON lines in `<data dir>/jobs/<id>.jsonl`.
+//! state, as append-only lines in `<data dir>/jobs/<id>.jsonl`.
+//!
+//! Each line is `<16 hex digits> <JSON record>`: the digits are the first
+//! 64 bits of the record's BLAKE3 hash, checked on every read. A torn or
+//! damaged last line (a crash during the append) is where the journal ends,
+//! and it is cut off before anything is appended again; a damaged line with
+//! good lines after it means the journal cannot be trusted, which
+//! [`JournalState::trust`] says (resume refuses it, rollback restores what
+//! it can and keeps it).
 //!
 //! The running process holds an exclusive lock on its journal, so a journal
 //! that can be locked belongs to a job whose process died: `ferry jobs`
 //! lists it, `ferry resume` finishes it, `ferry rollback` undoes it (for
-//! all-or-nothing jobs). A finished job removes its journal.
+//! all-or-nothing jobs). A finished job removes its journal. A new journal
+//! is written under a temporary name and renamed into place once its first
+//! records are durable, so a listed journal is never empty.
 //!
-//! Records that later steps rely on (the plan, a backup before the file it
-//! saves is replaced, a committed entry) are fsynced before the step they
-//! protect; the others are plain appends. A torn last line (a crash during
-//! the append) is ignored on reading.
+//! Write-ahead: every record that recovery relies on is durable before the
+//! act it announces — the temp file (with the identity the destination will
+//! have), a numbered name about to be taken, a source about to be renamed,
+//! a backup about to be linked, a folder about to be created. Recovery
+//! then recognises what a dead run did by identity, not by size and time.
 //!
 //! ```
 //! use ferry_engine::job::{JobId, JobPlan, JobSpec};
-//! use ferry_engine::journal::{Journal, Record};
+//! use ferry_engine::journal::{Journal, Record, Trust};
 //!
 //! let data = tempfile::tempdir()?;
 //! let id = JobId::random();
@@ -25,6 +36,7 @@
 //! let state = Journal::read(&Journal::path_for(data.path(), id))?;
 //! assert_eq!(state.spec, spec);
 //! assert!(state.skipped.contains(&0));
+//! assert_eq!(state.trust, Trust::Whole);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -38,7 +50,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::job::{FileError, JobId, JobPlan, JobSpec, path_repr};
 use super::lock::{self, LockMode};
-use super::platform;
+use super::platform::{self, FileStamp};
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +68,12 @@ pub enum Record {
         /// The plan.
         plan: JobPlan,
     },
+    /// Entry `i` (a folder) is about to be created by this job (written
+    /// before the `mkdir` by all-or-nothing jobs).
+    DirCreating {
+        /// Entry index.
+        i: usize,
+    },
     /// Entry `i` (a folder) was created by this job.
     DirCreated {
         /// Entry index.
@@ -70,8 +88,34 @@ pub enum Record {
         path: PathBuf,
         /// Whether the destination existed when the temp was made.
         existed: bool,
+        /// The temp's identity, which the destination has once the temp is
+        /// renamed into place.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<FileStamp>,
+        /// The source as it was when opened (a move removes it only if it
+        /// still matches).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<FileStamp>,
     },
-    /// The file entry `i` replaces was kept (hard-linked) here.
+    /// Entry `i` is about to be put at this numbered name (`rename`
+    /// policy), other than its planned destination.
+    Placing {
+        /// Entry index.
+        i: usize,
+        /// The name about to be taken.
+        #[serde(with = "path_repr")]
+        path: PathBuf,
+    },
+    /// The source of entry `i` (this file) is about to be renamed into
+    /// place (a move within one filesystem).
+    Moving {
+        /// Entry index.
+        i: usize,
+        /// The source's identity and state.
+        file: FileStamp,
+    },
+    /// The file entry `i` replaces is about to be kept (hard-linked) here;
+    /// written before the link is made.
     Backup {
         /// Entry index.
         i: usize,
@@ -110,6 +154,35 @@ pub enum Record {
     Committed,
 }
 
+/// A temp file a job made, as its journal recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempRecord {
+    /// The temp file.
+    pub path: PathBuf,
+    /// Whether the destination existed when the temp was made.
+    pub existed: bool,
+    /// The temp's identity (absent in journals of older versions).
+    pub file: Option<FileStamp>,
+    /// The source when it was opened.
+    pub source: Option<FileStamp>,
+}
+
+/// How far a journal can be believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Every line checked out.
+    Whole,
+    /// The last line was torn or damaged (a crash during an append); it is
+    /// ignored, and cut off before the journal is appended to again.
+    TornTail,
+    /// A damaged line has good lines after it: the records after
+    /// `good_records` cannot be believed.
+    Damaged {
+        /// Records read before the damage.
+        good_records: usize,
+    },
+}
+
 /// What a journal says about a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalState {
@@ -121,8 +194,14 @@ pub struct JournalState {
     pub plan: Option<JobPlan>,
     /// Committed entries: index → (destination, bytes).
     pub done: BTreeMap<usize, (PathBuf, u64)>,
-    /// Temp files made, by entry.
-    pub temps: BTreeMap<usize, (PathBuf, bool)>,
+    /// Temp files made, by entry (the latest for each).
+    pub temps: BTreeMap<usize, TempRecord>,
+    /// Numbered names about to be taken, by entry (`rename` policy).
+    pub placing: BTreeMap<usize, Vec<PathBuf>>,
+    /// Sources about to be renamed into place, by entry.
+    pub moving: BTreeMap<usize, FileStamp>,
+    /// Folders this job was about to create.
+    pub dirs_creating: BTreeSet<usize>,
     /// Backups kept, by entry.
     pub backups: BTreeMap<usize, PathBuf>,
     /// Folders this job created.
@@ -135,6 +214,12 @@ pub struct JournalState {
     pub failed: BTreeMap<usize, FileError>,
     /// Whether an all-or-nothing job reached its commit point.
     pub committed: bool,
+    /// Whether every line checked out.
+    pub trust: Trust,
+    /// Bytes of the journal up to the end of the last good record.
+    pub good_len: u64,
+    /// Whether the journal has per-line checksums (older ones do not).
+    pub checksummed: bool,
 }
 
 impl JournalState {
@@ -145,12 +230,18 @@ impl JournalState {
             plan: None,
             done: BTreeMap::new(),
             temps: BTreeMap::new(),
+            placing: BTreeMap::new(),
+            moving: BTreeMap::new(),
+            dirs_creating: BTreeSet::new(),
             backups: BTreeMap::new(),
             dirs_created: BTreeSet::new(),
             sources_removed: BTreeSet::new(),
             skipped: BTreeSet::new(),
             failed: BTreeMap::new(),
             committed: false,
+            trust: Trust::Whole,
+            good_len: 0,
+            checksummed: true,
         }
     }
 
@@ -158,11 +249,32 @@ impl JournalState {
         match record {
             Record::Job { .. } => {}
             Record::Plan { plan } => self.plan = Some(plan),
+            Record::DirCreating { i } => {
+                self.dirs_creating.insert(i);
+            }
             Record::DirCreated { i } => {
                 self.dirs_created.insert(i);
             }
-            Record::Temp { i, path, existed } => {
-                self.temps.insert(i, (path, existed));
+            Record::Temp {
+                i,
+                path,
+                existed,
+                file,
+                source,
+            } => {
+                self.temps.insert(
+                    i,
+                    TempRecord {
+                        path,
+                        existed,
+                        file,
+                        source,
+                    },
+                );
+            }
+            Record::Placing { i, path } => self.placing.entry(i).or_default().push(path),
+            Record::Moving { i, file } => {
+                self.moving.insert(i, file);
             }
             Record::Backup { i, path } => {
                 self.backups.insert(i, path);
@@ -190,6 +302,7 @@ impl JournalState {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    checksummed: bool,
 }
 
 impl Journal {
@@ -204,35 +317,54 @@ impl Journal {
     }
 
     /// Starts the journal of a new job, durably (file and folder fsynced).
+    /// It is written as `<id>.jsonl.new` and renamed into place with its
+    /// first records, so no reader ever sees an empty journal.
     pub fn create(data_dir: &Path, id: JobId, spec: &JobSpec, plan: &JobPlan) -> Result<Self> {
         let dir = Self::dir(data_dir);
         fs::create_dir_all(&dir).map_err(|e| Error::io(Operation::State, &dir, e))?;
         let path = Self::path_for(data_dir, id);
-        let file =
-            platform::create_exclusive(&path).map_err(|e| Error::io(Operation::State, &path, e))?;
-        lock::try_lock(&file, LockMode::Exclusive)
-            .map_err(|e| Error::io(Operation::Lock, &path, e))?;
-        let mut journal = Self { file, path };
-        journal.append(
-            &Record::Job {
-                id,
-                spec: spec.clone(),
-            },
-            false,
-        )?;
-        journal.append(&Record::Plan { plan: plan.clone() }, true)?;
-        platform::sync_dir(&dir).map_err(|e| Error::io(Operation::Sync, &dir, e))?;
+        let fresh = path.with_extension("jsonl.new");
+        let file = platform::create_exclusive(&fresh)
+            .map_err(|e| Error::io(Operation::State, &fresh, e))?;
+        let mut journal = Self {
+            file,
+            path: fresh.clone(),
+            checksummed: true,
+        };
+        let written = (|| {
+            lock::try_lock(&journal.file, LockMode::Exclusive)
+                .map_err(|e| Error::io(Operation::Lock, &fresh, e))?;
+            journal.append_all(
+                &[
+                    Record::Job {
+                        id,
+                        spec: spec.clone(),
+                    },
+                    Record::Plan { plan: plan.clone() },
+                ],
+                true,
+            )?;
+            fs::rename(&fresh, &path).map_err(|e| Error::io(Operation::State, &path, e))?;
+            platform::sync_dir(&dir).map_err(|e| Error::io(Operation::Sync, &dir, e))
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&fresh);
+            return Err(e);
+        }
+        journal.path = path;
         Ok(journal)
     }
 
-    /// Takes over the journal of a job whose process died. Fails with
-    /// [`ErrorKind::Busy`] if its process is still running.
-    pub fn reopen(path: &Path) -> Result<Self> {
+    /// Takes over the journal of a job whose process died, and reads it. A
+    /// torn last line is cut off (durably) so that new records follow the
+    /// last good one. Fails with [`ErrorKind::Busy`] if its process is
+    /// still running.
+    pub fn reopen(path: &Path) -> Result<(Self, JournalState)> {
         let file = OpenOptions::new()
-            .append(true)
             .read(true)
+            .write(true)
             .open(path)
-            .map_err(|e| Error::io(Operation::State, path, e))?;
+            .map_err(|e| Error::io(Operation::ReadState, path, e))?;
         if !lock::try_lock(&file, LockMode::Exclusive)
             .map_err(|e| Error::io(Operation::Lock, path, e))?
         {
@@ -243,32 +375,43 @@ impl Journal {
                 "this job is still running in another Ferry process",
             ));
         }
-        Ok(Self {
-            file,
-            path: path.to_path_buf(),
-        })
+        let state = Self::read(path)?;
+        if state.trust == Trust::TornTail {
+            file.set_len(state.good_len)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| Error::io(Operation::State, path, e))?;
+        }
+        let mut file = file;
+        use std::io::Seek;
+        file.seek(io::SeekFrom::End(0))
+            .map_err(|e| Error::io(Operation::State, path, e))?;
+        Ok((
+            Self {
+                file,
+                path: path.to_path_buf(),
+                checksummed: state.checksummed,
+            },
+            state,
+        ))
     }
 
     /// Appends a record; with `durable`, fsyncs before returning.
     pub fn append(&mut self, record: &Record, durable: bool) -> Result<()> {
-        let mut line = serde_json::to_vec(record)
-            .map_err(|e| Error::new(ErrorKind::Io, Operation::State, &self.path, e.to_string()))?;
-        line.push(b'\n');
-        let err = |e| Error::io(Operation::State, &self.path, e);
-        self.file.write_all(&line).map_err(err)?;
-        if durable {
-            self.file.sync_data().map_err(err)?;
-        }
-        Ok(())
+        self.append_all(std::slice::from_ref(record), durable)
     }
 
     /// Appends several records with one write; with `durable`, one fsync.
     pub fn append_all(&mut self, records: &[Record], durable: bool) -> Result<()> {
         let mut lines = Vec::new();
         for record in records {
-            serde_json::to_writer(&mut lines, record).map_err(|e| {
+            let json = serde_json::to_vec(record).map_err(|e| {
                 Error::new(ErrorKind::Io, Operation::State, &self.path, e.to_string())
             })?;
+            if self.checksummed {
+                lines.extend_from_slice(checksum(&json).as_bytes());
+                lines.push(b' ');
+            }
+            lines.extend_from_slice(&json);
             lines.push(b'\n');
         }
         let err = |e| Error::io(Operation::State, &self.path, e);
@@ -298,36 +441,98 @@ impl Journal {
         platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))
     }
 
-    /// Reads a journal (locked or not).
+    /// Reads a journal (locked or not), checking every line.
     pub fn read(path: &Path) -> Result<JournalState> {
-        let file = File::open(path).map_err(|e| Error::io(Operation::State, path, e))?;
+        let file = File::open(path).map_err(|e| Error::io(Operation::ReadState, path, e))?;
         let corrupt = |detail: &str| {
             Error::new(
                 ErrorKind::InvalidInput,
-                Operation::State,
+                Operation::ReadState,
                 path,
                 detail.to_string(),
             )
         };
-        let mut lines = BufReader::new(file).lines();
-        let first = lines
-            .next()
-            .ok_or_else(|| corrupt("the journal is empty"))?
-            .map_err(|e| Error::io(Operation::State, path, e))?;
-        let Ok(Record::Job { id, spec }) = serde_json::from_str(&first) else {
-            return Err(corrupt("the journal does not start with a job record"));
-        };
-        let mut state = JournalState::new(id, spec);
-        for line in lines {
-            let Ok(line) = line else { break };
-            // A torn or unreadable line can only be the last one written.
-            let Ok(record) = serde_json::from_str::<Record>(&line) else {
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut offset = 0u64;
+        let mut state: Option<JournalState> = None;
+        let mut checksummed = true;
+        let mut damaged_at: Option<usize> = None;
+        let mut records = 0usize;
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::io(Operation::ReadState, path, e))?;
+            if n == 0 {
                 break;
-            };
-            state.apply(record);
+            }
+            let complete = line.ends_with(b"\n");
+            let body = line.strip_suffix(b"\n").unwrap_or(&line);
+            if state.is_none() {
+                checksummed = !body.starts_with(b"{");
+            }
+            let record = complete.then(|| parse_line(body, checksummed)).flatten();
+            match (record, &mut state) {
+                (Some(record), _) if damaged_at.is_some() => {
+                    // Good lines after a damaged one: the damage is not a
+                    // torn append, so nothing after it can be believed.
+                    let _ = record;
+                    if let Some(state) = &mut state {
+                        state.trust = Trust::Damaged {
+                            good_records: damaged_at.unwrap_or(0),
+                        };
+                    }
+                    break;
+                }
+                (Some(Record::Job { id, spec }), None) => {
+                    let mut fresh = JournalState::new(id, spec);
+                    fresh.checksummed = checksummed;
+                    state = Some(fresh);
+                }
+                (Some(_), None) => {
+                    return Err(corrupt("the journal does not start with a job record"));
+                }
+                (Some(record), Some(state)) => state.apply(record),
+                (None, None) => return Err(corrupt("the journal's first line is damaged")),
+                (None, Some(_)) => {
+                    damaged_at.get_or_insert(records);
+                    continue;
+                }
+            }
+            records += 1;
+            offset += n as u64;
+            if let Some(state) = &mut state {
+                state.good_len = offset;
+            }
+        }
+        let mut state = state.ok_or_else(|| corrupt("the journal is empty"))?;
+        if damaged_at.is_some() && state.trust == Trust::Whole {
+            state.trust = Trust::TornTail;
         }
         Ok(state)
     }
+}
+
+/// The checksum written before each record: the first 64 bits of its
+/// BLAKE3 hash, in hex.
+fn checksum(json: &[u8]) -> String {
+    let hash = blake3::hash(json);
+    hash.to_hex()[..16].to_string()
+}
+
+/// One journal line: `<checksum> <json>` (or bare JSON in an old journal).
+fn parse_line(body: &[u8], checksummed: bool) -> Option<Record> {
+    let json = if checksummed {
+        let (sum, json) = (body.get(..16)?, body.get(17..)?);
+        if body.get(16) != Some(&b' ') || checksum(json).as_bytes() != sum {
+            return None;
+        }
+        json
+    } else {
+        body
+    };
+    serde_json::from_slice(json).ok()
 }
 
 /// A journaled job as `ferry jobs` shows it.
@@ -348,7 +553,7 @@ pub fn list(data_dir: &Path) -> Result<(Vec<UnfinishedJob>, Vec<Error>)> {
     let read = match fs::read_dir(&dir) {
         Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(Error::io(Operation::ReadDir, &dir, e)),
+        Err(e) => return Err(Error::io(Operation::ReadState, &dir, e)),
     };
     let mut found = Vec::new();
     for entry in read.flatten() {
@@ -363,18 +568,18 @@ pub fn list(data_dir: &Path) -> Result<(Vec<UnfinishedJob>, Vec<Error>)> {
     let mut jobs = Vec::new();
     let mut errors = Vec::new();
     for (_, path) in found {
+        let running = File::open(&path)
+            .and_then(|f| lock::try_lock(&f, LockMode::Shared))
+            .map(|granted| !granted)
+            .unwrap_or(false);
         match Journal::read(&path) {
-            Ok(state) => {
-                let running = File::open(&path)
-                    .and_then(|f| lock::try_lock(&f, LockMode::Shared))
-                    .map(|granted| !granted)
-                    .unwrap_or(false);
-                jobs.push(UnfinishedJob {
-                    state,
-                    path,
-                    running,
-                });
-            }
+            Ok(state) => jobs.push(UnfinishedJob {
+                state,
+                path,
+                running,
+            }),
+            // A live job's journal is its own business until it ends.
+            Err(_) if running => {}
             Err(e) => errors.push(e),
         }
     }
@@ -392,13 +597,13 @@ pub fn find(data_dir: &Path, id: &str) -> Result<UnfinishedJob> {
         1 => Ok(matching.remove(0)),
         0 => Err(Error::new(
             ErrorKind::NotFound,
-            Operation::State,
+            Operation::ReadState,
             Journal::dir(data_dir),
             format!("there is no unfinished job '{id}' (see `ferry jobs`)"),
         )),
         _ => Err(Error::new(
             ErrorKind::InvalidInput,
-            Operation::State,
+            Operation::ReadState,
             Journal::dir(data_dir),
             format!("'{id}' matches several jobs; give more of the id"),
         )),

@@ -4,10 +4,14 @@
 //! `DEST` is a folder when it exists as one or when several sources are
 //! given (then it must exist); otherwise it is the target path, as with
 //! `cp`. A folder `src` copied into an existing folder `dst` becomes
-//! `dst/src` (`cp -r` semantics). Inside folders, symbolic links are
-//! recreated, never followed; FIFOs, sockets and devices are left out with a
-//! warning. A source named on the command line that is a link is followed
-//! for a copy and moved as a link for a move.
+//! `dst/src` (`cp -r` semantics; a trailing slash, `src/`, changes
+//! nothing), while `src/.` names the folder's contents: they go straight
+//! into `dst` (and a move leaves `src` itself in place). Inside folders,
+//! symbolic links are recreated, never followed; files linked to each other
+//! (hard links) stay linked to each other at the destination; FIFOs,
+//! sockets and devices are left out with a warning. A source named on the
+//! command line that is a link is followed for a copy and moved as a link
+//! for a move.
 //!
 //! ```
 //! use ferry_engine::job::{EntryKind, JobSpec};
@@ -56,8 +60,15 @@ pub fn plan_job(spec: &JobSpec) -> Result<JobPlan, Vec<Error>> {
         errors: Vec::new(),
         claimed: HashMap::new(),
         kind: spec.kind,
+        links: HashMap::new(),
     };
     for source in &spec.sources {
+        if let Some(dir) = &dest_dir
+            && names_contents(source)
+        {
+            planner.add_contents(source, dir);
+            continue;
+        }
         let target = match &dest_dir {
             Some(dir) => match source.file_name() {
                 Some(name) => dir.join(name),
@@ -84,9 +95,57 @@ struct Planner {
     errors: Vec<Error>,
     claimed: HashMap<PathBuf, PathBuf>,
     kind: TransferKind,
+    /// Files with more than one link seen so far: identity → their entry.
+    links: HashMap<FileId, usize>,
+}
+
+/// Whether `source` names a folder's contents (`src/.`, or `.`), as `cp -r`
+/// reads it.
+fn names_contents(source: &Path) -> bool {
+    let bytes = source.as_os_str().as_encoded_bytes();
+    bytes == b"." || bytes.ends_with(b"/.") || (cfg!(windows) && bytes.ends_with(b"\\."))
 }
 
 impl Planner {
+    /// The contents of the folder `source` (named as `src/.`) go straight
+    /// into the existing folder `dir`.
+    fn add_contents(&mut self, source: &Path, dir: &Path) {
+        let meta = match fs::metadata(source) {
+            Ok(meta) => meta,
+            Err(e) => return self.errors.push(not_found_or(source, e)),
+        };
+        if !meta.is_dir() {
+            return self.errors.push(invalid(
+                source,
+                "it is not a folder, so it has no contents to copy",
+            ));
+        }
+        if fs::metadata(dir).is_ok_and(|d| FileId::of(&d) == FileId::of(&meta)) {
+            return self.errors.push(
+                invalid(source, "the source and the destination are the same folder")
+                    .with_path(dir),
+            );
+        }
+        if let Err(e) = check_not_inside(source, &dir.join("x")) {
+            return self.errors.push(e);
+        }
+        // Without the trailing `/.`, so paths read naturally.
+        let bytes = source.as_os_str().as_encoded_bytes();
+        let folder = match bytes.len() {
+            1 => Path::new("."),
+            // SAFETY: cut before an ASCII separator, a valid boundary.
+            n => {
+                Path::new(unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(&bytes[..n - 2]) })
+            }
+        };
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new("/")
+        } else {
+            folder
+        };
+        self.add_children(folder, dir);
+    }
+
     /// A source named by the user.
     fn add_top(&mut self, source: &Path, target: &Path) {
         let link_meta = match fs::symlink_metadata(source) {
@@ -146,7 +205,10 @@ impl Planner {
                 meta: platform::dir_meta(meta),
             }
         } else if file_type.is_file() {
-            EntryKind::File { size: meta.len() }
+            match self.first_link(meta) {
+                Some(first) => EntryKind::HardLink { first },
+                None => EntryKind::File { size: meta.len() },
+            }
         } else if file_type.is_symlink() {
             match fs::read_link(source) {
                 Ok(link) => EntryKind::Symlink { target: link },
@@ -168,6 +230,22 @@ impl Planner {
         });
         if is_dir {
             self.add_children(source, target);
+        }
+    }
+
+    /// For a file with several links: the entry of its first link in this
+    /// job, if one was planned already (else this one becomes the first).
+    fn first_link(&mut self, meta: &Metadata) -> Option<usize> {
+        if !platform::HAS_FILE_IDS || platform::link_count(meta) < 2 {
+            return None;
+        }
+        let next = self.plan.entries.len();
+        match self.links.entry(FileId::of(meta)) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(next);
+                None
+            }
         }
     }
 

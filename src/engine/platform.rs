@@ -236,29 +236,51 @@ pub fn drop_cached_pages(file: &File) {
     let _ = file;
 }
 
+/// A folder's permissions, owner and times, kept in the plan because moving
+/// entries out of a source folder changes its times.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DirMeta {
+    /// Unix mode bits (or 0o555 / 0o755 for a read-only or writable folder
+    /// elsewhere).
+    pub mode: Option<u32>,
+    /// Owner and group (Unix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<(u32, u32)>,
+    /// Last access.
+    pub accessed: Option<std::time::SystemTime>,
+    /// Last modification.
+    pub modified: Option<std::time::SystemTime>,
+}
+
 /// What [`apply_dir_meta`] needs of a folder's metadata.
-pub fn dir_meta(meta: &Metadata) -> super::job::DirMeta {
+pub fn dir_meta(meta: &Metadata) -> DirMeta {
     #[cfg(unix)]
-    let mode = {
-        use std::os::unix::fs::PermissionsExt;
-        meta.permissions().mode() & 0o7777
+    let (mode, owner) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.mode() & 0o7777, Some((meta.uid(), meta.gid())))
     };
     #[cfg(not(unix))]
-    let mode = if meta.permissions().readonly() {
-        0o555
-    } else {
-        0o755
-    };
-    super::job::DirMeta {
+    let (mode, owner) = (
+        if meta.permissions().readonly() {
+            0o555
+        } else {
+            0o755
+        },
+        None,
+    );
+    DirMeta {
         mode: Some(mode),
+        owner,
         accessed: meta.accessed().ok(),
         modified: meta.modified().ok(),
     }
 }
 
-/// Gives the folder `dest` the permissions and times in `meta`, through a
-/// handle where the OS allows it.
-pub fn apply_dir_meta(meta: &super::job::DirMeta, dest: &Path) -> io::Result<()> {
+/// Gives the folder `dest` the owner (where the process may), permissions
+/// and times in `meta`, through a handle where the OS allows it. The
+/// set-user-ID and set-group-ID bits are dropped where the owner or group
+/// could not be kept.
+pub fn apply_dir_meta(meta: &DirMeta, dest: &Path) -> io::Result<MetaKept> {
     let mut times = std::fs::FileTimes::new();
     if let Some(t) = meta.accessed {
         times = times.set_accessed(t);
@@ -268,12 +290,30 @@ pub fn apply_dir_meta(meta: &super::job::DirMeta, dest: &Path) -> io::Result<()>
     }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
         let dir = File::open(dest)?;
-        if let Some(mode) = meta.mode {
-            dir.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        let mut kept = MetaKept::default();
+        if let Some((uid, gid)) = meta.owner {
+            kept = keep_owner(&dir, uid, gid);
         }
-        dir.set_times(times)
+        if let Some(mode) = meta.mode {
+            let safe = kept.safe_mode(mode, meta.owner.is_some());
+            kept.setid_dropped = safe & 0o6000 != mode & 0o6000;
+            let mode = safe;
+            if let Err(e) = rustix::fs::fchmod(&dir, rustix::fs::Mode::from_raw_mode(mode as _)) {
+                let e = io::Error::from(e);
+                if !is_unsupported(&e) {
+                    return Err(e);
+                }
+                kept.mode_unsupported = true;
+            }
+        }
+        if let Err(e) = dir.set_times(times) {
+            if !is_unsupported(&e) {
+                return Err(e);
+            }
+            kept.times_unsupported = true;
+        }
+        Ok(kept)
     }
     #[cfg(not(unix))]
     {
@@ -282,7 +322,391 @@ pub fn apply_dir_meta(meta: &super::job::DirMeta, dest: &Path) -> io::Result<()>
         let _ = times;
         let mut perms = std::fs::metadata(dest)?.permissions();
         perms.set_readonly(meta.mode.is_some_and(|m| m & 0o200 == 0));
-        std::fs::set_permissions(dest, perms)
+        std::fs::set_permissions(dest, perms)?;
+        Ok(MetaKept::default())
+    }
+}
+
+/// What could be kept of a file's owner, permissions and times.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetaKept {
+    /// The owner could not be kept (the process may not give files away).
+    pub owner_lost: bool,
+    /// The group could not be kept.
+    pub group_lost: bool,
+    /// The filesystem does not keep owners at all.
+    pub owner_unsupported: bool,
+    /// The filesystem does not keep permission bits.
+    pub mode_unsupported: bool,
+    /// The filesystem does not keep times.
+    pub times_unsupported: bool,
+    /// Extended attributes (and ACLs) could not all be kept.
+    pub xattrs_lost: bool,
+    /// The set-user-ID or set-group-ID bit was left off because the owner
+    /// or group could not be kept.
+    pub setid_dropped: bool,
+}
+
+impl MetaKept {
+    /// `mode` without the set-user-ID bit where the owner was not kept and
+    /// without the set-group-ID bit where the group was not kept (as `cp`
+    /// does): a copy never runs as someone who did not own the original.
+    /// With `owner_known` false (no owner to keep) both bits go.
+    pub fn safe_mode(self, mode: u32, owner_known: bool) -> u32 {
+        let mut mode = mode & 0o7777;
+        if !owner_known || self.owner_lost || self.owner_unsupported {
+            mode &= !0o4000;
+        }
+        if !owner_known || self.group_lost || self.owner_unsupported {
+            mode &= !0o2000;
+        }
+        mode
+    }
+}
+
+/// Gives `file` the owner `uid` and group `gid` where this process may: root
+/// keeps both, another user keeps the group if it belongs to it (its own
+/// uid is kept by default).
+#[cfg(unix)]
+fn keep_owner(file: &File, uid: u32, gid: u32) -> MetaKept {
+    use rustix::fs::{Gid, Uid, fchown};
+    use std::os::unix::fs::MetadataExt;
+    let mut kept = MetaKept::default();
+    let Ok(now) = file.metadata() else {
+        kept.owner_lost = true;
+        kept.group_lost = true;
+        return kept;
+    };
+    if now.uid() == uid && now.gid() == gid {
+        return kept;
+    }
+    let root = rustix::process::geteuid().is_root();
+    let (want_uid, want_gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
+    if root || now.uid() == uid {
+        match fchown(file, (now.uid() != uid).then_some(want_uid), Some(want_gid)) {
+            Ok(()) => return kept,
+            Err(e) if root && is_unsupported(&io::Error::from(e)) => {
+                kept.owner_unsupported = true;
+                return kept;
+            }
+            Err(_) => {}
+        }
+    }
+    kept.owner_lost = now.uid() != uid;
+    if now.gid() != gid {
+        kept.group_lost = fchown(file, None, Some(want_gid)).is_err();
+    }
+    kept
+}
+
+/// Gives the open file `file` the owner, permissions and times of `src`
+/// (whose metadata is `meta`), and its extended attributes (with them,
+/// POSIX ACLs) where both filesystems have them. Order matters: the owner
+/// first (changing it clears set-ID bits), then the mode, then extended
+/// attributes (an ACL adjusts the mode), times last.
+pub fn copy_file_meta(src: &File, meta: &Metadata, file: &File) -> io::Result<MetaKept> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mut kept = keep_owner(file, meta.uid(), meta.gid());
+        let mode = kept.safe_mode(meta.mode(), true);
+        kept.setid_dropped = mode & 0o6000 != meta.mode() & 0o6000;
+        if let Err(e) = rustix::fs::fchmod(file, rustix::fs::Mode::from_raw_mode(mode as _)) {
+            let e = io::Error::from(e);
+            if !is_unsupported(&e) {
+                return Err(e);
+            }
+            kept.mode_unsupported = true;
+        }
+        kept.xattrs_lost = copy_xattrs(src, file).is_err();
+        set_times_from(file, meta, &mut kept)?;
+        Ok(kept)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = src;
+        let mut kept = MetaKept::default();
+        file.set_permissions(meta.permissions())?;
+        set_times_from(file, meta, &mut kept)?;
+        Ok(kept)
+    }
+}
+
+fn set_times_from(file: &File, meta: &Metadata, kept: &mut MetaKept) -> io::Result<()> {
+    let mut times = std::fs::FileTimes::new();
+    if let Ok(t) = meta.accessed() {
+        times = times.set_accessed(t);
+    }
+    if let Ok(t) = meta.modified() {
+        times = times.set_modified(t);
+    }
+    match file.set_times(times) {
+        Err(e) if is_unsupported(&e) => {
+            kept.times_unsupported = true;
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Copies the extended attributes of `src` onto `dst` (Linux and macOS).
+/// Attributes this process may not set (`trusted.*`, `security.*` as a
+/// normal user) are left out quietly; an error means some could not be
+/// kept (the destination has none, or refused one).
+pub fn copy_xattrs(src: &File, dst: &File) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        use rustix::fs::{XattrFlags, fgetxattr, flistxattr, fsetxattr};
+        let mut names = vec![0u8; 1024];
+        let len = loop {
+            match flistxattr(src, &mut names[..]) {
+                Ok(n) => break n,
+                Err(rustix::io::Errno::RANGE) => names.resize(names.len() * 4, 0),
+                // The source's filesystem has none: nothing to keep.
+                Err(e) if is_unsupported(&io::Error::from(e)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let mut value = vec![0u8; 4096];
+        let mut result = Ok(());
+        for name in names[..len].split(|&b| b == 0).filter(|n| !n.is_empty()) {
+            let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name);
+            let n = loop {
+                match fgetxattr(src, name, &mut value[..]) {
+                    Ok(n) => break Some(n),
+                    Err(rustix::io::Errno::RANGE) => value.resize(value.len() * 4, 0),
+                    Err(_) => break None,
+                }
+            };
+            let Some(n) = n else { continue };
+            match fsetxattr(dst, name, &value[..n], XattrFlags::empty()) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::PERM | rustix::io::Errno::ACCESS)
+                    if !rustix::process::geteuid().is_root() => {}
+                Err(e) => result = Err(e.into()),
+            }
+        }
+        result
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+    {
+        let _ = (src, dst);
+        Ok(())
+    }
+}
+
+/// Gives the symbolic link at `link` (not what it points to) the owner,
+/// where the process may, and times of the link `meta` describes.
+pub fn copy_symlink_meta(meta: &Metadata, link: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, chownat, utimensat};
+        use std::os::unix::fs::MetadataExt;
+        if rustix::process::geteuid().is_root() || rustix::process::geteuid().as_raw() == meta.uid()
+        {
+            let uid = rustix::fs::Uid::from_raw(meta.uid());
+            let gid = rustix::fs::Gid::from_raw(meta.gid());
+            let _ = chownat(CWD, link, Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW);
+        }
+        let times = Timestamps {
+            last_access: Timespec {
+                tv_sec: meta.atime(),
+                tv_nsec: meta.atime_nsec() as _,
+            },
+            last_modification: Timespec {
+                tv_sec: meta.mtime(),
+                tv_nsec: meta.mtime_nsec() as _,
+            },
+        };
+        match utimensat(CWD, link, &times, AtFlags::SYMLINK_NOFOLLOW) {
+            Err(e) if is_unsupported(&io::Error::from(e)) => Ok(()),
+            other => other.map_err(io::Error::from),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, link);
+        Ok(())
+    }
+}
+
+/// A file's identity and the state of its contents as `stat` sees them:
+/// what a journal records to recognise a file later, and what a move
+/// compares before it removes a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct FileStamp {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Status-change time, nanoseconds since the Unix epoch (0 where the
+    /// platform has none).
+    pub ctime_ns: i64,
+}
+
+impl FileStamp {
+    /// The stamp of the file `meta` describes.
+    pub fn of(meta: &Metadata) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
+            Self {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                size: meta.len(),
+                mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+                ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i64);
+            Self {
+                dev: 0,
+                ino: 0,
+                size: meta.len(),
+                mtime_ns,
+                ctime_ns: 0,
+            }
+        }
+    }
+
+    /// Whether `meta` is the same file (identity only). Never true where
+    /// the platform cannot tell files apart.
+    pub fn same_file(&self, meta: &Metadata) -> bool {
+        let other = Self::of(meta);
+        HAS_FILE_IDS && self.dev == other.dev && self.ino == other.ino
+    }
+
+    /// Whether `meta` is the same file with the same size, modification
+    /// and status-change times: nothing wrote to it, renamed another file
+    /// over it, or changed its metadata since this stamp was taken.
+    pub fn unchanged(&self, meta: &Metadata) -> bool {
+        let other = Self::of(meta);
+        (!HAS_FILE_IDS || (self.dev == other.dev && self.ino == other.ino))
+            && self.size == other.size
+            && self.mtime_ns == other.mtime_ns
+            && self.ctime_ns == other.ctime_ns
+    }
+
+    /// Whether the contents may have changed: size or modification time
+    /// differ (metadata-only changes do not count).
+    pub fn contents_changed(&self, meta: &Metadata) -> bool {
+        let other = Self::of(meta);
+        self.size != other.size || self.mtime_ns != other.mtime_ns
+    }
+}
+
+/// Whether a regular file has holes worth keeping: fewer blocks allocated
+/// than its size needs (Unix). A cheap test from `stat`; the data ranges
+/// come from [`next_data`].
+pub fn looks_sparse(meta: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.len() > 0 && meta.blocks().saturating_mul(512) < meta.len()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+/// The next range of data at or after `from` in a file of `size` bytes:
+/// `Some((start, end))`, or `None` when only a hole is left
+/// (`SEEK_DATA`/`SEEK_HOLE`). Where the platform cannot tell, the rest of
+/// the file is one range.
+pub fn next_data(file: &File, from: u64, size: u64) -> io::Result<Option<(u64, u64)>> {
+    if from >= size {
+        return Ok(None);
+    }
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        use rustix::fs::{SeekFrom, seek};
+        let start = match seek(file, SeekFrom::Data(from)) {
+            Ok(start) => start,
+            Err(rustix::io::Errno::NXIO) => return Ok(None),
+            Err(e) if is_unsupported(&io::Error::from(e)) => return Ok(Some((from, size))),
+            Err(e) => return Err(e.into()),
+        };
+        if start >= size {
+            return Ok(None);
+        }
+        let end = seek(file, SeekFrom::Hole(start))?.min(size);
+        Ok(Some((start, end)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+    {
+        let _ = file;
+        Ok(Some((from, size)))
+    }
+}
+
+/// Copies up to `len` bytes from `src` at `*src_off` to `dst` at
+/// `*dst_off` in the kernel (`copy_file_range` with explicit offsets),
+/// advancing both offsets. Fails with `Unsupported` where there is none.
+pub fn copy_range_at(
+    src: &File,
+    src_off: &mut u64,
+    dst: &File,
+    dst_off: &mut u64,
+    len: usize,
+) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::fs::copy_file_range(src, Some(src_off), dst, Some(dst_off), len)
+            .map_err(io::Error::from)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (src, src_off, dst, dst_off, len);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// Reads at `offset` without moving the file position.
+pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
+}
+
+/// Writes all of `buf` at `offset` without moving the file position.
+pub fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_write(
+                file,
+                &buf[done..],
+                offset + done as u64,
+            )?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            done += n;
+        }
+        Ok(())
     }
 }
 

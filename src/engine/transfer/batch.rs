@@ -2,9 +2,11 @@
 //! copying many small files durably, so a batch is:
 //!
 //! 1. staged by several threads at once (data in locked temps, mode and
-//!    times set, nothing durable or visible yet);
+//!    times set, nothing durable or visible yet), and each temp journaled
+//!    with its identity (one append);
 //! 2. made durable with one flush ([`platform::sync_batch`]: one `syncfs`
-//!    per filesystem on Linux, concurrent fsyncs elsewhere);
+//!    per filesystem on Linux, concurrent fsyncs elsewhere), the journal's
+//!    records included (one fsync), before anything is renamed;
 //! 3. committed one by one under each destination's lock and conflict
 //!    policy, without a folder fsync each;
 //! 4. its folders made durable once ([`platform::sync_dirs`]);
@@ -13,7 +15,7 @@
 //! A file is reported done only after step 5. A crash before it leaves
 //! temps (removed by `ferry resume`, or orphans for the sweeper) and at most
 //! committed copies whose journal line is missing, which resume recognises
-//! by size and modification time.
+//! by the identity journaled in step 1.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -25,7 +27,7 @@ use crate::copy::{CHUNK_SIZE, CopyOptions, FileOutcome, Staged, StagedFile, stag
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::job::{EntryKind, TransferKind};
 use crate::journal::Record;
-use crate::platform;
+use crate::{faults, platform};
 
 /// Jobs with fewer small files than this copy them one by one.
 const BATCH_MIN_FILES: usize = 16;
@@ -56,6 +58,11 @@ impl Batch {
         self.items.push((i, size));
         self.bytes += size;
         self.items.len() >= batch_files() || self.bytes >= BATCH_MAX_BYTES
+    }
+
+    /// Whether entry `i` waits in this batch.
+    pub(super) fn contains(&self, i: usize) -> bool {
+        self.items.iter().any(|(j, _)| *j == i)
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -121,7 +128,7 @@ impl Runner<'_> {
                 .find(|(j, _)| *j == i)
                 .map_or(0, |(_, s)| *s);
             match result {
-                Ok(Staged::Ready(staged)) => ready.push((i, written, staged)),
+                Ok(Staged::Ready(staged)) => ready.push((i, written, *staged)),
                 Ok(Staged::Skipped) => {
                     let _ = self.record(Record::Skipped { i }, false);
                     self.file_finished(i, size, written, false);
@@ -135,6 +142,22 @@ impl Runner<'_> {
         }
         if self.control.is_cancelled() {
             return; // dropping the staged files removes their temps
+        }
+        let temps: Vec<Record> = ready
+            .iter()
+            .map(|(i, _, staged)| Record::Temp {
+                i: *i,
+                path: staged.temp().temp_path().to_path_buf(),
+                existed: false,
+                file: Some(staged.file()),
+                source: Some(staged.source()),
+            })
+            .collect();
+        if let Err(e) = self.record_all_lazily(&temps) {
+            for (i, _, _) in ready {
+                self.fail(i, &self.plan.entries[i], &e);
+            }
+            return;
         }
 
         let plan = self.plan;
@@ -154,6 +177,13 @@ impl Runner<'_> {
             return;
         }
         drop(handles);
+        // The temps' records must be durable before any rename.
+        if let Err(e) = self.sync_journal() {
+            for (i, _, _) in ready {
+                self.fail(i, &plan.entries[i], &e);
+            }
+            return;
+        }
 
         let mut committed = Vec::new();
         let mut dirs: BTreeSet<&Path> = BTreeSet::new();
@@ -167,8 +197,11 @@ impl Runner<'_> {
                     path,
                     bytes,
                     method,
+                    kept,
                     ..
                 }) => {
+                    faults::point("after-place");
+                    self.notes.add(kept);
                     dirs.insert(parent_dir(&plan.entries[i].dest));
                     committed.push((i, written, size, path, bytes, method));
                 }
@@ -209,7 +242,8 @@ impl Runner<'_> {
         if let Err(e) = self.record_all(&records) {
             self.warnings.push(e.to_string());
         }
-        for (i, written, size, _, bytes, method) in committed {
+        for (i, written, size, path, bytes, method) in committed {
+            self.note_placed(i, &path);
             self.methods.insert(method);
             self.bytes_written += bytes;
             self.file_finished(i, size, written, true);
@@ -222,10 +256,7 @@ impl Runner<'_> {
         &self,
         ready: Vec<(usize, u64, StagedFile)>,
     ) -> Vec<(usize, u64, Result<FileOutcome>)> {
-        let options = CopyOptions {
-            control: Some(self.control),
-            ..CopyOptions::new(self.spec.policy)
-        };
+        let place_hooks = |i: usize| self.placing_hook(i);
         let mut by_dir: std::collections::BTreeMap<&Path, Vec<(usize, u64, StagedFile)>> =
             std::collections::BTreeMap::new();
         for item in ready {
@@ -248,6 +279,12 @@ impl Runner<'_> {
                 .into_iter()
                 .map(|(i, written, mut staged)| {
                     staged.assume_synced();
+                    let hook = place_hooks(i);
+                    let options = CopyOptions {
+                        control: Some(self.control),
+                        before_place: Some(&hook),
+                        ..CopyOptions::new(self.spec.policy)
+                    };
                     (i, written, staged.commit(&options, &mut [], false))
                 })
                 .collect::<Vec<_>>()
@@ -309,7 +346,7 @@ impl Runner<'_> {
             return (i, 0, Err(Error::cancelled(&entry.dest)));
         }
         self.progress.set_current(Some(&entry.dest));
-        let options = self.copy_options(None);
+        let options = self.copy_options();
         let mut written = 0u64;
         let result = stage_file(&entry.src, &entry.dest, &options, buf, &mut |n| {
             written += n;

@@ -1,0 +1,83 @@
+//! What a destination could not keep of its sources' metadata, counted over
+//! a job and reported once per kind ("the destination does not keep
+//! permissions (120 files)"), never once per file.
+
+use crate::platform::MetaKept;
+
+/// Counts, per kind, of files whose metadata could not all be kept.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MetaNotes {
+    owner_lost: u64,
+    owner_unsupported: u64,
+    mode_unsupported: u64,
+    times_unsupported: u64,
+    xattrs_lost: u64,
+    setid_dropped: u64,
+}
+
+impl MetaNotes {
+    /// Adds one file's (or folder's) outcome.
+    pub fn add(&mut self, kept: MetaKept) {
+        self.owner_lost += u64::from(kept.owner_lost && is_root());
+        self.owner_unsupported += u64::from(kept.owner_unsupported);
+        self.mode_unsupported += u64::from(kept.mode_unsupported);
+        self.times_unsupported += u64::from(kept.times_unsupported);
+        self.xattrs_lost += u64::from(kept.xattrs_lost);
+        self.setid_dropped += u64::from(kept.setid_dropped);
+    }
+
+    /// One warning per kind, in words.
+    pub fn warnings(&self) -> Vec<String> {
+        let files = |n: u64| format!("{n} file{}", if n == 1 { "" } else { "s" });
+        let mut out = Vec::new();
+        if self.owner_unsupported > 0 {
+            out.push(format!(
+                "the destination does not keep owners: {} now belong to the user running Ferry",
+                files(self.owner_unsupported)
+            ));
+        }
+        if self.owner_lost > 0 {
+            out.push(format!(
+                "the owner of {} could not be kept",
+                files(self.owner_lost)
+            ));
+        }
+        if self.mode_unsupported > 0 {
+            out.push(format!(
+                "the destination does not keep permissions ({})",
+                files(self.mode_unsupported)
+            ));
+        }
+        if self.times_unsupported > 0 {
+            out.push(format!(
+                "the destination does not keep modification times ({})",
+                files(self.times_unsupported)
+            ));
+        }
+        if self.xattrs_lost > 0 {
+            out.push(format!(
+                "extended attributes (and access control lists) of {} could not be kept",
+                files(self.xattrs_lost)
+            ));
+        }
+        if self.setid_dropped > 0 {
+            out.push(format!(
+                "the set-user-ID or set-group-ID bit was left off {} whose owner could not be \
+                 kept (a copy never runs as someone else)",
+                files(self.setid_dropped)
+            ));
+        }
+        out
+    }
+}
+
+fn is_root() -> bool {
+    #[cfg(unix)]
+    {
+        rustix::process::geteuid().is_root()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}

@@ -1,0 +1,370 @@
+//! Recovering from a dead run of a job: taking it over (resume) or undoing
+//! it (rollback, for all-or-nothing jobs).
+//!
+//! What a dead run did is recognised by identity, never by size and time
+//! alone: its journal recorded, before each commit, the identity (device
+//! and inode) of the temp about to be renamed into place, every numbered
+//! name it was about to take, and every source it was about to rename. A
+//! destination counts as this job's only if it has that identity. The one
+//! other thing resume accepts is a destination whose bytes are exactly the
+//! source's (compared in full): counting it done loses nothing, even when a
+//! move then removes the source. Rollback never removes a file it cannot
+//! prove the job wrote.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use super::Runner;
+use super::entries::candidates;
+use crate::atomic::parent_dir;
+use crate::error::{Error, Operation};
+use crate::job::{EntryKind, JobPlan, TransferKind};
+use crate::journal::{JournalState, Record, Trust};
+use crate::lock::{self, DestinationLock, LockMode, Wait};
+use crate::names;
+use crate::platform::{self, FileStamp};
+
+impl Runner<'_> {
+    /// Picks up where an interrupted run stopped: removes its dead temps
+    /// and stale locks, recognises what it committed without journaling,
+    /// and finishes the source removals of a move.
+    pub(super) fn take_over(&mut self, state: &JournalState) {
+        remove_dead_litter(self.plan, state, false);
+        let mut done = state.done.clone();
+        for (i, entry) in self.plan.entries.iter().enumerate() {
+            if entry.is_dir() || done.contains_key(&i) {
+                continue;
+            }
+            if let Some(path) = placed_by_dead_run(i, state, self.plan, self.spec.all_or_nothing) {
+                let bytes = fs::symlink_metadata(&path).map_or(0, |m| m.len());
+                let _ = self.record(
+                    Record::Done {
+                        i,
+                        dest: path.clone(),
+                        bytes,
+                    },
+                    false,
+                );
+                done.insert(i, (path, bytes));
+            }
+        }
+        for &i in &state.dirs_created {
+            self.done.insert(i);
+        }
+        for (&i, (path, bytes)) in &done {
+            self.done.insert(i);
+            self.note_placed(i, path);
+            let entry = &self.plan.entries[i];
+            if !entry.is_dir() {
+                self.progress.files_done.fetch_add(1, Ordering::Relaxed);
+                self.progress.add_bytes(*bytes);
+                self.previously_done += 1;
+            }
+            if self.spec.kind == TransferKind::Move
+                && !self.spec.all_or_nothing
+                && !entry.is_dir()
+                && !state.sources_removed.contains(&i)
+            {
+                let opened = state
+                    .temps
+                    .get(&i)
+                    .and_then(|t| t.source)
+                    .or_else(|| state.moving.get(&i).copied());
+                self.remove_source(i, entry, opened);
+            }
+        }
+    }
+}
+
+/// Where entry `i` is, if the dead run put it in place without journaling
+/// it: a destination (or journaled numbered name) with the identity of its
+/// temp or of its renamed source. Failing that, and except for
+/// all-or-nothing jobs (whose rollback must know exactly what it created),
+/// a destination holding exactly the source's bytes.
+fn placed_by_dead_run(
+    i: usize,
+    state: &JournalState,
+    plan: &JobPlan,
+    all_or_nothing: bool,
+) -> Option<PathBuf> {
+    let entry = &plan.entries[i];
+    let want = state
+        .temps
+        .get(&i)
+        .and_then(|t| t.file)
+        .or_else(|| state.moving.get(&i).copied());
+    if let Some(want) = want {
+        let found = candidates(&entry.dest, state.placing.get(&i)).find(|path| {
+            fs::symlink_metadata(path).is_ok_and(|m| want.same_file(&m) && m.len() == want.size)
+        });
+        if let Some(path) = found {
+            return Some(path.to_path_buf());
+        }
+    }
+    if all_or_nothing || !matches!(entry.kind, EntryKind::File { .. }) {
+        return None;
+    }
+    same_contents(&entry.src, &entry.dest).then(|| entry.dest.clone())
+}
+
+/// Whether `a` and `b` are regular files with the same bytes. Compared in
+/// full, and only when sizes match and modification times are within the
+/// coarsest timestamp step of common filesystems (2 s, FAT), since Ferry's
+/// copies carry their source's time.
+fn same_contents(a: &Path, b: &Path) -> bool {
+    let (Ok(meta_a), Ok(meta_b)) = (fs::metadata(a), fs::symlink_metadata(b)) else {
+        return false;
+    };
+    if !meta_a.is_file() || !meta_b.is_file() || meta_a.len() != meta_b.len() {
+        return false;
+    }
+    let close = match (meta_a.modified(), meta_b.modified()) {
+        (Ok(x), Ok(y)) => {
+            let gap = x.duration_since(y).or_else(|_| y.duration_since(x));
+            gap.is_ok_and(|d| d.as_secs() <= 2)
+        }
+        _ => false,
+    };
+    if !close {
+        return false;
+    }
+    let (Ok(mut fa), Ok(mut fb)) = (File::open(a), File::open(b)) else {
+        return false;
+    };
+    let mut buf_a = vec![0u8; 1 << 20];
+    let mut buf_b = vec![0u8; 1 << 20];
+    loop {
+        let Ok(n) = read_full(&mut fa, &mut buf_a) else {
+            return false;
+        };
+        let Ok(m) = read_full(&mut fb, &mut buf_b) else {
+            return false;
+        };
+        if n != m || buf_a[..n] != buf_b[..m] {
+            return false;
+        }
+        if n == 0 {
+            return true;
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Removes what a dead run of the job left beside its destinations: its
+/// temps (those the journal names and, by name, those it never heard of)
+/// and its destination locks, each only if no live process holds its lock.
+/// With `all` every entry's folder is searched (rollback), else only the
+/// folders of unfinished entries (resume). Returns the folders it changed.
+fn remove_dead_litter(plan: &JobPlan, state: &JournalState, all: bool) -> BTreeSet<PathBuf> {
+    let mut touched = BTreeSet::new();
+    for temp in state.temps.values() {
+        if temp.path.file_name().is_some_and(names::is_temp_name)
+            && remove_if_unlocked(&temp.path, temp.file)
+        {
+            touched.insert(parent_dir(&temp.path).to_path_buf());
+        }
+    }
+    // Wanted names per folder: temp stems and lock names of the entries.
+    let mut stems: BTreeSet<(&Path, OsString)> = BTreeSet::new();
+    let mut locks: BTreeMap<(&Path, OsString), &Path> = BTreeMap::new();
+    for (i, entry) in plan.entries.iter().enumerate() {
+        if entry.is_dir() || (!all && state.done.contains_key(&i)) {
+            continue;
+        }
+        let Some(name) = entry.dest.file_name() else {
+            continue;
+        };
+        let dir = parent_dir(&entry.dest);
+        stems.insert((dir, names::temp_stem_for(name)));
+        locks.insert((dir, names::lock_name(name)), &entry.dest);
+    }
+    let dirs: BTreeSet<&Path> = stems.iter().map(|(d, _)| *d).collect();
+    for dir in dirs {
+        let Ok(read) = fs::read_dir(dir) else {
+            continue;
+        };
+        for item in read.flatten() {
+            let name = item.file_name();
+            if let Some(dest) = locks.get(&(dir, name.clone())) {
+                clear_stale_lock(dest);
+                continue;
+            }
+            let Some(stem) = names::temp_stem(&name) else {
+                continue;
+            };
+            if stems.contains(&(dir, stem.to_os_string())) && remove_if_unlocked(&item.path(), None)
+            {
+                touched.insert(dir.to_path_buf());
+            }
+        }
+    }
+    touched
+}
+
+/// Removes the regular file at `path` if no live process holds its lock
+/// (and, given `identity`, only if it is still that file).
+fn remove_if_unlocked(path: &Path, identity: Option<FileStamp>) -> bool {
+    let Ok(file) = platform::open_lock_file_existing(path) else {
+        return false;
+    };
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    if identity.is_some_and(|id| !id.same_file(&meta)) && platform::HAS_FILE_IDS {
+        return false;
+    }
+    // A temp symlink or hard link has no lock of its own: the journal's
+    // lock (held by the caller) is what makes it the dead run's.
+    let ours = !meta.is_file() || lock::try_lock(&file, LockMode::Exclusive).unwrap_or(false);
+    ours && fs::remove_file(path).is_ok()
+}
+
+/// Removes the destination lock a dead process left beside `dest`: taking
+/// it and letting it go unlinks it (and leaves it alone if a live writer
+/// holds it).
+fn clear_stale_lock(dest: &Path) {
+    let _ = DestinationLock::acquire(dest, LockMode::Exclusive, Wait::Try, None);
+}
+
+/// What a rollback did not manage.
+#[derive(Debug, Default)]
+pub struct RollbackReport {
+    /// Steps that failed (it goes on past them).
+    pub problems: Vec<Error>,
+    /// Why the journal cannot be trusted, if it cannot: the rollback
+    /// restored what the journal could tell, and the journal must be kept.
+    pub untrusted: Option<String>,
+}
+
+impl RollbackReport {
+    /// Whether the destination is known to be as it was.
+    pub fn complete(&self) -> bool {
+        self.problems.is_empty() && self.untrusted.is_none()
+    }
+
+    /// Everything a person must be told, in words.
+    pub fn messages(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .problems
+            .iter()
+            .map(|e| format!("rollback: {e}"))
+            .collect();
+        if let Some(why) = &self.untrusted {
+            out.push(format!("rollback: {why}"));
+        }
+        out
+    }
+}
+
+/// Undoes an all-or-nothing job from its journal: removes its temps (by
+/// journal and by name) and the files it created, puts back every file it
+/// replaced, removes the folders it created and its stale locks. A file
+/// counts as created by the job only if it has the identity the journal
+/// recorded for the job's temp. Goes on past problems and reports them.
+pub fn roll_back(state: &JournalState) -> RollbackReport {
+    let mut report = RollbackReport::default();
+    let empty = JobPlan::default();
+    let plan = state.plan.as_ref().unwrap_or(&empty);
+    let entries = &plan.entries[..];
+    let mut touched = remove_dead_litter(plan, state, true);
+    let mut remove = |path: &Path, report: &mut RollbackReport| match fs::remove_file(path) {
+        Ok(()) => {
+            touched.insert(parent_dir(path).to_path_buf());
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => report.problems.push(Error::io(Operation::Remove, path, e)),
+    };
+
+    // Files it replaced come back from their backups.
+    for (&i, backup) in &state.backups {
+        let Some(entry) = entries.get(i) else {
+            continue;
+        };
+        if fs::symlink_metadata(backup).is_err() {
+            continue; // journaled, then killed before the link was made
+        }
+        let dest = state.done.get(&i).map_or(&entry.dest, |(d, _)| d);
+        // Renaming a link over another link of the same file does nothing,
+        // so the backup is removed afterwards if it is still there.
+        if let Err(e) = fs::rename(backup, dest) {
+            report
+                .problems
+                .push(Error::io(Operation::Rename, backup, e).with_path(dest));
+            continue;
+        }
+        remove(backup, &mut report);
+    }
+
+    // Files it created: wherever the job's temp identity is found.
+    for (&i, temp) in &state.temps {
+        let Some(entry) = entries.get(i) else {
+            continue;
+        };
+        if entry.is_dir() || state.backups.contains_key(&i) {
+            continue;
+        }
+        let done_at = state.done.get(&i).map(|(d, _)| d.as_path());
+        let places: Vec<&Path> = candidates(&entry.dest, state.placing.get(&i))
+            .chain(done_at)
+            .collect();
+        match temp.file {
+            Some(id) => {
+                for path in places {
+                    if fs::symlink_metadata(path).is_ok_and(|m| id.same_file(&m)) {
+                        remove(path, &mut report);
+                    }
+                }
+            }
+            // A journal of an older version: trust its done records.
+            None => {
+                if let Some(path) = done_at
+                    && !temp.existed
+                {
+                    remove(path, &mut report);
+                }
+            }
+        }
+    }
+
+    // Folders it created (or was about to), deepest first, if empty.
+    let dirs: BTreeSet<usize> = state
+        .dirs_created
+        .union(&state.dirs_creating)
+        .copied()
+        .collect();
+    for &i in dirs.iter().rev() {
+        if let Some(entry) = entries.get(i)
+            && fs::remove_dir(&entry.dest).is_ok()
+        {
+            touched.insert(parent_dir(&entry.dest).to_path_buf());
+        }
+    }
+    for dir in touched {
+        let _ = platform::sync_dir(&dir);
+    }
+    if let Trust::Damaged { good_records } = state.trust {
+        report.untrusted = Some(format!(
+            "the job's journal is damaged after its first {good_records} records, so Ferry \
+             could restore only what those records tell; the journal was kept, and the \
+             destination may still hold files of the job"
+        ));
+    }
+    report
+}
