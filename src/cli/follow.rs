@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
 use ferry_engine::handle::{Engine, Event};
-use ferry_engine::job::{JobId, JobOutcome, JobSummary, TransferKind};
+use ferry_engine::job::{FileError, JobId, JobOutcome, JobSummary, TransferKind};
 use std::sync::atomic::Ordering;
 
 /// Waits for every job in `ids` to finish, showing progress, and returns the
@@ -87,11 +87,47 @@ fn exit_code(summary: &JobSummary, success: JobOutcome) -> u8 {
     }
 }
 
+/// Failures with the same reason beyond this many are shown as one group.
+const GROUP_OVER: usize = 3;
+
+/// Prints failures, grouping those that failed for the same reason: a
+/// read-only destination is one message with the first few names, not one
+/// line per file.
+fn print_failures(failed: &[FileError]) {
+    let mut groups: Vec<(&str, &str, Vec<&FileError>)> = Vec::new();
+    for failure in failed {
+        match groups
+            .iter_mut()
+            .find(|(kind, reason, _)| *kind == failure.kind && *reason == failure.reason)
+        {
+            Some((_, _, members)) if !failure.reason.is_empty() => members.push(failure),
+            _ => groups.push((&failure.kind, &failure.reason, vec![failure])),
+        }
+    }
+    for (_, reason, members) in groups {
+        if members.len() <= GROUP_OVER {
+            for failure in members {
+                eprintln!("ferry: {}", failure.message);
+            }
+            continue;
+        }
+        let names: Vec<String> = members
+            .iter()
+            .take(GROUP_OVER)
+            .map(|f| format!("'{}'", f.path.display()))
+            .collect();
+        eprintln!(
+            "ferry: {} files failed: {reason}; first: {}, and {} more",
+            members.len(),
+            names.join(", "),
+            members.len() - GROUP_OVER
+        );
+    }
+}
+
 /// Prints a job's errors, warnings and one summary line, to stderr.
 fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
-    for failure in &summary.failed {
-        eprintln!("ferry: {}", failure.message);
-    }
+    print_failures(&summary.failed);
     for warning in &summary.warnings {
         eprintln!("ferry: warning: {warning}");
     }
@@ -101,7 +137,13 @@ fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
     };
     let files = |n: u64| format!("{n} file{}", if n == 1 { "" } else { "s" });
     let mut line = match summary.outcome {
-        JobOutcome::Failed if summary.files_done == 0 => format!("nothing was {verb}"),
+        JobOutcome::Failed if summary.method == "rollback" => format!(
+            "job {id} could not be rolled back completely (see above); its journal was kept \
+             (`ferry jobs`)"
+        ),
+        JobOutcome::Failed if summary.files_done == 0 && summary.previously_done == 0 => {
+            format!("nothing was {verb}")
+        }
         JobOutcome::RolledBack => {
             format!("rolled back: the destination is as it was before job {id}")
         }
@@ -130,6 +172,12 @@ fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
             summary.method
         ),
     };
+    if summary.previously_done > 0 {
+        line += &format!(
+            ", {} done before the interruption",
+            files(summary.previously_done)
+        );
+    }
     if summary.skipped > 0 {
         line += &format!(", {} skipped (already there)", summary.skipped);
     }

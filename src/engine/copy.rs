@@ -199,6 +199,7 @@ pub fn stage_file(
         .metadata()
         .map(|m| FileStamp::of(&m))
         .map_err(|e| Error::io(Operation::Inspect, temp.temp_path(), e))?;
+    faults::point("temp-unjournaled");
     if let Some(on_temp) = options.on_temp {
         on_temp(&TempInfo {
             path: temp.temp_path(),
@@ -394,7 +395,17 @@ fn copy_contents(
 ) -> Result<(u64, CopyMethod)> {
     let size = meta.len();
     if size == 0 {
-        let copied = copy_buffered(source, src, temp, buf, control, hasher, 0, on_progress)?;
+        let copied = copy_buffered(
+            source,
+            src,
+            temp,
+            buf,
+            control,
+            hasher,
+            0,
+            None,
+            on_progress,
+        )?;
         return Ok((copied, CopyMethod::Buffered));
     }
     let fast = hasher.is_none() && !faults::forces_buffered();
@@ -445,7 +456,17 @@ fn copy_contents(
             }
         }
     }
-    let copied = copy_buffered(source, src, temp, buf, control, hasher, total, on_progress)?;
+    let copied = copy_buffered(
+        source,
+        src,
+        temp,
+        buf,
+        control,
+        hasher,
+        total,
+        Some(size),
+        on_progress,
+    )?;
     Ok((total + copied, CopyMethod::Buffered))
 }
 
@@ -535,8 +556,11 @@ fn hash_zeros(hasher: &mut blake3::Hasher, mut n: u64) {
 /// Bytes per `copy_file_range` call.
 const KERNEL_CHUNK_SIZE: usize = 4 << 20;
 
-/// Reads `source` into `buf` and writes it to `temp`, chunk by chunk.
-/// `already` bytes were copied before (by a faster path that gave up).
+/// Reads `source` into `buf` and writes it to `temp`, chunk by chunk, up to
+/// `end` bytes from the start of the file (the size seen when it was
+/// opened: a file written to meanwhile is caught afterwards, not chased),
+/// or to its end for a file that reports no size. `already` bytes were
+/// copied before (by a faster path that gave up).
 #[allow(clippy::too_many_arguments)]
 fn copy_buffered(
     mut source: &File,
@@ -546,6 +570,7 @@ fn copy_buffered(
     control: Option<&Control>,
     mut hasher: Option<&mut blake3::Hasher>,
     already: u64,
+    end: Option<u64>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<u64> {
     let mut total = 0u64;
@@ -553,7 +578,14 @@ fn copy_buffered(
     loop {
         checkpoint(control, temp.dest())?;
         faults::before_chunk();
-        let n = match source.read(buf) {
+        let want = match end {
+            Some(end) => (end.saturating_sub(already + total)).min(buf.len() as u64) as usize,
+            None => buf.len(),
+        };
+        if want == 0 {
+            return Ok(total);
+        }
+        let n = match source.read(&mut buf[..want]) {
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -263,7 +263,17 @@ impl Error {
     /// What went wrong, without the operation and paths (with the hint):
     /// "permission denied (check the file's permissions and owner)".
     pub fn reason(&self) -> String {
-        let mut text = match (&self.detail, &self.source) {
+        let mut text = self.cause();
+        if let Some(advice) = self.advice() {
+            text = format!("{text} ({advice})");
+        }
+        text
+    }
+
+    /// What went wrong, in a few words, without paths or hint: "permission
+    /// denied".
+    pub fn cause(&self) -> String {
+        match (&self.detail, &self.source) {
             (Some(detail), _) => detail.clone(),
             (None, Some(src)) if self.kind == ErrorKind::Io => src.to_string(),
             (None, source) => source
@@ -271,11 +281,7 @@ impl Error {
                 .and_then(describe_io)
                 .unwrap_or_else(|| self.kind.describe())
                 .to_string(),
-        };
-        if let Some(advice) = self.advice() {
-            text = format!("{text} ({advice})");
         }
-        text
     }
 
     /// The hint shown to people, where one helps: the conflict-policy hint

@@ -112,7 +112,16 @@ impl JobSpec {
     /// The same request with every path made absolute (against the current
     /// directory), so a journal can be resumed from anywhere.
     pub fn absolute(&self) -> Self {
-        let abs = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        // `src/.` (a folder's contents, as `cp` reads it) keeps its `/.`.
+        let abs = |p: &PathBuf| {
+            let bytes = p.as_os_str().as_encoded_bytes();
+            let contents = bytes == b"." || bytes.ends_with(b"/.");
+            let mut out = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+            if contents && !out.as_os_str().as_encoded_bytes().ends_with(b"/.") {
+                out.as_mut_os_string().push("/.");
+            }
+            out
+        };
         Self {
             sources: self.sources.iter().map(abs).collect(),
             dest: abs(&self.dest),

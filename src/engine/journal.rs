@@ -194,16 +194,18 @@ pub struct JournalState {
     pub plan: Option<JobPlan>,
     /// Committed entries: index → (destination, bytes).
     pub done: BTreeMap<usize, (PathBuf, u64)>,
-    /// Temp files made, by entry (the latest for each).
-    pub temps: BTreeMap<usize, TempRecord>,
+    /// Temp files made, by entry, oldest first (a resumed run may have
+    /// made another).
+    pub temps: BTreeMap<usize, Vec<TempRecord>>,
     /// Numbered names about to be taken, by entry (`rename` policy).
     pub placing: BTreeMap<usize, Vec<PathBuf>>,
     /// Sources about to be renamed into place, by entry.
     pub moving: BTreeMap<usize, FileStamp>,
     /// Folders this job was about to create.
     pub dirs_creating: BTreeSet<usize>,
-    /// Backups kept, by entry.
-    pub backups: BTreeMap<usize, PathBuf>,
+    /// Backups kept, by entry, oldest first (the oldest holds what was
+    /// there before the job).
+    pub backups: BTreeMap<usize, Vec<PathBuf>>,
     /// Folders this job created.
     pub dirs_created: BTreeSet<usize>,
     /// Entries whose source was removed.
@@ -223,6 +225,19 @@ pub struct JournalState {
 }
 
 impl JournalState {
+    /// The latest temp made for entry `i`.
+    pub fn latest_temp(&self, i: usize) -> Option<&TempRecord> {
+        self.temps.get(&i).and_then(|t| t.last())
+    }
+
+    /// The source of entry `i` as it was when its latest temp was made, or
+    /// when it was about to be renamed into place.
+    pub fn opened_source(&self, i: usize) -> Option<FileStamp> {
+        self.latest_temp(i)
+            .and_then(|t| t.source)
+            .or_else(|| self.moving.get(&i).copied())
+    }
+
     fn new(id: JobId, spec: JobSpec) -> Self {
         Self {
             id,
@@ -262,22 +277,19 @@ impl JournalState {
                 file,
                 source,
             } => {
-                self.temps.insert(
-                    i,
-                    TempRecord {
-                        path,
-                        existed,
-                        file,
-                        source,
-                    },
-                );
+                self.temps.entry(i).or_default().push(TempRecord {
+                    path,
+                    existed,
+                    file,
+                    source,
+                });
             }
             Record::Placing { i, path } => self.placing.entry(i).or_default().push(path),
             Record::Moving { i, file } => {
                 self.moving.insert(i, file);
             }
             Record::Backup { i, path } => {
-                self.backups.insert(i, path);
+                self.backups.entry(i).or_default().push(path);
             }
             Record::Done { i, dest, bytes } => {
                 self.failed.remove(&i);
@@ -607,5 +619,91 @@ pub fn find(data_dir: &Path, id: &str) -> Result<UnfinishedJob> {
             Journal::dir(data_dir),
             format!("'{id}' matches several jobs; give more of the id"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::JobSpec;
+
+    fn journal_with(records: &[Record]) -> (tempfile::TempDir, PathBuf, JobId) {
+        let dir = tempfile::tempdir().unwrap();
+        let id = JobId::random();
+        let spec = JobSpec::copy(vec!["/a".into()], "/b");
+        let mut journal = Journal::create(dir.path(), id, &spec, &JobPlan::default()).unwrap();
+        journal.append_all(records, true).unwrap();
+        let path = journal.path().to_path_buf();
+        (dir, path, id)
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_off_before_the_next_append() {
+        let (_dir, path, _) = journal_with(&[Record::Skipped { i: 0 }]);
+        let whole = fs::metadata(&path).unwrap().len();
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"0123456789abcdef {\"t\":\"skipped\",\"i\":")
+            .unwrap();
+        drop(file);
+        let state = Journal::read(&path).unwrap();
+        assert_eq!(state.trust, Trust::TornTail);
+        assert_eq!(state.good_len, whole);
+
+        let (mut journal, _) = Journal::reopen(&path).unwrap();
+        journal.append(&Record::Skipped { i: 1 }, true).unwrap();
+        drop(journal);
+        let state = Journal::read(&path).unwrap();
+        assert_eq!(state.trust, Trust::Whole, "the fragment is gone");
+        assert_eq!(state.skipped.iter().copied().collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn a_damaged_line_followed_by_good_ones_is_not_trusted() {
+        let (_dir, path, _) = journal_with(&[
+            Record::Skipped { i: 0 },
+            Record::Skipped { i: 1 },
+            Record::Skipped { i: 2 },
+        ]);
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // Change a record without fixing its checksum.
+        let forged = lines[3].replace("\"i\":1", "\"i\":7");
+        let damaged = [lines[0], lines[1], lines[2], &forged, lines[4]].join("\n") + "\n";
+        fs::write(&path, damaged).unwrap();
+        let state = Journal::read(&path).unwrap();
+        assert_eq!(state.trust, Trust::Damaged { good_records: 3 });
+        assert!(!state.skipped.contains(&7));
+        assert!(
+            !state.skipped.contains(&2),
+            "nothing after the damage is believed"
+        );
+    }
+
+    #[test]
+    fn journals_without_checksums_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.jsonl");
+        let id = JobId::random();
+        let spec = JobSpec::copy(vec!["/a".into()], "/b");
+        let lines = [
+            serde_json::to_string(&Record::Job { id, spec }).unwrap(),
+            serde_json::to_string(&Record::Skipped { i: 3 }).unwrap(),
+        ];
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let state = Journal::read(&path).unwrap();
+        assert!(!state.checksummed);
+        assert!(state.skipped.contains(&3));
+    }
+
+    #[test]
+    fn a_new_journal_appears_only_with_its_first_records() {
+        let (dir, path, id) = journal_with(&[]);
+        assert_eq!(path, Journal::path_for(dir.path(), id));
+        let names: Vec<_> = fs::read_dir(Journal::dir(dir.path()))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary journal left: {names:?}");
+        assert!(Journal::read(&path).unwrap().plan.is_some());
     }
 }

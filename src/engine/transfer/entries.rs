@@ -133,11 +133,14 @@ impl Runner<'_> {
                     false,
                 )?;
                 self.note_placed(i, &path);
+                if self.moves_by_rename() && !self.remove_source(i, entry, Some(source)) {
+                    // Copied, but not moved: reported as a failure.
+                    self.progress.add_bytes(size.saturating_sub(written));
+                    self.done.insert(i);
+                    return Ok(());
+                }
                 self.file_finished(i, size, written, true);
                 self.bytes_written += bytes;
-                if self.moves_by_rename() {
-                    self.remove_source(i, entry, Some(source));
-                }
                 Ok(())
             }
             Ok(FileOutcome::Skipped) => {
@@ -329,10 +332,11 @@ impl Runner<'_> {
                     },
                     false,
                 )?;
-                self.file_finished(i, 0, 0, true);
-                if self.moves_by_rename() {
-                    self.remove_source(i, entry, source);
+                if self.moves_by_rename() && !self.remove_source(i, entry, source) {
+                    self.done.insert(i);
+                    return Ok(());
                 }
+                self.file_finished(i, 0, 0, true);
             }
             Committed::Skipped => {
                 self.record(Record::Skipped { i }, false)?;
@@ -369,13 +373,19 @@ impl Runner<'_> {
     /// folder, but only if it is still the file that was copied and
     /// unchanged since (`opened`, its state when it was opened). A source
     /// that changed, or that cannot be removed, is kept and reported as a
-    /// failure of that entry: the move did not finish.
-    pub(super) fn remove_source(&mut self, i: usize, entry: &Entry, opened: Option<FileStamp>) {
+    /// failure of that entry: the move did not finish. Returns whether the
+    /// source is gone.
+    pub(super) fn remove_source(
+        &mut self,
+        i: usize,
+        entry: &Entry,
+        opened: Option<FileStamp>,
+    ) -> bool {
         let now = match fs::symlink_metadata(&entry.src) {
             Ok(now) => now,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let _ = self.record(Record::SourceRemoved { i }, false);
-                return;
+                return true;
             }
             Err(e) => {
                 let err = Error::io(Operation::Inspect, &entry.src, e);
@@ -411,23 +421,26 @@ impl Runner<'_> {
         match result.and_then(|()| platform::sync_dir(parent_dir(&entry.src))) {
             Ok(()) => {
                 let _ = self.record(Record::SourceRemoved { i }, false);
+                true
             }
             Err(e) => {
                 let kind = ErrorKind::from_io(&e);
-                let why = Error::io(Operation::Remove, &entry.src, e).reason();
+                let why = Error::io(Operation::Remove, &entry.src, e).cause();
                 let err = Error::new(
                     kind,
                     Operation::Remove,
                     &entry.src,
                     format!("the copy is in place, but the source could not be removed: {why}"),
                 );
-                self.source_kept(i, entry, err);
+                self.source_kept(i, entry, err)
             }
         }
     }
 
-    fn source_kept(&mut self, i: usize, entry: &Entry, err: Error) {
+    /// Reports a source that was kept; returns false (not removed).
+    fn source_kept(&mut self, i: usize, entry: &Entry, err: Error) -> bool {
         self.fail(i, entry, &err);
+        false
     }
 }
 

@@ -471,15 +471,17 @@ impl Runner<'_> {
         let Some(state) = self.journal_state() else {
             return;
         };
-        for backup in state.backups.values() {
+        for backup in state.backups.values().flatten() {
             let _ = std::fs::remove_file(backup);
         }
         if self.spec.kind == super::job::TransferKind::Move {
             for &i in state.done.keys() {
                 let entry = &self.plan.entries[i];
                 if !entry.is_dir() {
-                    let opened = state.temps.get(&i).and_then(|t| t.source);
-                    self.remove_source(i, entry, opened);
+                    let opened = state.opened_source(i);
+                    if !self.remove_source(i, entry, opened) {
+                        self.files_written = self.files_written.saturating_sub(1);
+                    }
                 }
             }
         }

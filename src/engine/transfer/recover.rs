@@ -56,26 +56,22 @@ impl Runner<'_> {
             self.done.insert(i);
         }
         for (&i, (path, bytes)) in &done {
-            self.done.insert(i);
             self.note_placed(i, path);
             let entry = &self.plan.entries[i];
-            if !entry.is_dir() {
+            if entry.is_dir() {
+                self.done.insert(i);
+                continue;
+            }
+            self.progress.add_bytes(*bytes);
+            let moved = !(self.spec.kind == TransferKind::Move
+                && !self.spec.all_or_nothing
+                && !state.sources_removed.contains(&i))
+                || self.remove_source(i, entry, state.opened_source(i));
+            if moved {
                 self.progress.files_done.fetch_add(1, Ordering::Relaxed);
-                self.progress.add_bytes(*bytes);
                 self.previously_done += 1;
             }
-            if self.spec.kind == TransferKind::Move
-                && !self.spec.all_or_nothing
-                && !entry.is_dir()
-                && !state.sources_removed.contains(&i)
-            {
-                let opened = state
-                    .temps
-                    .get(&i)
-                    .and_then(|t| t.source)
-                    .or_else(|| state.moving.get(&i).copied());
-                self.remove_source(i, entry, opened);
-            }
+            self.done.insert(i);
         }
     }
 }
@@ -93,13 +89,16 @@ fn placed_by_dead_run(
 ) -> Option<PathBuf> {
     let entry = &plan.entries[i];
     let want = state
-        .temps
-        .get(&i)
+        .latest_temp(i)
         .and_then(|t| t.file)
         .or_else(|| state.moving.get(&i).copied());
+    // The committed file has the source's size (a temp's identity is
+    // recorded before its data is written).
+    let size = state.opened_source(i).map(|s| s.size);
     if let Some(want) = want {
         let found = candidates(&entry.dest, state.placing.get(&i)).find(|path| {
-            fs::symlink_metadata(path).is_ok_and(|m| want.same_file(&m) && m.len() == want.size)
+            fs::symlink_metadata(path)
+                .is_ok_and(|m| want.same_file(&m) && size.is_none_or(|s| s == m.len()))
         });
         if let Some(path) = found {
             return Some(path.to_path_buf());
@@ -174,7 +173,7 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 /// folders of unfinished entries (resume). Returns the folders it changed.
 fn remove_dead_litter(plan: &JobPlan, state: &JournalState, all: bool) -> BTreeSet<PathBuf> {
     let mut touched = BTreeSet::new();
-    for temp in state.temps.values() {
+    for temp in state.temps.values().flatten() {
         if temp.path.file_name().is_some_and(names::is_temp_name)
             && remove_if_unlocked(&temp.path, temp.file)
         {
@@ -292,52 +291,65 @@ pub fn roll_back(state: &JournalState) -> RollbackReport {
         Err(e) => report.problems.push(Error::io(Operation::Remove, path, e)),
     };
 
-    // Files it replaced come back from their backups.
-    for (&i, backup) in &state.backups {
+    // Files it replaced come back from their oldest backup (a later one,
+    // made by a resumed run, holds a version the job itself wrote).
+    for (&i, backups) in &state.backups {
         let Some(entry) = entries.get(i) else {
             continue;
         };
-        if fs::symlink_metadata(backup).is_err() {
-            continue; // journaled, then killed before the link was made
-        }
         let dest = state.done.get(&i).map_or(&entry.dest, |(d, _)| d);
+        let mut existing = backups
+            .iter()
+            // Journaled, then killed before the link was made: no backup.
+            .filter(|b| fs::symlink_metadata(b).is_ok());
+        let Some(original) = existing.next() else {
+            continue;
+        };
         // Renaming a link over another link of the same file does nothing,
         // so the backup is removed afterwards if it is still there.
-        if let Err(e) = fs::rename(backup, dest) {
+        if let Err(e) = fs::rename(original, dest) {
             report
                 .problems
-                .push(Error::io(Operation::Rename, backup, e).with_path(dest));
+                .push(Error::io(Operation::Rename, original, e).with_path(dest));
             continue;
         }
-        remove(backup, &mut report);
+        remove(original, &mut report);
+        for later in existing {
+            remove(later, &mut report);
+        }
     }
 
-    // Files it created: wherever the job's temp identity is found.
-    for (&i, temp) in &state.temps {
+    // Files it created: wherever one of the job's temp identities is found
+    // (after the backups are back: a resumed run may have replaced a file
+    // the first run created, and its backup is then one of the job's).
+    for (&i, temps) in &state.temps {
         let Some(entry) = entries.get(i) else {
             continue;
         };
-        if entry.is_dir() || state.backups.contains_key(&i) {
+        if entry.is_dir() {
             continue;
         }
         let done_at = state.done.get(&i).map(|(d, _)| d.as_path());
         let places: Vec<&Path> = candidates(&entry.dest, state.placing.get(&i))
             .chain(done_at)
             .collect();
-        match temp.file {
-            Some(id) => {
-                for path in places {
-                    if fs::symlink_metadata(path).is_ok_and(|m| id.same_file(&m)) {
-                        remove(path, &mut report);
+        for temp in temps {
+            match temp.file {
+                Some(id) => {
+                    for &path in &places {
+                        if fs::symlink_metadata(path).is_ok_and(|m| id.same_file(&m)) {
+                            remove(path, &mut report);
+                        }
                     }
                 }
-            }
-            // A journal of an older version: trust its done records.
-            None => {
-                if let Some(path) = done_at
-                    && !temp.existed
-                {
-                    remove(path, &mut report);
+                // A journal of an older version: trust its done records.
+                None => {
+                    if let Some(path) = done_at
+                        && !temp.existed
+                        && !state.backups.contains_key(&i)
+                    {
+                        remove(path, &mut report);
+                    }
                 }
             }
         }
