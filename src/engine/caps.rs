@@ -265,11 +265,11 @@ impl Capabilities {
 /// A time step for people: "1 ns", "100 ns", "1 µs", "10 ms", "2 s".
 fn describe_step(step: Duration) -> String {
     let ns = step.as_nanos();
-    if ns >= 1_000_000_000 && ns % 1_000_000_000 == 0 {
+    if ns >= 1_000_000_000 && ns.is_multiple_of(1_000_000_000) {
         format!("{} s", ns / 1_000_000_000)
-    } else if ns >= 1_000_000 && ns % 1_000_000 == 0 {
+    } else if ns >= 1_000_000 && ns.is_multiple_of(1_000_000) {
         format!("{} ms", ns / 1_000_000)
-    } else if ns >= 1_000 && ns % 1_000 == 0 {
+    } else if ns >= 1_000 && ns.is_multiple_of(1_000) {
         format!("{} µs", ns / 1_000)
     } else {
         format!("{ns} ns")
@@ -460,7 +460,7 @@ fn granularity(set: SystemTime, back: SystemTime) -> Option<Duration> {
     let distance = back.abs_diff(set);
     TIME_STEPS
         .into_iter()
-        .find(|step| back.as_nanos() % step.as_nanos() == 0 && distance < *step)
+        .find(|step| back.as_nanos().is_multiple_of(step.as_nanos()) && distance < *step)
 }
 
 /// Finds the largest size `ftruncate` accepts on `file`, for filesystems
@@ -659,6 +659,7 @@ fn family_of(name: &str) -> Family {
 
 /// A file system type as the mount table or `statfs` names it, for people.
 /// `None` for the FUSE types that say nothing by themselves.
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
 fn human_name(fstype: &str) -> Option<&'static str> {
     let subtype = fstype
         .strip_prefix("fuseblk.")
@@ -707,6 +708,7 @@ fn human_name(fstype: &str) -> Option<&'static str> {
 
 /// What the first sector of a volume says it is (exFAT, NTFS, FAT32,
 /// FAT16, FAT12).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn boot_sector_name(sector: &[u8]) -> Option<&'static str> {
     let at = |offset: usize, text: &[u8]| sector.get(offset..offset + text.len()) == Some(text);
     if at(3, b"EXFAT   ") {
@@ -726,6 +728,7 @@ fn boot_sector_name(sector: &[u8]) -> Option<&'static str> {
 
 /// A FAT volume's type from its cluster count (the FAT specification's
 /// rule: fewer than 4085 is FAT12, fewer than 65525 FAT16, else FAT32).
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
 fn fat_by_clusters(clusters: u64) -> &'static str {
     match clusters {
         0 => "FAT",
@@ -1215,6 +1218,7 @@ mod tests {
         }
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn boot_sectors_and_cluster_counts_name_fat_family_volumes() {
         let mut sector = [0u8; 512];

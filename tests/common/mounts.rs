@@ -80,7 +80,8 @@
 //!   4 GiB on a small volume fails with ENOSPC (28)); fusefat refuses any
 //!   growing `ftruncate` with EPERM (1). ntfs-3g and sshfs-to-ext4 make
 //!   sparse files. fusefat's `statvfs` reports 0 total and 0 free blocks
-//!   (its cluster count is in `f_files`).
+//!   (its cluster count is in `f_files`), and a write to a full fusefat
+//!   volume fails with EPERM (1), not ENOSPC (28) as on exfat-fuse.
 #![allow(dead_code)]
 
 use std::fs::{self, File};
