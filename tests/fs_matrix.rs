@@ -213,6 +213,17 @@ fn expect(fs: Fs, c: &Capabilities) {
     );
 }
 
+/// A folder the probe cannot write in is an error, and leaves nothing.
+#[test]
+fn probe_on_a_read_only_filesystem_fails_cleanly() {
+    let Some(mnt) = mount(Fs::Tmpfs) else { return };
+    fs::create_dir(mnt.path().join("sub")).unwrap();
+    assert!(mnt.remount_read_only(), "remount read-only");
+    let err = caps::probe(&mnt.path().join("sub")).unwrap_err();
+    assert_eq!(err.kind(), ferry_engine::ErrorKind::ReadOnly, "{err}");
+    assert_eq!(walk(mnt.path()), [PathBuf::from("sub")]);
+}
+
 fn probe_litter(root: &Path) -> Vec<PathBuf> {
     walk(root)
         .into_iter()

@@ -179,6 +179,20 @@ impl Mounted {
         self.loop_device.as_deref()
     }
 
+    /// Remounts the filesystem read-only (kernel filesystems only: tmpfs,
+    /// btrfs). Returns whether it worked.
+    pub fn remount_read_only(&self) -> bool {
+        !self.fs.is_fuse()
+            && quiet(
+                "mount",
+                &[
+                    "-o".as_ref(),
+                    "remount,ro".as_ref(),
+                    self.mount_point.as_os_str(),
+                ],
+            )
+    }
+
     fn new(fs: Fs, work: tempfile::TempDir) -> Self {
         let mount_point = work.path().join("mnt");
         fs::create_dir(&mount_point).expect("create a mount point");
