@@ -234,8 +234,8 @@ impl Drop for Mounted {
                 // Busy (a process still inside): detach now, freed when idle.
                 quiet("umount", &["-l".as_ref(), self.mount_point.as_os_str()]);
             }
-            // FUSE daemons exit after the unmount; wait a little so the
-            // image and the loop device are closed before they go.
+            // A lazy unmount may leave the entry a moment; never remove
+            // the work folder through a live mount.
             wait_until(Duration::from_secs(5), || {
                 !is_mount_point(&self.mount_point)
             });
@@ -572,7 +572,8 @@ pub fn ntfs() -> Option<Mounted> {
 /// sshfs onto a folder of the test's filesystem, served by an `sshd` that
 /// the helper starts on 127.0.0.1 at a free port, with a throwaway host key
 /// and client key and a config file of its own (no system ssh config is
-/// read by either side). The server is stopped on drop.
+/// read by either side). sshfs runs with its defaults (its own attribute
+/// and name caches included). The server is stopped on drop.
 pub fn sshfs() -> Option<Mounted> {
     let tools = [
         ("sshfs", "sshfs"),
