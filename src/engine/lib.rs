@@ -2,6 +2,7 @@
 //! command line are two clients of the same engine.
 //!
 //! * [`atomic`]: the atomic write protocol (temp, lock, fsync, rename, dir fsync).
+//! * [`caps`]: what a destination filesystem can keep, probed with real calls.
 //! * [`lock`]: advisory locks and the destination sidecar lock.
 //! * [`copy`]: copying one regular file through the protocol.
 //! * [`plan`]: validating a request and pairing sources with destinations.
@@ -11,6 +12,7 @@
 //! * [`platform`]: operating-system specifics, behind `cfg`.
 
 pub mod atomic;
+pub mod caps;
 pub mod control;
 pub mod copy;
 pub mod dirs;

@@ -3,6 +3,8 @@
 //!
 //! * temp file: `.<dest name>.<16 hex digits>.ferry-part`
 //! * destination lock: `.<dest name>.ferry-lock`
+//! * capability probe: `.ferry-probe-<16 hex digits>`, and that name with a
+//!   suffix (see [`crate::caps`]); removed before the probe returns
 //!
 //! Long destination names are shortened so every name fits in 255 bytes;
 //! a shortened lock name carries a hash of the full name so two long names
@@ -28,6 +30,8 @@ pub const TEMP_SUFFIX: &str = ".ferry-part";
 pub const BACKUP_SUFFIX: &str = ".ferry-backup";
 /// Suffix of every destination lock file.
 pub const LOCK_SUFFIX: &str = ".ferry-lock";
+/// Start of every name a capability probe creates.
+pub const PROBE_PREFIX: &str = ".ferry-probe-";
 /// Hex digits of randomness in a temp name (64 bits).
 pub const RANDOM_HEX_DIGITS: usize = 16;
 
@@ -122,6 +126,24 @@ pub fn is_lock_name(name: &OsStr) -> bool {
             .is_some_and(|stem| stem.len() >= 2)
 }
 
+/// The name of a capability probe's file: `.ferry-probe-<16 hex digits>`.
+/// The probe's other names add a suffix to it.
+pub fn probe_name(random: u64) -> OsString {
+    OsString::from(format!("{PROBE_PREFIX}{random:016x}"))
+}
+
+/// Whether `name` is a capability probe's name: [`probe_name`] with any
+/// suffix (only a probe killed mid-way leaves one behind).
+pub fn is_probe_name(name: &OsStr) -> bool {
+    name.as_encoded_bytes()
+        .strip_prefix(PROBE_PREFIX.as_bytes())
+        .and_then(|rest| rest.get(..RANDOM_HEX_DIGITS))
+        .is_some_and(|hex| {
+            hex.iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        })
+}
+
 /// 64 bits from the operating system's random source.
 pub fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
@@ -176,5 +198,11 @@ mod tests {
         assert!(!is_temp_name(OsStr::new(".a.ferry-part")));
         assert!(!is_lock_name(OsStr::new("a.ferry-lock")));
         assert!(!is_lock_name(OsStr::new(".ferry-lock")));
+        assert!(is_probe_name(&probe_name(u64::MAX)));
+        assert!(is_probe_name(OsStr::new(
+            ".ferry-probe-0123456789abcdef.c:x"
+        )));
+        assert!(!is_probe_name(OsStr::new(".ferry-probe-0123456789abcde")));
+        assert!(!is_probe_name(OsStr::new("ferry-probe-0123456789abcdef")));
     }
 }

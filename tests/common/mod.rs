@@ -20,6 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_engine::names;
 
+pub mod mounts;
+
 /// The `ferry` binary cargo built for these tests.
 pub const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
