@@ -3,6 +3,8 @@
 //! then resumed or rolled back; sources that change while they are copied;
 //! ownership and set-ID bits (as root, with a second user); journals with
 //! torn lines; files without a size, sparse files and hard links.
+// Most of these need the crash points of the fault-injection build.
+#![cfg_attr(not(feature = "fault-injection"), allow(dead_code, unused_imports))]
 
 mod engine_support;
 

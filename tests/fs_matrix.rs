@@ -7,9 +7,7 @@
 //! Each check is a function of the filesystem; the `matrix!` lists below
 //! make one test per filesystem, named `<check>::<filesystem>` (run one with
 //! `cargo test --all-features --test fs_matrix -- tree_copy::exfat`).
-//! The checks say what must hold once issue 10 is fixed; the combinations
-//! that fail with today's engine are `#[ignore = "issue 10: …"]`, with what
-//! fails, so the branch stays green and `-- --ignored` shows the work left.
+//! Every check holds on every filesystem of the matrix.
 //!
 //! * `probe`: [`ferry_engine::caps::probe`] reports what the filesystem
 //!   really does (measured, see `common::mounts`), leaves nothing behind,
@@ -236,10 +234,7 @@ fn probe_litter(root: &Path) -> Vec<PathBuf> {
 matrix!(tree_copy {
     tmpfs => Fs::Tmpfs,
     btrfs => Fs::Btrfs,
-    #[ignore = "issue 10: exFAT: renameat2(RENAME_NOREPLACE) EINVAL, then link EPERM, \
-                reported as 'permission denied'; nothing copied"]
     exfat => Fs::Exfat,
-    #[ignore = "issue 10: FAT32: fchmod ENOSYS on every temp is fatal; nothing copied"]
     fat32 => Fs::Fat32,
     ntfs => Fs::Ntfs,
     sshfs => Fs::Sshfs,
@@ -438,8 +433,6 @@ matrix!(second_copy {
     tmpfs => Fs::Tmpfs,
     btrfs => Fs::Btrfs,
     exfat => Fs::Exfat,
-    #[ignore = "issue 10: FAT32: refused as 'already exists', but each folder adds a warning \
-                with the raw 'Function not implemented (os error 38)' (fchmod ENOSYS)"]
     fat32 => Fs::Fat32,
     ntfs => Fs::Ntfs,
     sshfs => Fs::Sshfs,
@@ -470,10 +463,7 @@ fn second_copy(fs: Fs) {
 matrix!(rename_policy {
     tmpfs => Fs::Tmpfs,
     btrfs => Fs::Btrfs,
-    #[ignore = "issue 10: exFAT: the no-clobber rename to 'report (1).txt' fails \
-                (renameat2 EINVAL, link EPERM: 'permission denied')"]
     exfat => Fs::Exfat,
-    #[ignore = "issue 10: FAT32: fchmod ENOSYS on the temp is fatal"]
     fat32 => Fs::Fat32,
     ntfs => Fs::Ntfs,
     sshfs => Fs::Sshfs,
@@ -505,11 +495,7 @@ fn rename_policy(fs: Fs) {
 matrix!(symlink {
     tmpfs => Fs::Tmpfs,
     btrfs => Fs::Btrfs,
-    #[ignore = "issue 10: exFAT: the symlink fails as 'Function not implemented \
-                (os error 38)' (symlink ENOSYS), not in words"]
     exfat => Fs::Exfat,
-    #[ignore = "issue 10: FAT32: the symlink fails as 'Function not implemented \
-                (os error 38)' (symlink ENOSYS), not in words"]
     fat32 => Fs::Fat32,
     ntfs => Fs::Ntfs,
     sshfs => Fs::Sshfs,
@@ -613,9 +599,6 @@ fn sigkill(fs: Fs) {
 
 // --------------------------------------------------------- oversize FAT
 
-#[ignore = "issue 10: FAT32: a 4.6 GiB file is not refused up front; the copy writes until \
-            the volume is full (1.6 s) and fusefat's EPERM for a full volume reads as \
-            'permission denied'"]
 #[test]
 fn oversize_fat32() {
     let Some(mnt) = mount(Fs::Fat32) else { return };
@@ -643,6 +626,209 @@ fn oversize_fat32() {
     );
     assert!(!err.contains("os error"), "raw OS error shown: {err}");
     assert!(fs::symlink_metadata(mnt.path().join("disk.iso")).is_err());
+    assert_no_litter(mnt.path());
+}
+
+// ---------------------------------------------- names that cannot be kept
+
+matrix!(refused_names {
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+});
+
+/// Names the drive refuses are refused in words before anything of them is
+/// written; two names that differ only by case are a conflict, never a
+/// silent overwrite; the rest of the job goes on.
+fn refused_names(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("photos");
+    fs::create_dir_all(&src).unwrap();
+    write(&src.join("Photo.jpg"), b"upper\n");
+    write(&src.join("photo.jpg"), b"lower\n");
+    write(&src.join("a:b.txt"), b"colon\n");
+    write(&src.join("fine.txt"), b"fine\n");
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(fs, "refused names", &out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("same name"), "{err}");
+    assert!(err.contains("does not allow ':'"), "{err}");
+    assert!(!err.contains("os error"), "raw OS error shown: {err}");
+    let dest = mnt.path().join("photos");
+    assert_eq!(fs::read(dest.join("fine.txt")).unwrap(), b"fine\n");
+    // The first spelling (in name order, "Photo.jpg") is kept, whole.
+    assert_eq!(fs::read(dest.join("Photo.jpg")).unwrap(), b"upper\n");
+    assert_no_litter(mnt.path());
+
+    // With `rename`, the second spelling is kept beside the first.
+    let again = mnt.path().join("again");
+    fs::create_dir(&again).unwrap();
+    fs::remove_file(src.join("a:b.txt")).unwrap();
+    let out = sandbox.copy([
+        "--on-conflict".as_ref(),
+        "rename".as_ref(),
+        src.as_os_str(),
+        again.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        fs::read(again.join("photos/Photo.jpg")).unwrap(),
+        b"upper\n"
+    );
+    assert_eq!(
+        fs::read(again.join("photos/photo (1).jpg")).unwrap(),
+        b"lower\n"
+    );
+    assert_no_litter(mnt.path());
+}
+
+// ------------------------------------------- no-clobber without the kernel
+
+matrix!(racing_writers {
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+});
+
+/// Where the kernel has no no-clobber rename (and FAT none of its
+/// fallbacks), writers of one name — under any spelling on a drive that
+/// ignores case — still never clobber each other: exactly one wins, whole.
+fn racing_writers(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let case_blind = matches!(fs, Fs::Exfat | Fs::Fat32);
+    for round in 0..4 {
+        let mut commands = Vec::new();
+        let mut sources = Vec::new();
+        for i in 0..8u8 {
+            let src = sandbox.dir(&format!("r{round}w{i}")).join("payload.bin");
+            let data = pattern(256 * 1024, u64::from(i) + 10 * round);
+            write(&src, &data);
+            sources.push(data);
+            let name = if case_blind && i % 2 == 1 {
+                format!("REPORT{round}.BIN")
+            } else {
+                format!("report{round}.bin")
+            };
+            let mut cmd = sandbox.ferry();
+            // Each writer its own state folder: they are separate jobs.
+            cmd.env("FERRY_DATA_DIR", sandbox.dir(&format!("state{round}-{i}")))
+                .arg("copy")
+                .arg(&src)
+                .arg(mnt.path().join(name));
+            commands.push(cmd);
+        }
+        let outputs = common::run_concurrently(commands, Duration::from_secs(60));
+        let winners = outputs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(winners, 1, "round {round}: exactly one writer wins");
+        for out in outputs.iter().filter(|o| !o.status.success()) {
+            assert!(
+                stderr_of(out).contains("already exists"),
+                "round {round}: a loser failed otherwise: {}\nall: {:#?}",
+                stderr_of(out),
+                outputs.iter().map(stderr_of).collect::<Vec<_>>()
+            );
+        }
+        let got = fs::read(mnt.path().join(format!("report{round}.bin"))).unwrap();
+        assert!(
+            sources.contains(&got),
+            "the result is one writer's bytes, whole"
+        );
+    }
+    assert_no_litter(mnt.path());
+}
+
+// ------------------------------------------------------ time granularity
+
+matrix!(newer_at_the_drives_step {
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+});
+
+/// `--on-conflict newer` compares times at the drive's step: copying again
+/// copies nothing, and a source changed later is copied.
+fn newer_at_the_drives_step(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("docs");
+    fs::create_dir_all(&src).unwrap();
+    for i in 0..20 {
+        let path = src.join(format!("doc{i:02}.txt"));
+        write(&path, format!("doc {i}\n").as_bytes());
+        // Odd seconds and nanoseconds, which FAT cannot keep.
+        let when = UNIX_EPOCH + Duration::new(1_500_000_001 + i, 987_654_321);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+    let first = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr_of(&first));
+    let newer = |sandbox: &Sandbox| {
+        sandbox.copy([
+            "--on-conflict".as_ref(),
+            "newer".as_ref(),
+            src.as_os_str(),
+            mnt.path().as_os_str(),
+        ])
+    };
+    let again = newer(&sandbox);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+    assert!(
+        stderr_of(&again).contains("copied 0 files"),
+        "nothing is newer: {}",
+        stderr_of(&again)
+    );
+    let changed = src.join("doc07.txt");
+    write(&changed, b"doc 7, changed\n");
+    let later = newer(&sandbox);
+    assert_eq!(later.status.code(), Some(0), "{}", stderr_of(&later));
+    assert!(
+        stderr_of(&later).contains("copied 1 file"),
+        "{}",
+        stderr_of(&later)
+    );
+    assert_eq!(
+        fs::read(mnt.path().join("docs/doc07.txt")).unwrap(),
+        b"doc 7, changed\n"
+    );
+    assert_no_litter(mnt.path());
+}
+
+// ------------------------------------------------------------ free space
+
+/// An all-or-nothing job that cannot fit is refused before it starts;
+/// another job copies what fits and says what did not.
+#[test]
+fn not_enough_space() {
+    let Some(mnt) = mount(Fs::Exfat) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("big");
+    fs::create_dir_all(&src).unwrap();
+    write(&src.join("small.txt"), b"small\n");
+    // 100 MiB of real data does not fit on the 64 MiB drive.
+    write(&src.join("huge.bin"), &pattern(100 * MIB, 3));
+    let out = sandbox.copy([
+        "--all-or-nothing".as_ref(),
+        src.as_os_str(),
+        mnt.path().as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("needs") && err.contains("free"), "{err}");
+    assert!(!mnt.path().join("big").exists(), "nothing was written");
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("free"), "{}", stderr_of(&out));
+    assert_eq!(
+        fs::read(mnt.path().join("big/small.txt")).unwrap(),
+        b"small\n"
+    );
+    assert!(!mnt.path().join("big/huge.bin").exists());
     assert_no_litter(mnt.path());
 }
 

@@ -3,19 +3,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::ValueEnum;
-
 use super::follow::follow;
 use super::start_engine;
-use ferry_engine::atomic::ConflictPolicy;
-use ferry_engine::job::{JobOutcome, JobSpec, TransferKind};
+use ferry_engine::job::{ConflictPolicy, JobOutcome, JobSpec, TransferKind};
 
 /// Options shared by `copy` and `move`.
 #[derive(Debug, clap::Args)]
 pub struct TransferArgs {
     /// What to do when a destination file already exists.
-    #[arg(long, value_enum, default_value_t = Policy::Fail)]
-    pub on_conflict: Policy,
+    #[arg(long, value_enum, default_value_t = ConflictPolicy::Fail)]
+    pub on_conflict: ConflictPolicy,
     /// Check each copy against its source, read back from the disk, before
     /// it becomes visible.
     #[arg(long)]
@@ -31,33 +28,6 @@ pub struct TransferArgs {
     pub dest: PathBuf,
 }
 
-/// The conflict policies, as spelled on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Policy {
-    /// Replace the existing file atomically.
-    Overwrite,
-    /// Keep the existing file.
-    Skip,
-    /// Write beside it as "name (1).ext".
-    Rename,
-    /// Replace it only if the source is newer.
-    Newer,
-    /// Refuse and report an error (the default).
-    Fail,
-}
-
-impl From<Policy> for ConflictPolicy {
-    fn from(p: Policy) -> Self {
-        match p {
-            Policy::Overwrite => Self::Overwrite,
-            Policy::Skip => Self::Skip,
-            Policy::Rename => Self::Rename,
-            Policy::Newer => Self::Newer,
-            Policy::Fail => Self::Fail,
-        }
-    }
-}
-
 /// Runs `ferry copy` or `ferry move`.
 pub fn run(kind: TransferKind, args: TransferArgs) -> ExitCode {
     let engine = match start_engine() {
@@ -68,7 +38,7 @@ pub fn run(kind: TransferKind, args: TransferArgs) -> ExitCode {
         kind,
         sources: args.sources,
         dest: args.dest,
-        policy: args.on_conflict.into(),
+        policy: args.on_conflict,
         verify: args.verify,
         all_or_nothing: args.all_or_nothing,
     };

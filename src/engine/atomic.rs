@@ -42,51 +42,8 @@ use super::lock::{self, DestinationLock, LockMode, Wait};
 use super::names;
 use super::platform;
 
-/// What to do when the destination already exists.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ConflictPolicy {
-    /// Replace it atomically.
-    Overwrite,
-    /// Leave it and drop the new copy.
-    Skip,
-    /// Write beside it as `name (1).ext`, `name (2).ext`, …
-    Rename,
-    /// Replace it only if the source was modified later.
-    Newer,
-    /// Refuse with [`ErrorKind::AlreadyExists`]; never overwrite.
-    #[default]
-    Fail,
-}
-
-impl ConflictPolicy {
-    /// All policies, in the order the CLI and UI list them.
-    pub const ALL: [Self; 5] = [
-        Self::Fail,
-        Self::Overwrite,
-        Self::Skip,
-        Self::Rename,
-        Self::Newer,
-    ];
-
-    /// Whether the policy may replace an existing destination.
-    pub fn may_replace(self) -> bool {
-        matches!(self, Self::Overwrite | Self::Newer)
-    }
-
-    /// The policy's name on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Overwrite => "overwrite",
-            Self::Skip => "skip",
-            Self::Rename => "rename",
-            Self::Newer => "newer",
-            Self::Fail => "fail",
-        }
-    }
-}
+use super::caps::Traits;
+pub use super::job::ConflictPolicy;
 
 /// Called with the destination just before an existing file is replaced
 /// (under the destination lock): the place to keep a backup.
@@ -113,6 +70,9 @@ pub struct CommitOptions<'a> {
     /// [`ConflictPolicy::Rename`]: the place to journal the name first, so
     /// recovery knows which names the job may have taken.
     pub before_place: Option<BeforePlace<'a>>,
+    /// What the destination's filesystem can do (how to commit without
+    /// clobbering, case, time step).
+    pub traits: &'a Traits,
 }
 
 /// Called with a numbered name before the commit tries it.
@@ -129,6 +89,7 @@ impl CommitOptions<'_> {
             before_replace: None,
             sync_dir: true,
             before_place: None,
+            traits: &super::caps::POSIX_TRAITS,
         }
     }
 }
@@ -292,7 +253,17 @@ fn destination_lock(dest: &Path, options: &CommitOptions<'_>) -> Result<Option<D
     if !options.policy.may_replace() {
         return Ok(None);
     }
-    DestinationLock::acquire(dest, LockMode::Exclusive, options.wait, options.cancel).map(Some)
+    take_lock(dest, options).map(Some)
+}
+
+fn take_lock(dest: &Path, options: &CommitOptions<'_>) -> Result<DestinationLock> {
+    DestinationLock::acquire_folded(
+        dest,
+        LockMode::Exclusive,
+        options.wait,
+        options.cancel,
+        options.traits.fold_case,
+    )
 }
 
 /// Applies `options.policy` and renames `temp` to `dest` (or a numbered
@@ -308,13 +279,13 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
             rename(temp, dest, true)?;
             Ok(written(dest, replaced))
         }
-        ConflictPolicy::Fail => match rename(temp, dest, false) {
+        ConflictPolicy::Fail => match rename_noclobber(temp, dest, options) {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(
                 e.with_detail("the destination already exists and the conflict policy is 'fail'")
             ),
             other => other.map(|()| written(dest, false)),
         },
-        ConflictPolicy::Skip => rename_unless_exists(temp, dest),
+        ConflictPolicy::Skip => rename_unless_exists(temp, dest, options),
         ConflictPolicy::Newer => {
             let dest_modified = match fs::symlink_metadata(dest) {
                 Ok(meta) => Some(meta.modified().ok()),
@@ -322,8 +293,14 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
                 Err(e) => return Err(Error::io(Operation::Inspect, dest, e)),
             };
             match dest_modified {
-                None => rename_unless_exists(temp, dest),
-                Some(existing) if is_newer(options.source_modified, existing) => {
+                None => rename_unless_exists(temp, dest, options),
+                Some(existing)
+                    if ConflictPolicy::source_is_newer(
+                        options.source_modified,
+                        existing,
+                        options.traits.time_step,
+                    ) =>
+                {
                     let replaced = prepare_replace(dest, options)?;
                     rename(temp, dest, true)?;
                     Ok(written(dest, replaced))
@@ -343,7 +320,7 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
                 {
                     hook(&candidate)?;
                 }
-                match rename(temp, &candidate, false) {
+                match rename_noclobber(temp, &candidate, options) {
                     Ok(()) => return Ok(written(&candidate, false)),
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                     Err(e) => return Err(e),
@@ -370,8 +347,12 @@ fn prepare_replace(dest: &Path, options: &CommitOptions<'_>) -> Result<bool> {
 }
 
 /// Renames under [`ConflictPolicy::Skip`] semantics.
-fn rename_unless_exists(temp: &Path, dest: &Path) -> Result<Committed> {
-    match rename(temp, dest, false) {
+fn rename_unless_exists(
+    temp: &Path,
+    dest: &Path,
+    options: &CommitOptions<'_>,
+) -> Result<Committed> {
+    match rename_noclobber(temp, dest, options) {
         Ok(()) => Ok(Committed::Written {
             path: dest.to_path_buf(),
             replaced: false,
@@ -388,6 +369,37 @@ fn rename(from: &Path, to: &Path, overwrite: bool) -> Result<()> {
         platform::rename_noreplace(from, to)
     };
     result.map_err(|e| Error::io(Operation::Rename, from, e).with_path(to))
+}
+
+/// Renames `from` to `to` unless `to` exists ([`ErrorKind::AlreadyExists`]):
+/// by the kernel where the filesystem can (`RENAME_NOREPLACE`, or a hard
+/// link), else under `to`'s destination lock: take it, check the name is
+/// free, rename. The locked way holds against every other Ferry writer
+/// (they take the same lock); a program that does not take it could still
+/// create `to` between the check and the rename.
+fn rename_noclobber(from: &Path, to: &Path, options: &CommitOptions<'_>) -> Result<()> {
+    if !options.traits.locked_no_clobber {
+        match rename(from, to, false) {
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            other => return other,
+        }
+    }
+    // The caller holds the lock already where the policy may replace.
+    let _lock = if options.policy.may_replace() {
+        None
+    } else {
+        Some(take_lock(to, options)?)
+    };
+    match fs::symlink_metadata(to) {
+        Ok(_) => Err(Error::io(
+            Operation::Rename,
+            from,
+            io::Error::from(io::ErrorKind::AlreadyExists),
+        )
+        .with_path(to)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => rename(from, to, true),
+        Err(e) => Err(Error::io(Operation::Inspect, to, e)),
+    }
 }
 
 /// Puts `item` at `dest` under the destination lock and the conflict policy,
@@ -495,13 +507,6 @@ impl Drop for AtomicFile {
             let _ = fs::remove_file(&self.temp_path);
         }
     }
-}
-
-/// Whether a source modified at `source` should replace a destination
-/// modified at `dest` under [`ConflictPolicy::Newer`]. Unknown times never
-/// replace.
-fn is_newer(source: Option<SystemTime>, dest: Option<SystemTime>) -> bool {
-    matches!((source, dest), (Some(s), Some(d)) if s > d)
 }
 
 /// `dir/name (n).ext` for `dir/name.ext` (the extension is the part after

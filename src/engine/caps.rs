@@ -112,6 +112,9 @@ pub struct Capabilities {
     /// spelling a kernel inode of its own; true where names are
     /// case-sensitive (there is only one spelling).
     pub locks_across_spellings: bool,
+    /// A rename leaves the file's modification time alone (fusefat sets it
+    /// to the time of the rename).
+    pub rename_keeps_times: bool,
     /// The coarsest step the modification time is kept to (1 ns, 100 ns,
     /// 1 µs, 10 ms, 1 s, 2 s); `None` if times cannot be set at all.
     pub time_granularity: Option<Duration>,
@@ -173,7 +176,97 @@ pub struct ReportedOwner {
     pub mode: u32,
 }
 
+/// What the write path needs to know of a destination, from its
+/// [`Capabilities`]. The default is a POSIX filesystem that keeps
+/// everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traits {
+    /// The filesystem for people ("FAT32", "ext4", …).
+    pub filesystem: String,
+    /// Neither `RENAME_NOREPLACE` nor hard links work: a no-clobber commit
+    /// takes the destination lock, checks the name is free, and renames.
+    pub locked_no_clobber: bool,
+    /// Names differ only by case here: destination locks are named after
+    /// the lower-cased name, so every spelling takes the same lock.
+    pub fold_case: bool,
+    /// Permission bits are kept.
+    pub permissions: bool,
+    /// Owners can be set.
+    pub ownership: bool,
+    /// Symbolic links can be made.
+    pub symlinks: bool,
+    /// Hard links can be made.
+    pub hard_links: bool,
+    /// The step modification times are kept to (1 ns where unknown).
+    pub time_step: Duration,
+    /// A rename keeps modification times (else they are set again, by
+    /// path, after the commit).
+    pub rename_keeps_times: bool,
+    /// The largest file, where limited.
+    pub max_file_size: Option<u64>,
+    /// Characters names may not hold.
+    pub refused_chars: Vec<char>,
+    /// Characters names may not end with.
+    pub refused_endings: Vec<char>,
+}
+
+impl Traits {
+    /// A POSIX filesystem that keeps everything (what is assumed where
+    /// nothing was probed).
+    pub const POSIX: Self = Self {
+        filesystem: String::new(),
+        locked_no_clobber: false,
+        fold_case: false,
+        permissions: true,
+        ownership: true,
+        symlinks: true,
+        hard_links: true,
+        time_step: Duration::from_nanos(1),
+        rename_keeps_times: true,
+        max_file_size: None,
+        refused_chars: Vec::new(),
+        refused_endings: Vec::new(),
+    };
+
+    /// The filesystem in a phrase: "this FAT32 drive" (or "the
+    /// destination" where unknown).
+    pub fn drive(&self) -> String {
+        if self.filesystem.is_empty() || self.filesystem == "unknown" {
+            "the destination".to_string()
+        } else {
+            format!("this {} drive", self.filesystem)
+        }
+    }
+}
+
+/// [`Traits::POSIX`], for borrowing.
+pub static POSIX_TRAITS: Traits = Traits::POSIX;
+
+impl Default for Traits {
+    fn default() -> Self {
+        Self::POSIX
+    }
+}
+
 impl Capabilities {
+    /// What the write path needs of these capabilities.
+    pub fn traits(&self) -> Traits {
+        Traits {
+            filesystem: self.filesystem.clone(),
+            locked_no_clobber: !self.no_clobber_rename(),
+            fold_case: !self.case_sensitive,
+            permissions: self.permissions,
+            ownership: self.ownership != Ownership::None,
+            symlinks: self.symlinks,
+            hard_links: self.hard_links,
+            time_step: self.time_granularity.unwrap_or(Duration::from_nanos(1)),
+            rename_keeps_times: self.rename_keeps_times,
+            max_file_size: self.max_file_size,
+            refused_chars: self.refused_chars.clone(),
+            refused_endings: self.refused_endings.clone(),
+        }
+    }
+
     /// Whether some no-clobber commit works without the destination lock:
     /// `RENAME_NOREPLACE`, or a hard link followed by an unlink.
     pub fn no_clobber_rename(&self) -> bool {
@@ -367,12 +460,20 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
     let refused_chars = probe_chars(&sibling, &mut litter);
     let refused_endings = probe_endings(&sibling, &mut litter);
 
-    // Last: the probe file moves away under its own handle.
+    // Last: the probe file moves away under its own handle, with a known
+    // modification time (fusefat sets it to "now" on every rename).
+    let marked = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let _ = file.set_times(FileTimes::new().set_modified(marked));
     let renamed = sibling(".renamed");
     litter.add(renamed.clone());
     let rename_noreplace = os::rename_noreplace(&main, &renamed);
+    let moved = rename_noreplace || fs::rename(&main, &renamed).is_ok();
     // Whichever name the file has now is removed when `litter` drops.
-    litter.forget(if rename_noreplace { &main } else { &renamed });
+    litter.forget(if moved { &main } else { &renamed });
+    let rename_keeps_times = !moved
+        || fs::metadata(&renamed)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.duration_since(marked).unwrap_or_default() < Duration::from_secs(3));
 
     drop(file);
     drop(litter);
@@ -389,6 +490,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         flock,
         locks_across_spellings,
         time_granularity,
+        rename_keeps_times,
         max_file_size,
         case_sensitive,
         refused_chars,

@@ -22,6 +22,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::atomic::{AtomicFile, BeforeReplace, CommitOptions, Committed, ConflictPolicy};
+use super::caps::Traits;
 use super::control::Control;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::lock::Wait;
@@ -47,6 +48,8 @@ pub struct CopyOptions<'a> {
     pub before_replace: Option<BeforeReplace<'a>>,
     /// Runs before a numbered name is tried (`rename` policy; journals).
     pub before_place: Option<super::atomic::BeforePlace<'a>>,
+    /// What the destination's filesystem can do.
+    pub traits: &'a Traits,
     /// Told about the temp file as soon as it exists, before any data is
     /// written (journals record it there, durably, before the commit).
     pub on_temp: Option<OnTemp<'a>>,
@@ -62,6 +65,7 @@ impl CopyOptions<'_> {
             verify: false,
             before_replace: None,
             before_place: None,
+            traits: &crate::caps::POSIX_TRAITS,
             on_temp: None,
         }
     }
@@ -162,6 +166,7 @@ pub struct StagedFile {
     file: FileStamp,
     source: FileStamp,
     kept: MetaKept,
+    source_accessed: Option<std::time::SystemTime>,
 }
 
 /// What [`stage_file`] made of a source.
@@ -188,7 +193,7 @@ pub fn stage_file(
         .metadata()
         .map_err(|e| Error::io(Operation::Inspect, src, e))?;
     check_regular(src, &meta)?;
-    if conflict_settled_early(dest, &meta, options.policy)? {
+    if conflict_settled_early(dest, &meta, options)? {
         return Ok(Staged::Skipped);
     }
 
@@ -221,7 +226,11 @@ pub fn stage_file(
     )?;
     check_unchanged(&source, src, &meta, bytes)?;
     faults::after_write(temp.handle());
-    let kept = platform::copy_file_meta(&source, &meta, temp.handle())
+    let keep = platform::KeepMeta {
+        permissions: options.traits.permissions,
+        owner: options.traits.ownership,
+    };
+    let kept = platform::copy_file_meta(&source, &meta, temp.handle(), keep)
         .map_err(|e| Error::io(Operation::SetMetadata, temp.temp_path(), e))?;
     temp.note_written();
     Ok(Staged::Ready(Box::new(StagedFile {
@@ -233,6 +242,7 @@ pub fn stage_file(
         file,
         source: source_stamp,
         kept,
+        source_accessed: meta.accessed().ok(),
     })))
 }
 
@@ -307,8 +317,17 @@ impl StagedFile {
             before_replace: options.before_replace,
             sync_dir,
             before_place: options.before_place,
+            traits: options.traits,
         };
-        Ok(match self.temp.commit(&commit)? {
+        let committed = self.temp.commit(&commit)?;
+        if let Committed::Written { path, .. } = &committed
+            && !options.traits.rename_keeps_times
+        {
+            // The rename gave the file the time of the rename (fusefat).
+            crate::platform::set_times_by_path(path, self.source_accessed, self.source_modified)
+                .map_err(|e| Error::io(Operation::SetMetadata, path, e))?;
+        }
+        Ok(match committed {
             Committed::Written { path, replaced } => FileOutcome::Copied {
                 path,
                 bytes: self.bytes,
@@ -345,7 +364,7 @@ pub fn check_regular(path: &Path, meta: &Metadata) -> Result<()> {
 fn conflict_settled_early(
     dest: &Path,
     src_meta: &Metadata,
-    policy: ConflictPolicy,
+    options: &CopyOptions<'_>,
 ) -> Result<bool> {
     let existing = match fs::symlink_metadata(dest) {
         Ok(meta) => meta,
@@ -360,7 +379,7 @@ fn conflict_settled_early(
             "a folder of that name is in the way",
         ));
     }
-    match policy {
+    match options.policy {
         ConflictPolicy::Fail => Err(Error::new(
             ErrorKind::AlreadyExists,
             Operation::Validate,
@@ -368,9 +387,10 @@ fn conflict_settled_early(
             "the destination already exists and the conflict policy is 'fail'",
         )),
         ConflictPolicy::Skip => Ok(true),
-        ConflictPolicy::Newer => Ok(!matches!(
-            (src_meta.modified(), existing.modified()),
-            (Ok(s), Ok(d)) if s > d
+        ConflictPolicy::Newer => Ok(!ConflictPolicy::source_is_newer(
+            src_meta.modified().ok(),
+            existing.modified().ok(),
+            options.traits.time_step,
         )),
         ConflictPolicy::Overwrite | ConflictPolicy::Rename => Ok(false),
     }

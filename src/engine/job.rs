@@ -9,9 +9,86 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::ConflictPolicy;
 use super::error::{Error, ErrorKind};
 use super::names;
+
+/// What to do when the destination already exists.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictPolicy {
+    /// Replace the existing file atomically.
+    Overwrite,
+    /// Keep the existing file.
+    Skip,
+    /// Write beside it as "name (1).ext".
+    Rename,
+    /// Replace it only if the source is newer.
+    Newer,
+    /// Refuse and report an error (the default).
+    #[default]
+    Fail,
+}
+
+impl ConflictPolicy {
+    /// All policies, in the order the CLI and UI list them.
+    pub const ALL: [Self; 5] = [
+        Self::Fail,
+        Self::Overwrite,
+        Self::Skip,
+        Self::Rename,
+        Self::Newer,
+    ];
+
+    /// Whether the policy may replace an existing destination.
+    pub fn may_replace(self) -> bool {
+        matches!(self, Self::Overwrite | Self::Newer)
+    }
+
+    /// The policy's name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Overwrite => "overwrite",
+            Self::Skip => "skip",
+            Self::Rename => "rename",
+            Self::Newer => "newer",
+            Self::Fail => "fail",
+        }
+    }
+
+    /// The one rule of [`Newer`](Self::Newer): whether a source modified at
+    /// `source` replaces a destination modified at `dest` on a filesystem
+    /// that keeps times to `step` (FAT: 2 s). Both times are cut to that
+    /// step first, so a copy that got its time rounded down is not "older"
+    /// than its source (as rsync's `--modify-window`). Unknown times never
+    /// replace.
+    ///
+    /// ```
+    /// use ferry_engine::job::ConflictPolicy;
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let t = |ms| Some(UNIX_EPOCH + Duration::from_millis(ms));
+    /// let fat = Duration::from_secs(2);
+    /// assert!(!ConflictPolicy::source_is_newer(t(10_900), t(10_000), fat));
+    /// assert!(ConflictPolicy::source_is_newer(t(12_100), t(10_000), fat));
+    /// assert!(ConflictPolicy::source_is_newer(t(10_900), t(10_000), Duration::from_nanos(1)));
+    /// ```
+    pub fn source_is_newer(
+        source: Option<std::time::SystemTime>,
+        dest: Option<std::time::SystemTime>,
+        step: Duration,
+    ) -> bool {
+        let cut = |t: std::time::SystemTime| {
+            let since = t
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_nanos();
+            since / step.as_nanos().max(1)
+        };
+        matches!((source, dest), (Some(s), Some(d)) if cut(s) > cut(d))
+    }
+}
 
 /// A job's identity: 48 random bits, shown as 12 hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -284,6 +361,9 @@ pub enum JobOutcome {
     Completed,
     /// Some files failed; the others are in place.
     CompletedWithErrors,
+    /// Everything the destination can hold is in place; what it cannot
+    /// (symbolic links on FAT, …) is listed with the reason.
+    CompletedWithWarnings,
     /// Nothing was done (bad input) or the job could not go on.
     Failed,
     /// Stopped on request; unfinished files were left as they were.

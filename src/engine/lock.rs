@@ -128,8 +128,19 @@ pub struct DestinationLock {
 impl DestinationLock {
     /// The sidecar path that guards `dest`.
     pub fn sidecar_path(dest: &Path) -> PathBuf {
+        Self::sidecar_path_folded(dest, false)
+    }
+
+    /// The sidecar path that guards `dest`, named after the lower-cased
+    /// name with `fold_case` (a case-insensitive destination, where every
+    /// spelling of a name must take the same lock).
+    pub fn sidecar_path_folded(dest: &Path, fold_case: bool) -> PathBuf {
         let name = dest.file_name().unwrap_or(dest.as_os_str());
-        dest.with_file_name(names::lock_name(name))
+        if fold_case {
+            dest.with_file_name(names::lock_name(&names::fold_case(name)))
+        } else {
+            dest.with_file_name(names::lock_name(name))
+        }
     }
 
     /// Takes the lock that guards `dest`. Fails with [`ErrorKind::Busy`]
@@ -141,20 +152,50 @@ impl DestinationLock {
         wait: Wait,
         cancel: Option<&AtomicBool>,
     ) -> Result<Self> {
-        let path = Self::sidecar_path(dest);
+        Self::acquire_folded(dest, mode, wait, cancel, false)
+    }
+
+    /// [`acquire`](Self::acquire), on a case-insensitive destination with
+    /// `fold_case` (see [`sidecar_path_folded`](Self::sidecar_path_folded)).
+    pub fn acquire_folded(
+        dest: &Path,
+        mode: LockMode,
+        wait: Wait,
+        cancel: Option<&AtomicBool>,
+        fold_case: bool,
+    ) -> Result<Self> {
+        let path = Self::sidecar_path_folded(dest, fold_case);
         let lock_err = |e: io::Error| Error::io(Operation::Lock, &path, e);
         // One deadline for all retries, so a retry does not restart the wait.
         let deadline = match wait {
             Wait::Timeout(t) => Some(Instant::now() + t),
             _ => None,
         };
+        // A holder unlinking the sidecar while we open or lock it can make
+        // those calls fail with "not found" on some FUSE filesystems: that
+        // is a race lost, not an error, so start over (a bounded number of
+        // times, so a filesystem that always says so cannot spin us).
+        let mut vanished = 0u32;
+        let mut gone = |e: &io::Error| {
+            vanished += 1;
+            e.kind() == io::ErrorKind::NotFound && vanished < 10_000
+        };
         loop {
-            let file = platform::open_lock_file(&path).map_err(lock_err)?;
+            let file = match platform::open_lock_file(&path) {
+                Ok(file) => file,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(lock_err(e)),
+            };
             let wait = match deadline {
                 Some(d) => Wait::Timeout(d.saturating_duration_since(Instant::now())),
                 None => wait,
             };
-            if !lock_with_wait(&file, mode, wait, cancel).map_err(lock_err)? {
+            let granted = match lock_with_wait(&file, mode, wait, cancel) {
+                Ok(granted) => granted,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(lock_err(e)),
+            };
+            if !granted {
                 return Err(if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                     Error::cancelled(dest)
                 } else {
@@ -168,8 +209,14 @@ impl DestinationLock {
             }
             // The previous holder may have unlinked the sidecar between our
             // open and our lock: then we hold a lock on a dead inode and
-            // must start over on whatever the path names now.
-            let locked = FileId::of(&file.metadata().map_err(lock_err)?);
+            // must start over on whatever the path names now. (Some FUSE
+            // filesystems, fusefat among them, cannot even stat an unlinked
+            // file: that too means start over.)
+            let locked = match file.metadata() {
+                Ok(meta) => FileId::of(&meta),
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(lock_err(e)),
+            };
             match fs::symlink_metadata(&path) {
                 Ok(meta) if FileId::of(&meta) == locked => {
                     return Ok(Self {

@@ -74,6 +74,26 @@ pub fn lock_name(dest_name: &OsStr) -> OsString {
     name
 }
 
+/// `name` in lower case, for filesystems that ignore case (Unicode lower
+/// case where the name is UTF-8, ASCII lower case of its bytes otherwise).
+///
+/// ```
+/// use ferry_engine::names::fold_case;
+/// use std::ffi::OsStr;
+/// assert_eq!(fold_case(OsStr::new("Photo.JPG")), "photo.jpg");
+/// ```
+pub fn fold_case(name: &OsStr) -> OsString {
+    match name.to_str() {
+        Some(text) => OsString::from(text.to_lowercase()),
+        None => {
+            let bytes = name.as_encoded_bytes().to_ascii_lowercase();
+            // SAFETY: ASCII case changes keep every byte sequence's
+            // encoding valid (non-ASCII bytes are untouched).
+            unsafe { OsString::from_encoded_bytes_unchecked(bytes) }
+        }
+    }
+}
+
 /// Whether `name` has the shape of a Ferry temp file name.
 pub fn is_temp_name(name: &OsStr) -> bool {
     let bytes = name.as_encoded_bytes();

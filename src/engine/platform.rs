@@ -102,7 +102,10 @@ pub fn open_source(path: &Path) -> io::Result<File> {
 ///
 /// Linux uses `renameat2(RENAME_NOREPLACE)`, macOS `renamex_np(RENAME_EXCL)`.
 /// Where those are missing (or the filesystem refuses them) a hard link
-/// followed by an unlink gives the same no-clobber guarantee.
+/// followed by an unlink gives the same no-clobber guarantee. Where the
+/// filesystem has neither (FAT, exFAT) it fails with
+/// [`io::ErrorKind::Unsupported`] — never "permission denied" — and the
+/// caller commits under the destination lock instead.
 pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
     {
@@ -113,8 +116,19 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    std::fs::hard_link(from, to)?;
-    std::fs::remove_file(from)
+    match std::fs::hard_link(from, to) {
+        Ok(()) => std::fs::remove_file(from),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        // No hard links here (FAT and exFAT answer EPERM): not a question
+        // of permissions.
+        Err(e) if is_unsupported(&e) || e.kind() == io::ErrorKind::PermissionDenied => {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no atomic no-clobber rename here",
+            ))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A file's identity on its filesystem: device and inode on Unix.
@@ -404,14 +418,33 @@ fn keep_owner(file: &File, uid: u32, gid: u32) -> MetaKept {
 /// POSIX ACLs) where both filesystems have them. Order matters: the owner
 /// first (changing it clears set-ID bits), then the mode, then extended
 /// attributes (an ACL adjusts the mode), times last.
-pub fn copy_file_meta(src: &File, meta: &Metadata, file: &File) -> io::Result<MetaKept> {
+///
+/// Where the destination is known not to keep permissions or owners
+/// (`keep`), those calls are skipped and reported as not kept.
+pub fn copy_file_meta(
+    src: &File,
+    meta: &Metadata,
+    file: &File,
+    keep: KeepMeta,
+) -> io::Result<MetaKept> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let mut kept = keep_owner(file, meta.uid(), meta.gid());
+        let mut kept = if keep.owner {
+            keep_owner(file, meta.uid(), meta.gid())
+        } else {
+            let mine = rustix::process::geteuid().as_raw() == meta.uid();
+            MetaKept {
+                owner_unsupported: !mine,
+                ..MetaKept::default()
+            }
+        };
         let mode = kept.safe_mode(meta.mode(), true);
         kept.setid_dropped = mode & 0o6000 != meta.mode() & 0o6000;
-        if let Err(e) = rustix::fs::fchmod(file, rustix::fs::Mode::from_raw_mode(mode as _)) {
+        if !keep.permissions {
+            kept.mode_unsupported = true;
+        } else if let Err(e) = rustix::fs::fchmod(file, rustix::fs::Mode::from_raw_mode(mode as _))
+        {
             let e = io::Error::from(e);
             if !is_unsupported(&e) {
                 return Err(e);
@@ -424,11 +457,29 @@ pub fn copy_file_meta(src: &File, meta: &Metadata, file: &File) -> io::Result<Me
     }
     #[cfg(not(unix))]
     {
-        let _ = src;
+        let _ = (src, keep);
         let mut kept = MetaKept::default();
         file.set_permissions(meta.permissions())?;
         set_times_from(file, meta, &mut kept)?;
         Ok(kept)
+    }
+}
+
+/// Which metadata a destination is known to keep (all, where unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepMeta {
+    /// Permission bits.
+    pub permissions: bool,
+    /// Owner and group.
+    pub owner: bool,
+}
+
+impl Default for KeepMeta {
+    fn default() -> Self {
+        Self {
+            permissions: true,
+            owner: true,
+        }
     }
 }
 
@@ -527,6 +578,47 @@ pub fn copy_symlink_meta(meta: &Metadata, link: &Path) -> io::Result<()> {
     {
         let _ = (meta, link);
         Ok(())
+    }
+}
+
+/// Sets a file's access and modification times by path (for filesystems
+/// that change them on rename, after the rename).
+pub fn set_times_by_path(
+    path: &Path,
+    accessed: Option<std::time::SystemTime>,
+    modified: Option<std::time::SystemTime>,
+) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, UTIME_OMIT, utimensat};
+        let spec = |t: Option<std::time::SystemTime>| match t
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        {
+            Some(d) => Timespec {
+                tv_sec: d.as_secs() as _,
+                tv_nsec: d.subsec_nanos() as _,
+            },
+            None => Timespec {
+                tv_sec: 0,
+                tv_nsec: UTIME_OMIT,
+            },
+        };
+        let times = Timestamps {
+            last_access: spec(accessed),
+            last_modification: spec(modified),
+        };
+        utimensat(CWD, path, &times, AtFlags::empty()).map_err(io::Error::from)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut times = std::fs::FileTimes::new();
+        if let Some(t) = accessed {
+            times = times.set_accessed(t);
+        }
+        if let Some(t) = modified {
+            times = times.set_modified(t);
+        }
+        OpenOptions::new().write(true).open(path)?.set_times(times)
     }
 }
 

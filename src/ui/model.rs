@@ -82,6 +82,7 @@ pub fn outcome_word(outcome: JobOutcome) -> &'static str {
     match outcome {
         JobOutcome::Completed => "Completed",
         JobOutcome::CompletedWithErrors => "Completed with errors",
+        JobOutcome::CompletedWithWarnings => "Completed with warnings",
         JobOutcome::Failed => "Failed",
         JobOutcome::Cancelled => "Cancelled",
         JobOutcome::RolledBack => "Rolled back",
@@ -330,7 +331,9 @@ fn notify_finished(job: &FinishedJob, notices: &mut Notices) {
             format::bytes(s.bytes_done),
             format::duration(s.elapsed)
         )),
-        JobOutcome::CompletedWithErrors | JobOutcome::Failed => {
+        JobOutcome::CompletedWithErrors
+        | JobOutcome::CompletedWithWarnings
+        | JobOutcome::Failed => {
             let first = s
                 .failed
                 .first()

@@ -542,9 +542,10 @@ fn finished_ui(ui: &mut egui::Ui, job: &FinishedJob) {
     let s = &job.summary;
     let colour = match s.outcome {
         JobOutcome::Completed => colours::ok(ui),
-        JobOutcome::CompletedWithErrors | JobOutcome::Cancelled | JobOutcome::RolledBack => {
-            colours::warning(ui)
-        }
+        JobOutcome::CompletedWithErrors
+        | JobOutcome::CompletedWithWarnings
+        | JobOutcome::Cancelled
+        | JobOutcome::RolledBack => colours::warning(ui),
         JobOutcome::Failed => colours::error(ui),
     };
     egui::Frame::group(ui.style()).show(ui, |ui| {

@@ -283,6 +283,7 @@ impl Runner<'_> {
                     let options = CopyOptions {
                         control: Some(self.control),
                         before_place: Some(&hook),
+                        traits: &self.traits,
                         ..CopyOptions::new(self.spec.policy)
                     };
                     (i, written, staged.commit(&options, &mut [], false))

@@ -183,6 +183,7 @@ impl Runner<'_> {
                 cancel: Some(self.control.cancel_flag()),
                 source_modified: meta.modified().ok(),
                 before_place: Some(&place_hook),
+                traits: &self.traits,
                 ..CommitOptions::new(self.spec.policy)
             };
             atomic::commit_path(&entry.src, &entry.dest, &options)?
@@ -190,6 +191,10 @@ impl Runner<'_> {
         match committed {
             Committed::Written { path, .. } => {
                 faults::point("after-move-rename");
+                if !self.traits.rename_keeps_times && meta.is_file() {
+                    platform::set_times_by_path(&path, meta.accessed().ok(), meta.modified().ok())
+                        .map_err(|e| Error::io(Operation::SetMetadata, &path, e))?;
+                }
                 let src_dir = parent_dir(&entry.src);
                 platform::sync_dir(src_dir).map_err(|e| Error::io(Operation::Sync, src_dir, e))?;
                 self.record(
@@ -226,6 +231,18 @@ impl Runner<'_> {
                 other => return other,
             }
         }
+        if !self.traits.symlinks {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                Operation::Validate,
+                &entry.src,
+                format!(
+                    "{} cannot hold symbolic links, so this link (to '{}') was not copied",
+                    self.traits.drive(),
+                    target.display()
+                ),
+            ));
+        }
         let source = fs::symlink_metadata(&entry.src)
             .map_err(|e| Error::io(Operation::Inspect, &entry.src, e))?;
         let committed = {
@@ -241,6 +258,7 @@ impl Runner<'_> {
                 cancel: Some(self.control.cancel_flag()),
                 before_replace: self.spec.all_or_nothing.then_some(&backup_hook as _),
                 before_place: Some(&place_hook),
+                traits: &self.traits,
                 ..CommitOptions::new(self.spec.policy)
             };
             atomic::create_symlink_with(target, &entry.dest, &options, &prepare)?
@@ -264,7 +282,15 @@ impl Runner<'_> {
                 other => return other,
             }
         }
-        let Some(existing) = self.placed.get(&first).cloned() else {
+        let existing = self
+            .placed
+            .get(&first)
+            .filter(|_| self.traits.hard_links)
+            .cloned();
+        let Some(existing) = existing else {
+            if !self.traits.hard_links {
+                self.notes.links_copied += 1;
+            }
             let as_file = Entry {
                 kind: EntryKind::File { size },
                 ..entry.clone()
@@ -283,6 +309,7 @@ impl Runner<'_> {
                 cancel: Some(self.control.cancel_flag()),
                 before_replace: self.spec.all_or_nothing.then_some(&backup_hook as _),
                 before_place: Some(&place_hook),
+                traits: &self.traits,
                 ..CommitOptions::new(self.spec.policy)
             };
             atomic::create_hard_link_with(&existing, &entry.dest, &options, &prepare)?

@@ -31,6 +31,7 @@ mod batch;
 mod entries;
 mod notes;
 mod recover;
+mod refuse;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -39,9 +40,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::atomic::parent_dir;
+use super::caps::{self, Traits};
 use super::control::Control;
 use super::copy::{CopyMethod, CopyOptions};
 use super::error::{Error, ErrorKind, Operation, Result};
+use super::job::ConflictPolicy;
 use super::job::{Entry, EntryKind, FileError, JobId, JobOutcome, JobPlan, JobSpec, JobSummary};
 use super::journal::{Journal, JournalState, Record, Trust};
 use super::lock::Wait;
@@ -156,6 +159,15 @@ pub fn run_job(
     progress
         .bytes_total
         .store(plan.total_bytes(), Ordering::Relaxed);
+    let found = probe_destination(spec);
+    let traits = found.as_ref().map(|c| c.traits()).unwrap_or_default();
+    if let Err(e) = check_space(spec, &plan, found.as_ref()) {
+        if spec.all_or_nothing {
+            let _ = journal.remove();
+            return failed_summary(vec![FileError::from_error(&spec.dest, &e)]);
+        }
+        early_warnings.push(e.cause());
+    }
     let link_targets = plan
         .entries
         .iter()
@@ -183,6 +195,8 @@ pub fn run_job(
         notes: notes::MetaNotes::default(),
         link_targets,
         placed: HashMap::new(),
+        traits,
+        names_seen: HashMap::new(),
     };
     if let Some(state) = &state {
         runner.take_over(state);
@@ -216,7 +230,7 @@ pub fn run_job(
 
     let failed = std::mem::take(&mut runner.failed);
     let mut warnings = std::mem::take(&mut runner.warnings);
-    warnings.extend(runner.notes.warnings());
+    warnings.extend(runner.notes.warnings(&runner.traits));
     let summary = JobSummary {
         outcome,
         files_done: runner.files_written,
@@ -288,6 +302,11 @@ struct Runner<'a> {
     link_targets: HashSet<usize>,
     /// Where those entries were put.
     placed: HashMap<usize, PathBuf>,
+    /// What the destination's filesystem can do.
+    traits: Traits,
+    /// On a case-insensitive destination: the names this job has written
+    /// in each folder, lower-cased, with the first spelling.
+    names_seen: HashMap<(PathBuf, std::ffi::OsString), std::ffi::OsString>,
 }
 
 impl Runner<'_> {
@@ -332,6 +351,7 @@ impl Runner<'_> {
             verify: self.spec.verify,
             before_replace: None,
             before_place: None,
+            traits: &self.traits,
             on_temp: None,
         }
     }
@@ -380,6 +400,24 @@ impl Runner<'_> {
                     format!("its folder could not be created: {reason}"),
                 );
                 self.fail(i, entry, &err);
+                continue;
+            }
+            if let Some(refusal) = self.refusal(entry) {
+                if entry.is_dir() {
+                    failed_dirs.push((entry.dest.clone(), refusal.cause()));
+                }
+                match refusal.kind() {
+                    ErrorKind::AlreadyExists if self.spec.policy == ConflictPolicy::Skip => {
+                        let _ = self.record(Record::Skipped { i }, false);
+                        let size = self.entry_size(entry);
+                        self.file_finished(i, size, 0, false);
+                    }
+                    _ => {
+                        let size = self.entry_size(entry);
+                        self.progress.add_bytes(size);
+                        self.fail(i, entry, &refusal);
+                    }
+                }
                 continue;
             }
             if let EntryKind::File { size } = entry.kind
@@ -496,7 +534,8 @@ impl Runner<'_> {
             };
             match platform::apply_dir_meta(meta, &entry.dest) {
                 Ok(kept) => {
-                    self.notes.add(kept);
+                    // What a drive does not keep is counted over files.
+                    self.notes.add_folder(kept);
                     if let (Ok(src), Ok(dst)) = (
                         std::fs::File::open(&entry.src),
                         std::fs::File::open(&entry.dest),
@@ -526,4 +565,44 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// What the destination's filesystem can do, probed once for the job on the
+/// nearest existing folder of the destination (a POSIX filesystem is
+/// assumed where it cannot be probed: then writing fails with its own
+/// error).
+fn probe_destination(spec: &JobSpec) -> Option<caps::Capabilities> {
+    let mut dir = spec.dest.as_path();
+    while !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+        dir = dir.parent().filter(|p| !p.as_os_str().is_empty())?;
+    }
+    caps::probe(dir).ok()
+}
+
+/// Whether the job's data fits in the destination's free space (where the
+/// filesystem tells it). Files that replace others are counted whole.
+fn check_space(spec: &JobSpec, plan: &JobPlan, found: Option<&caps::Capabilities>) -> Result<()> {
+    let Some(space) = found.and_then(|c| c.space) else {
+        return Ok(());
+    };
+    let needed = plan.total_bytes();
+    if needed <= space.available {
+        return Ok(());
+    }
+    let fmt = super::format::bytes;
+    Err(Error::new(
+        ErrorKind::NoSpace,
+        Operation::Validate,
+        &spec.dest,
+        format!(
+            "the job needs {}, and only {} is free there{}",
+            fmt(needed),
+            fmt(space.available),
+            if spec.all_or_nothing {
+                "; nothing was copied"
+            } else {
+                ": the files that fit are copied"
+            }
+        ),
+    ))
 }

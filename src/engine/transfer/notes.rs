@@ -2,6 +2,7 @@
 //! a job and reported once per kind ("the destination does not keep
 //! permissions (120 files)"), never once per file.
 
+use crate::caps::Traits;
 use crate::platform::MetaKept;
 
 /// Counts, per kind, of files whose metadata could not all be kept.
@@ -13,6 +14,10 @@ pub struct MetaNotes {
     times_unsupported: u64,
     xattrs_lost: u64,
     setid_dropped: u64,
+    /// Hard links copied as separate files (the destination has none).
+    pub links_copied: u64,
+    /// Files copied onto a destination that keeps coarse times.
+    pub coarse_times: u64,
 }
 
 impl MetaNotes {
@@ -24,15 +29,25 @@ impl MetaNotes {
         self.times_unsupported += u64::from(kept.times_unsupported);
         self.xattrs_lost += u64::from(kept.xattrs_lost);
         self.setid_dropped += u64::from(kept.setid_dropped);
+        self.coarse_times += 1;
     }
 
-    /// One warning per kind, in words.
-    pub fn warnings(&self) -> Vec<String> {
+    /// Adds a folder's outcome: only what is not a property of the drive
+    /// (owners root could not keep, extended attributes).
+    pub fn add_folder(&mut self, kept: MetaKept) {
+        self.owner_lost += u64::from(kept.owner_lost && is_root());
+        self.xattrs_lost += u64::from(kept.xattrs_lost);
+    }
+
+    /// One warning per kind, in words; `traits` names the drive and its
+    /// time step.
+    pub fn warnings(&self, traits: &Traits) -> Vec<String> {
         let files = |n: u64| format!("{n} file{}", if n == 1 { "" } else { "s" });
+        let drive = traits.drive();
         let mut out = Vec::new();
         if self.owner_unsupported > 0 {
             out.push(format!(
-                "the destination does not keep owners: {} now belong to the user running Ferry",
+                "{drive} does not keep owners: {} now belong to the user running Ferry",
                 files(self.owner_unsupported)
             ));
         }
@@ -44,14 +59,26 @@ impl MetaNotes {
         }
         if self.mode_unsupported > 0 {
             out.push(format!(
-                "the destination does not keep permissions ({})",
+                "{drive} does not keep permissions ({})",
                 files(self.mode_unsupported)
             ));
         }
         if self.times_unsupported > 0 {
             out.push(format!(
-                "the destination does not keep modification times ({})",
+                "{drive} does not keep modification times ({})",
                 files(self.times_unsupported)
+            ));
+        } else if self.coarse_times > 0 && traits.time_step >= std::time::Duration::from_secs(1) {
+            out.push(format!(
+                "{drive} keeps modification times to {} s only ({})",
+                traits.time_step.as_secs(),
+                files(self.coarse_times)
+            ));
+        }
+        if self.links_copied > 0 {
+            out.push(format!(
+                "{drive} has no hard links: {} linked to others were copied as separate files",
+                files(self.links_copied)
             ));
         }
         if self.xattrs_lost > 0 {

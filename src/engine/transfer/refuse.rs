@@ -1,0 +1,102 @@
+//! What cannot succeed on the destination, refused in words before any
+//! byte of that entry is written, while the rest of the job goes on: a file
+//! larger than the filesystem holds, a name it cannot keep, a second name
+//! that only differs by case from one this job already wrote there (on a
+//! filesystem that ignores case it would silently replace the first).
+
+use super::Runner;
+use crate::error::{Error, ErrorKind, Operation};
+use crate::format;
+use crate::job::{ConflictPolicy, Entry, EntryKind};
+use crate::names;
+
+impl Runner<'_> {
+    /// Why `entry` cannot be written, if it cannot.
+    pub(super) fn refusal(&mut self, entry: &Entry) -> Option<Error> {
+        let name = entry.dest.file_name()?;
+        let drive = self.traits.drive();
+        if let EntryKind::File { size } = entry.kind
+            && let Some(max) = self.traits.max_file_size
+            && size > max
+        {
+            return Some(Error::new(
+                ErrorKind::Unsupported,
+                Operation::Validate,
+                &entry.src,
+                format!(
+                    "it is {}; {drive} holds at most {} per file — use a drive formatted as \
+                     exFAT or NTFS for it",
+                    format::bytes(size),
+                    format::bytes(max.saturating_add(1))
+                ),
+            ));
+        }
+        if let Some(problem) = self.traits_name_problem(name) {
+            return Some(Error::new(
+                ErrorKind::Unsupported,
+                Operation::Validate,
+                &entry.dest,
+                format!("{problem} — rename it before copying it there"),
+            ));
+        }
+        if self.traits.fold_case {
+            let dir = crate::atomic::parent_dir(&entry.dest).to_path_buf();
+            let folded = names::fold_case(name);
+            match self.names_seen.get(&(dir.clone(), folded.clone())) {
+                Some(first) if first != name => {
+                    if self.spec.policy == ConflictPolicy::Rename {
+                        return None; // the commit numbers it
+                    }
+                    return Some(Error::new(
+                        ErrorKind::AlreadyExists,
+                        Operation::Validate,
+                        &entry.dest,
+                        format!(
+                            "'{}' and '{}' are the same name on {drive}, which ignores case, \
+                             so it was not copied over the first",
+                            first.to_string_lossy(),
+                            name.to_string_lossy()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.names_seen.insert((dir, folded), name.to_os_string());
+                }
+            }
+        }
+        None
+    }
+
+    /// The characters and endings the destination refuses, in words.
+    fn traits_name_problem(&self, name: &std::ffi::OsStr) -> Option<String> {
+        let text = name.to_string_lossy();
+        let drive = self.traits.drive();
+        let refused: Vec<String> = self
+            .traits
+            .refused_chars
+            .iter()
+            .filter(|c| text.contains(**c))
+            .map(|c| format!("'{c}'"))
+            .collect();
+        if !refused.is_empty() {
+            return Some(format!(
+                "{drive} does not allow {} in names",
+                refused.join(" ")
+            ));
+        }
+        let last = text.chars().last()?;
+        self.traits.refused_endings.contains(&last).then(|| {
+            let what = if last == '.' { "a dot" } else { "a space" };
+            format!("{drive} does not keep names that end with {what}")
+        })
+    }
+
+    /// The bytes an entry counts for in the progress.
+    pub(super) fn entry_size(&self, entry: &Entry) -> u64 {
+        match entry.kind {
+            EntryKind::File { size } => size,
+            _ => 0,
+        }
+    }
+}
