@@ -475,17 +475,13 @@ fn write_scan(
                 }
             }
         }
-        if let Some(first) = report.backups.first() {
+        if !report.backups.is_empty() {
             let n = report.backups.len();
+            let (s, them) = if n == 1 { ("", "it") } else { ("s", "them") };
             writeln!(
                 out,
-                "\n{n} backup{} of replaced files: {}.",
-                if n == 1 { "" } else { "s" },
-                first
-                    .verdict()
-                    .reason()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
+                "\n{n} backup{s} of replaced files, kept by interrupted all-or-nothing jobs, \
+                 never swept: see 'ferry jobs' and 'ferry rollback', or remove {them} by hand."
             )?;
         }
     }
