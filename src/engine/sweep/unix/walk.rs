@@ -510,6 +510,8 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", d.join(temp("link"))).unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         std::fs::write(d.join("plain.txt"), b"plain").unwrap();
+        let backup = d.join(".plain.txt.0123456789abcdef.ferry-backup");
+        std::fs::hard_link(d.join("plain.txt"), &backup).unwrap();
         let fifo = d.join(temp("pipe"));
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.unwrap().success(), "mkfifo failed");
@@ -542,8 +544,10 @@ mod tests {
             let path = d.join(temp(n));
             found.iter().find(|(p, _)| *p == path).unwrap().1.clone()
         };
-        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(found.len(), 5, "{found:?}");
         assert_eq!(what("orphan"), "free, 5 bytes");
+        // Listed whatever its link count, never opened or locked.
+        assert!(found.contains(&(backup, "backup".into())), "{found:?}");
         assert!(what("folder").contains("folder"));
         assert!(what("link").contains("symbolic link"));
         assert!(what("pipe").contains("FIFO"));
