@@ -52,18 +52,24 @@ fn a_scheduled_sweep_fires_and_reports_like_a_manual_one() {
     let old = orphan(&root, "old.iso");
     std::thread::sleep(Duration::from_millis(1200));
     let mut settings = settings_for(&root);
-    settings.sweep.schedule = Schedule::Every(Duration::from_secs(3600));
+    // Far below the one-minute minimum (set directly, not through
+    // validation) so that the test need not wait long.
+    let interval = Duration::from_secs(2);
+    settings.sweep.schedule = Schedule::Every(interval);
     let data = tmp.path().join("data");
+    let started = std::time::SystemTime::now();
     let engine = Engine::start(EngineConfig {
         settings,
         ..EngineConfig::new(&data)
     });
-    // Never swept before: due at once.
+    // Never swept before: due one interval after the start (the schedule
+    // counts from when it was set, here the start), not at once.
     let report = match wait_for(&engine, |e| matches!(e, Event::SweepFinished(_))) {
         Event::SweepFinished(report) => report,
         _ => unreachable!(),
     };
     assert_eq!(report.trigger, Trigger::Scheduled);
+    assert!(report.started >= started + interval, "it swept at once");
     assert_eq!(report.removed.len(), 1, "{report:?}");
     assert!(!old.exists());
     match wait_for(&engine, |e| {
@@ -81,7 +87,7 @@ fn a_scheduled_sweep_fires_and_reports_like_a_manual_one() {
             log,
         } => {
             let gap = next_run.unwrap().duration_since(last_run.unwrap()).unwrap();
-            assert_eq!(gap, Duration::from_secs(3600));
+            assert_eq!(gap, interval);
             assert!(
                 log.iter()
                     .any(|r| r.path == old && r.trigger == Trigger::Scheduled)
@@ -198,4 +204,88 @@ fn transfers_remember_their_destination_folders() {
             dir.display()
         );
     }
+}
+
+/// Collects the events that arrive within `wait`.
+fn events_for(engine: &Engine, wait: Duration) -> Vec<Event> {
+    let deadline = Instant::now() + wait;
+    let mut seen = Vec::new();
+    while let Ok(event) = engine
+        .events()
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        seen.push(event);
+    }
+    seen
+}
+
+fn scheduled_sweeps(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| match e {
+            Event::SweepFinished(report) => report.trigger == Trigger::Scheduled,
+            Event::SweepFailed { trigger, .. } => *trigger == Trigger::Scheduled,
+            _ => false,
+        })
+        .count()
+}
+
+/// The latest next-run time the engine published.
+fn next_run(events: &[Event]) -> Option<std::time::SystemTime> {
+    events.iter().rev().find_map(|e| match e {
+        Event::SweepStatus { next_run, .. } => Some(next_run.expect("a schedule is set")),
+        _ => None,
+    })
+}
+
+/// Saving a schedule never sweeps at once, even when Ferry has never swept:
+/// the first scheduled sweep is one interval after the schedule was set,
+/// and that holds across a restart of the app.
+#[test]
+fn saving_a_schedule_never_sweeps_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    fs::create_dir(&root).unwrap();
+    let data = tmp.path().join("data");
+    let settings_path = tmp.path().join("config/settings.json");
+    let hour = Duration::from_secs(3600);
+    let mut scheduled = Settings::default();
+    scheduled.sweep.roots = vec![root.clone()];
+    scheduled.sweep.schedule = Schedule::Every(hour);
+
+    let saved_at = std::time::SystemTime::now();
+    {
+        let engine = Engine::start(EngineConfig {
+            settings_path: Some(settings_path.clone()),
+            ..EngineConfig::new(&data)
+        });
+        engine.send(Command::UpdateSettings(scheduled.clone()));
+        let events = events_for(&engine, Duration::from_secs(2));
+        assert!(
+            events.iter().any(|e| matches!(e, Event::SettingsSaved(_))),
+            "{events:?}"
+        );
+        assert_eq!(scheduled_sweeps(&events), 0, "saving swept at once");
+        let next = next_run(&events).expect("the next run is published");
+        assert!(
+            next >= saved_at + hour,
+            "next run {next:?} is sooner than an hour"
+        );
+    }
+    // Restarted with the same schedule (and still never swept): the first
+    // run stays an hour after the schedule was saved.
+    let (loaded, _) = Settings::load_from(&settings_path).unwrap();
+    let engine = Engine::start(EngineConfig {
+        settings: loaded,
+        settings_path: Some(settings_path),
+        ..EngineConfig::new(&data)
+    });
+    let events = events_for(&engine, Duration::from_secs(2));
+    assert_eq!(scheduled_sweeps(&events), 0, "the restart swept at once");
+    let next = next_run(&events).expect("the next run is published");
+    assert!(next >= saved_at + hour, "next run {next:?}");
+    assert!(
+        next <= saved_at + hour + Duration::from_secs(5),
+        "next run {next:?}"
+    );
 }

@@ -15,9 +15,10 @@ fn custom() -> Settings {
     let mut s = Settings::default();
     s.sweep.threshold = Duration::from_secs(90 * 60);
     s.sweep.schedule = Schedule::Every(Duration::from_secs(6 * 3600));
+    // Sweep folders must exist to be saved.
     s.sweep.roots = vec![
-        PathBuf::from("/srv/incoming"),
-        PathBuf::from("/home/me/Downloads"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        std::env::temp_dir(),
     ];
     s.sweep.foreign_patterns = vec![ForeignPattern::Rclone, ForeignPattern::Crdownload];
     s.transfer.conflict = ConflictPolicy::Rename;
@@ -172,4 +173,38 @@ fn the_command_line_warns_about_corrupt_settings_and_carries_on() {
         "the default 1-day threshold"
     );
     assert!(!path.exists());
+}
+
+/// Sweep folders must exist as folders: one problem per folder, in words,
+/// and nothing is saved. A folder that goes missing after it was saved (an
+/// unplugged drive) does not make the settings file unusable.
+#[test]
+fn sweep_roots_must_be_existing_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.json");
+    let file = dir.path().join("a-file.txt");
+    fs::write(&file, b"not a folder").unwrap();
+    let present = dir.path().join("present");
+    fs::create_dir(&present).unwrap();
+    let mut s = Settings::default();
+    s.sweep.roots = vec![
+        dir.path().join("missing-one"),
+        present.clone(),
+        dir.path().join("missing-two"),
+        file.clone(),
+    ];
+    let problems = s.validate().unwrap_err().problems;
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(problems[0].contains("missing-one") && problems[0].contains("does not exist"));
+    assert!(problems[1].contains("missing-two") && problems[1].contains("does not exist"));
+    assert!(problems[2].contains("a-file.txt") && problems[2].contains("not a folder"));
+    assert!(s.save_to(&path).is_err());
+    assert!(!path.exists(), "refused settings were saved");
+
+    s.sweep.roots = vec![present.clone()];
+    s.save_to(&path).unwrap();
+    fs::remove_dir(&present).unwrap();
+    let (loaded, warnings) = Settings::load_from(&path).unwrap();
+    assert_eq!(loaded, s, "{warnings:?}");
+    assert!(path.exists(), "the settings were set aside");
 }

@@ -125,7 +125,13 @@ fn scan_json_has_the_exact_shape() {
     assert_eq!(entries.len(), 5, "{doc}");
     let mut statuses = BTreeSet::new();
     for e in entries {
-        assert_eq!(keys(e), ["age_secs", "kind", "path", "size", "status"]);
+        let mut expected = vec!["age_secs", "kind", "path", "removable", "size", "status"];
+        if e["removable"] == false {
+            // Why a sweep would keep it, in words.
+            assert!(e["reason"].is_string(), "{e}");
+            expected.insert(3, "reason");
+        }
+        assert_eq!(keys(e), expected);
         let path = e["path"].as_str().unwrap();
         assert!(PathBuf::from(path).is_absolute(), "{path}");
         assert!(e["size"].is_u64() && e["age_secs"].is_u64(), "{e}");
@@ -146,6 +152,13 @@ fn scan_json_has_the_exact_shape() {
             .clone()
     };
     assert_eq!(find(&orphan)["status"], "orphan");
+    assert_eq!(find(&orphan)["removable"], true);
+    assert_eq!(find(&held)["removable"], false);
+    assert_eq!(
+        find(&held)["reason"],
+        "in use: a live transfer holds its lock"
+    );
+    assert!(find(&young)["reason"].as_str().unwrap().contains("younger"));
     assert_eq!(find(&orphan)["size"], 10);
     assert!(find(&orphan)["age_secs"].as_u64().unwrap() >= 1);
     assert_eq!(find(&young)["status"], "young");
@@ -308,22 +321,39 @@ fn foreign_files_are_listed_and_removed_only_when_enabled() {
             .all(|e| e["kind"] == "foreign" && e["status"] == "foreign")
     );
 
+    // Lowered to the smallest the settings accept (a minute), so that
+    // only the threshold and the patterns decide here.
+    settings.sweep.foreign_min_age = Duration::from_secs(60);
+    settings
+        .save_to(&config.path().join("settings.json"))
+        .unwrap();
     let out = ferry(
-        &["sweep", "--json", "--older-than", "1s", root_arg],
+        &[
+            "sweep",
+            "--json",
+            "--dry-run",
+            "--older-than",
+            "1s",
+            root_arg,
+        ],
         config.path(),
         data.path(),
     );
     let doc = json_of(&out);
-    let removed: Vec<_> = doc["removed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["path"].clone())
-        .collect();
-    assert_eq!(removed, [canon(&rclone).to_str().unwrap()]);
-    assert!(!rclone.exists() && firefox.exists() && rsync.exists());
+    assert_eq!(doc["removed"], serde_json::json!([]), "{doc}");
     let reasons = doc["skipped"].to_string();
     assert!(reasons.contains("enable the 'part' pattern"), "{reasons}");
+    assert!(reasons.contains("foreign_min_age"), "{reasons}");
+
+    // The same rules through the library, with the minimum age cut below
+    // what the settings accept (change times cannot be backdated).
+    let mut req = request(root.path(), data.path());
+    req.apply_settings(&settings);
+    req.foreign_min_age = THRESHOLD;
+    let report = sweep::run_sweep(&req).unwrap();
+    let removed: Vec<_> = report.removed.iter().map(|r| r.path.clone()).collect();
+    assert_eq!(removed, [canon(&rclone)]);
+    assert!(!rclone.exists() && firefox.exists() && rsync.exists());
 }
 
 #[test]
@@ -611,4 +641,353 @@ fn every_candidate_of_a_wide_deep_tree_is_reported_once_in_path_order() {
         sweep::read_log_in(data.path(), 10_000).unwrap().len(),
         orphans.len()
     );
+}
+
+/// The raw bytes of a path in lowercase hex (what `path_hex` holds).
+#[cfg(unix)]
+fn hex_of(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// All-or-nothing jobs keep each replaced file as a hard-linked
+/// `.ferry-backup`; a kill at the wrong moment can leak one. `ferry scan`
+/// lists it (kind "backup"); no sweep ever removes it.
+#[test]
+fn leaked_backups_are_listed_and_never_removed() {
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let backup = root
+        .path()
+        .join(".report.pdf.0123456789abcdef.ferry-backup");
+    fs::write(&backup, b"the report as it was").unwrap();
+    // Killed before the replacing rename: the backup still shares its
+    // inode with the destination.
+    let photo = root.path().join("photo.jpg");
+    fs::write(&photo, b"the photo").unwrap();
+    let linked = root.path().join(".photo.jpg.fedcba9876543210.ferry-backup");
+    fs::hard_link(&photo, &linked).unwrap();
+    age_past_threshold();
+    let root_arg = root.path().to_str().unwrap();
+
+    let scan = json_of(&ferry(
+        &["scan", "--json", "--older-than", "1s", root_arg],
+        config.path(),
+        data.path(),
+    ));
+    for path in [&backup, &linked] {
+        let entry = scan["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path"] == canon(path).to_str().unwrap())
+            .unwrap_or_else(|| panic!("{} not listed: {scan}", path.display()));
+        assert_eq!(entry["kind"], "backup", "{entry}");
+        assert_eq!(entry["removable"], false, "{entry}");
+        assert!(
+            entry["reason"].as_str().unwrap().contains("backup"),
+            "{entry}"
+        );
+    }
+    let text = ferry(
+        &["scan", "--older-than", "1s", root_arg],
+        config.path(),
+        data.path(),
+    );
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("backup"), "{stdout}");
+
+    for _ in 0..2 {
+        let out = ferry(
+            &["sweep", "--json", "--older-than", "1s", root_arg],
+            config.path(),
+            data.path(),
+        );
+        assert!(out.status.success(), "{out:?}");
+        let doc = json_of(&out);
+        assert_eq!(doc["removed"], serde_json::json!([]), "{doc}");
+        let reason = doc["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["path"] == canon(&backup).to_str().unwrap())
+            .unwrap_or_else(|| panic!("the backup is not reported: {doc}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for words in [
+            "backup",
+            "all-or-nothing",
+            "ferry jobs",
+            "ferry rollback",
+            "by hand",
+        ] {
+            assert!(reason.contains(words), "{words}: {reason}");
+        }
+    }
+    assert_eq!(fs::read(&backup).unwrap(), b"the report as it was");
+    assert_eq!(fs::read(&linked).unwrap(), b"the photo");
+}
+
+/// Paths that are not UTF-8 print lossily in `"path"`, so two files could
+/// show the same text; `"path_hex"` gives their exact bytes, on scanned,
+/// removed and skipped entries alike, and only where it is needed.
+#[cfg(unix)]
+#[test]
+fn json_gives_the_exact_bytes_of_paths_that_are_not_utf8() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let named = |bytes: &[u8]| {
+        let mut name = b".".to_vec();
+        name.extend_from_slice(bytes);
+        name.extend_from_slice(b".0123456789abcdef.ferry-part");
+        root.path().join(OsStr::from_bytes(&name))
+    };
+    let (ff, fe, held) = (named(b"\xff"), named(b"\xfe"), named(b"\xfd"));
+    let plain = named(b"plain");
+    for p in [&ff, &fe, &held, &plain] {
+        fs::write(p, b"x").unwrap();
+    }
+    age_past_threshold();
+    // Held by this process (the sweeps run in others): a live temp.
+    let holder = fs::File::open(&held).unwrap();
+    holder.lock().unwrap();
+    let root_arg = root.path().to_str().unwrap();
+    let hex_at = |list: &serde_json::Value, path: &PathBuf| -> Option<String> {
+        let hex = hex_of(&canon(path));
+        let found: Vec<_> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e.get("path_hex").and_then(|h| h.as_str()) == Some(hex.as_str()))
+            .collect();
+        assert!(found.len() <= 1, "{list}");
+        found.first().map(|e| {
+            assert_eq!(
+                e["path"],
+                canon(path).to_string_lossy().as_ref(),
+                "the lossy path stays as it was"
+            );
+            hex.clone()
+        })
+    };
+
+    let scan = json_of(&ferry(
+        &["scan", "--json", "--older-than", "1s", root_arg],
+        config.path(),
+        data.path(),
+    ));
+    let entries = &scan["entries"];
+    assert_eq!(scan["entries"].as_array().unwrap().len(), 4, "{scan}");
+    for p in [&ff, &fe, &held] {
+        assert!(hex_at(entries, p).is_some(), "{}: {scan}", p.display());
+    }
+    let plain_entry = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == canon(&plain).to_str().unwrap())
+        .unwrap();
+    assert!(plain_entry.get("path_hex").is_none(), "{plain_entry}");
+    // The two lossy paths are the same text: only path_hex tells them apart.
+    assert_eq!(canon(&ff).to_string_lossy(), canon(&fe).to_string_lossy());
+
+    let dry = json_of(&ferry(
+        &[
+            "sweep",
+            "--dry-run",
+            "--json",
+            "--older-than",
+            "1s",
+            root_arg,
+        ],
+        config.path(),
+        data.path(),
+    ));
+    assert!(hex_at(&dry["removed"], &ff).is_some(), "{dry}");
+    assert!(hex_at(&dry["removed"], &fe).is_some(), "{dry}");
+    assert!(hex_at(&dry["skipped"], &held).is_some(), "{dry}");
+
+    let doc = json_of(&ferry(
+        &["sweep", "--json", "--older-than", "1s", root_arg],
+        config.path(),
+        data.path(),
+    ));
+    assert!(hex_at(&doc["removed"], &ff).is_some(), "{doc}");
+    assert!(hex_at(&doc["removed"], &fe).is_some(), "{doc}");
+    assert!(hex_at(&doc["skipped"], &held).is_some(), "{doc}");
+    let plain_removed = doc["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == canon(&plain).to_str().unwrap())
+        .unwrap();
+    assert_eq!(keys(plain_removed), ["path", "size"]);
+    assert!(!ff.exists() && !fe.exists() && held.exists());
+}
+
+/// Other tools' files wait at least a day whatever `--older-than` says,
+/// unless the settings lower that floor.
+#[test]
+fn other_tools_files_wait_for_their_own_minimum_age() {
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fs::write(
+        config.path().join("settings.json"),
+        br#"{"sweep":{"foreign_patterns":["rclone"]}}"#,
+    )
+    .unwrap();
+    let rclone = root.path().join("movie.mkv.partial");
+    fs::write(&rclone, b"partial").unwrap();
+    set_mtime(&rclone, SystemTime::now() - Duration::from_secs(3 * 86400));
+    age_past_threshold();
+    let root_arg = root.path().to_str().unwrap();
+    let doc = json_of(&ferry(
+        &["sweep", "--json", "--older-than", "1s", root_arg],
+        config.path(),
+        data.path(),
+    ));
+    assert!(rclone.exists(), "{doc}");
+    let reason = doc["skipped"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("1day") && reason.contains("other tools"),
+        "{doc}"
+    );
+}
+
+/// A sweep folder of the settings that has gone missing is told once, in
+/// one wording, by scans (and the settings file is still used).
+#[test]
+fn a_missing_settings_root_is_told_once() {
+    let top = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let gone = top.path().join("unplugged-drive");
+    let settings = serde_json::json!({"sweep": {"roots": [gone], "threshold": "2h"}});
+    fs::write(
+        config.path().join("settings.json"),
+        serde_json::to_vec(&settings).unwrap(),
+    )
+    .unwrap();
+    for command in ["scan", "sweep"] {
+        let out = ferry(&[command], config.path(), data.path());
+        assert!(out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{command}: {stderr}");
+        assert!(
+            lines[0].contains("unplugged-drive") && lines[0].contains("does not exist"),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(
+        config.path().join("settings.json").exists(),
+        "the settings were set aside"
+    );
+}
+
+/// A scheduled sweep removes only Ferry's own orphans unless the settings
+/// include other tools' files in scheduled sweeps; a manual sweep with the
+/// same settings removes them. The scan's verdict says which and why.
+#[test]
+fn scheduled_sweeps_take_other_tools_files_only_with_consent() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = Settings::default();
+    settings.sweep.roots = vec![root.path().to_path_buf()];
+    settings.sweep.foreign_patterns = vec![ForeignPattern::Rclone];
+    settings.sweep.schedule = Schedule::Every(Duration::from_secs(60));
+    assert!(!settings.sweep.foreign_in_schedule, "off by default");
+    let make = || {
+        let ours = write_temp(root.path(), "ours", b"ferry's");
+        let theirs = root.path().join(format!("{}.partial", temp_name("theirs")));
+        fs::write(&theirs, b"rclone's").unwrap();
+        (ours, theirs)
+    };
+    let (ours, theirs) = make();
+    age_past_threshold();
+    let request = |settings: &Settings| {
+        let mut req = sweep::SweepRequest::from_settings(settings);
+        req.data_dir = Some(data.path().to_path_buf());
+        // Below what the settings accept: change times cannot be backdated.
+        req.threshold = THRESHOLD;
+        req.foreign_min_age = THRESHOLD;
+        req
+    };
+    let now = SystemTime::now();
+
+    // The scan (a manual sweep's verdict) would remove both.
+    let scan = sweep::scan(&request(&settings));
+    assert!(entry(&scan.entries, &canon(&theirs)).removable());
+    assert!(entry(&scan.entries, &canon(&ours)).removable());
+
+    let mut scheduler = Scheduler::new(settings.sweep.schedule, None);
+    let report = sweep::run_due(&mut scheduler, &request(&settings), now)
+        .expect("due")
+        .unwrap();
+    let removed: Vec<PathBuf> = report.removed.iter().map(|r| r.path.clone()).collect();
+    assert_eq!(removed, [canon(&ours)]);
+    assert!(theirs.exists());
+    let kept = report
+        .skipped
+        .iter()
+        .find(|s| s.path == canon(&theirs))
+        .unwrap();
+    assert_eq!(
+        kept.reason,
+        SkipReason::NotInSchedule(ForeignPattern::Rclone)
+    );
+    assert!(kept.reason.to_string().contains("scheduled sweeps"));
+
+    settings.sweep.foreign_in_schedule = true;
+    let (ours, _) = make();
+    age_past_threshold();
+    let mut scheduler = Scheduler::new(settings.sweep.schedule, None);
+    let report = sweep::run_due(&mut scheduler, &request(&settings), SystemTime::now())
+        .expect("due")
+        .unwrap();
+    assert!(!theirs.exists() && !ours.exists(), "{report:#?}");
+}
+
+/// Old settings files (without the new fields) load with the safe
+/// defaults; the minimum age of other tools' files cannot go below a
+/// minute.
+#[test]
+fn the_rules_for_other_tools_files_have_safe_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.json");
+    fs::write(
+        &path,
+        br#"{"sweep":{"threshold":"2h","foreign_patterns":["part"]}}"#,
+    )
+    .unwrap();
+    let (settings, warnings) = Settings::load_from(&path).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(settings.sweep.foreign_min_age, Duration::from_secs(86400));
+    assert!(!settings.sweep.foreign_in_schedule);
+    let req = sweep::SweepRequest::from_settings(&settings);
+    assert_eq!(req.foreign_min_age, Duration::from_secs(86400));
+    assert_eq!(
+        sweep::SweepRequest::new([dir.path()], THRESHOLD).foreign_min_age,
+        Duration::from_secs(86400)
+    );
+
+    let mut low = settings.clone();
+    low.sweep.foreign_min_age = Duration::from_secs(30);
+    let problems = low.validate().unwrap_err().problems;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("other tools' files") && problems[0].contains("1m"));
+    low.sweep.foreign_min_age = Duration::from_secs(60);
+    low.sweep.foreign_in_schedule = true;
+    low.save_to(&path).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    assert_eq!(doc["sweep"]["foreign_min_age"], "1m");
+    assert_eq!(doc["sweep"]["foreign_in_schedule"], true);
+    assert_eq!(Settings::load_from(&path).unwrap().0, low);
 }

@@ -5,7 +5,10 @@
 //! Ferry has written into. `--older-than` accepts any duration of at least
 //! one second (scripts and tests); the settings' threshold, the default,
 //! is at least a minute. Ferry's own live temps are told apart by their
-//! locks, whatever the threshold.
+//! locks, whatever the threshold; files other programs use, other tools'
+//! files younger than their minimum age, and backups of all-or-nothing
+//! jobs are kept whatever it says. What a sweep would do with each file is
+//! the engine's verdict, printed as it is.
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -18,7 +21,9 @@ use serde::Serialize;
 use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
 use ferry_engine::ErrorKind;
 use ferry_engine::settings::Settings;
-use ferry_engine::sweep::{self, Entry, Kind, ScanReport, Status, Stop, SweepReport, SweepRequest};
+use ferry_engine::sweep::{
+    self, Backup, Entry, Kind, ScanReport, Status, Stop, SweepReport, SweepRequest,
+};
 
 /// Arguments of `ferry scan`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +33,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_age)]
     older_than: Option<Duration>,
     /// Print one JSON document:
-    /// {"entries":[{"path","kind","size","age_secs","status"}]}.
+    /// {"entries":[{"path","kind","size","age_secs","status","removable"}]}.
     #[arg(long)]
     json: bool,
     /// Folders to look in, with their sub-folders (default: the settings'
@@ -66,13 +71,11 @@ pub fn run_scan(args: ScanArgs) -> ExitCode {
     let report = sweep::scan(&request);
     warn_all(&report.warnings);
     if args.json {
-        emit(json_line(&ScanJson {
-            entries: report.entries.iter().map(EntryJson::from).collect(),
-        }));
+        emit(json_line(&ScanJson::new(&report, request.threshold)));
     } else {
         emit(scan_text(&report, &request).into_bytes());
     }
-    stop_code(report.stopped, &report.roots)
+    stop_code(report.stopped, &report.roots, &request)
 }
 
 /// Runs `ferry sweep`.
@@ -109,7 +112,7 @@ pub fn run_sweep(args: SweepArgs) -> ExitCode {
     if report.failures() > 0 {
         return ExitCode::from(1);
     }
-    stop_code(report.stopped, &report.roots)
+    stop_code(report.stopped, &report.roots, &request)
 }
 
 /// A duration for `--older-than`: humantime, at least one second.
@@ -159,7 +162,7 @@ fn prepare(
             return Err(ExitCode::from(1));
         }
         let mut request = SweepRequest::new(&checked, settings.sweep.threshold);
-        request.foreign = settings.sweep.foreign_patterns.clone();
+        request.apply_settings(&settings);
         request
     };
     if let Some(age) = older_than {
@@ -175,8 +178,10 @@ fn warn_all(warnings: &[String]) {
     }
 }
 
-/// Exit status after a scan or sweep that otherwise went well.
-fn stop_code(stopped: Option<Stop>, roots: &[PathBuf]) -> ExitCode {
+/// Exit status after a scan or sweep that otherwise went well. "No folders
+/// to look in" is said only when none was named at all: a named folder
+/// that is missing has had its warning already, in the settings' words.
+fn stop_code(stopped: Option<Stop>, roots: &[PathBuf], request: &SweepRequest<'_>) -> ExitCode {
     match stopped {
         Some(Stop::Cancelled) => {
             eprintln!("ferry: interrupted; the report above is partial");
@@ -187,7 +192,7 @@ fn stop_code(stopped: Option<Stop>, roots: &[PathBuf]) -> ExitCode {
             ExitCode::from(1)
         }
         None => {
-            if roots.is_empty() {
+            if roots.is_empty() && request.roots.is_empty() {
                 let where_ = Settings::path()
                     .map(|p| format!(" ('{}')", p.display()))
                     .unwrap_or_default();
@@ -221,9 +226,56 @@ fn lossy(path: &Path) -> std::borrow::Cow<'_, str> {
     path.to_string_lossy()
 }
 
+/// A path's exact bytes in lowercase hex, for paths that are not UTF-8
+/// (whose `"path"` is lossy, so two files could print the same). On
+/// Windows the bytes are the path's WTF-8 form.
+fn path_hex(path: &Path) -> Option<String> {
+    if path.to_str().is_some() {
+        return None;
+    }
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{b:02x}");
+    }
+    Some(hex)
+}
+
+/// The status word of a backup: by its age, like Ferry's own files (it is
+/// never locked); `removable` is always false.
+fn backup_status(backup: &Backup, threshold: Duration) -> Status {
+    if backup.age >= threshold {
+        Status::Orphan
+    } else {
+        Status::Young
+    }
+}
+
 #[derive(Serialize)]
 struct ScanJson<'a> {
     entries: Vec<EntryJson<'a>>,
+}
+
+impl<'a> ScanJson<'a> {
+    /// The candidates and the backups, in path order.
+    fn new(report: &'a ScanReport, threshold: Duration) -> Self {
+        let mut entries: Vec<(&Path, EntryJson<'a>)> = report
+            .entries
+            .iter()
+            .map(|e| (e.path.as_path(), EntryJson::from(e)))
+            .chain(
+                report
+                    .backups
+                    .iter()
+                    .map(|b| (b.path.as_path(), EntryJson::backup(b, threshold))),
+            )
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        Self {
+            entries: entries.into_iter().map(|(_, e)| e).collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -231,6 +283,11 @@ struct EntryJson<'a> {
     age_secs: u64,
     kind: &'static str,
     path: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_hex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    removable: bool,
     size: u64,
     status: &'static str,
 }
@@ -241,8 +298,26 @@ impl<'a> From<&'a Entry> for EntryJson<'a> {
             age_secs: e.age.as_secs(),
             kind: e.kind.as_str(),
             path: lossy(&e.path),
+            path_hex: path_hex(&e.path),
+            reason: e.verdict.reason().map(ToString::to_string),
+            removable: e.removable(),
             size: e.size,
             status: e.status.as_str(),
+        }
+    }
+}
+
+impl<'a> EntryJson<'a> {
+    fn backup(b: &'a Backup, threshold: Duration) -> Self {
+        Self {
+            age_secs: b.age.as_secs(),
+            kind: "backup",
+            path: lossy(&b.path),
+            path_hex: path_hex(&b.path),
+            reason: b.verdict().reason().map(ToString::to_string),
+            removable: false,
+            size: b.size,
+            status: backup_status(b, threshold).as_str(),
         }
     }
 }
@@ -257,12 +332,16 @@ struct SweepJson<'a> {
 #[derive(Serialize)]
 struct RemovedJson<'a> {
     path: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_hex: Option<String>,
     size: u64,
 }
 
 #[derive(Serialize)]
 struct SkippedJson<'a> {
     path: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_hex: Option<String>,
     reason: String,
 }
 
@@ -275,6 +354,7 @@ impl<'a> From<&'a SweepReport> for SweepJson<'a> {
                 .iter()
                 .map(|r| RemovedJson {
                     path: lossy(&r.path),
+                    path_hex: path_hex(&r.path),
                     size: r.size,
                 })
                 .collect(),
@@ -283,6 +363,7 @@ impl<'a> From<&'a SweepReport> for SweepJson<'a> {
                 .iter()
                 .map(|s| SkippedJson {
                     path: lossy(&s.path),
+                    path_hex: path_hex(&s.path),
                     reason: s.reason.to_string(),
                 })
                 .collect(),
@@ -320,7 +401,7 @@ fn write_scan(
     report: &ScanReport,
     request: &SweepRequest<'_>,
 ) -> std::fmt::Result {
-    if report.entries.is_empty() {
+    if report.entries.is_empty() && report.backups.is_empty() {
         if !report.roots.is_empty() {
             let n = report.roots.len();
             writeln!(
@@ -335,35 +416,41 @@ fn write_scan(
             "{:<8} {:<10} {:>10} {:>5}  PATH",
             "STATUS", "KIND", "SIZE", "AGE"
         )?;
-        for e in &report.entries {
-            writeln!(
-                out,
-                "{:<8} {:<10} {:>10} {:>5}  {}",
-                e.status.as_str(),
-                kind_label(e),
-                human_bytes(e.size),
-                short_age(e.age),
-                e.path.display()
-            )?;
-        }
-        let count = |s: Status| report.entries.iter().filter(|e| e.status == s).count();
-        let orphan_bytes: u64 = report
+        let mut rows: Vec<(&Path, String)> = report
             .entries
             .iter()
-            .filter(|e| e.status == Status::Orphan)
-            .map(|e| e.size)
-            .sum();
-        let orphans = count(Status::Orphan);
-        let headline = if orphans == 0 {
+            .map(|e| {
+                let status = e.status.as_str();
+                (
+                    e.path.as_path(),
+                    row(status, &kind_label(e), e.size, e.age, &e.path),
+                )
+            })
+            .chain(report.backups.iter().map(|b| {
+                let status = backup_status(b, request.threshold).as_str();
+                (
+                    b.path.as_path(),
+                    row(status, "backup", b.size, b.age, &b.path),
+                )
+            }))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, line) in rows {
+            writeln!(out, "{line}")?;
+        }
+        let count = |s: Status| report.entries.iter().filter(|e| e.status == s).count();
+        let removable: Vec<&Entry> = report.entries.iter().filter(|e| e.removable()).collect();
+        let headline = if removable.is_empty() {
             format!(
                 "Nothing to sweep: no unlocked temp file is older than {}",
                 humantime::format_duration(request.threshold)
             )
         } else {
+            let n = removable.len();
             format!(
-                "{orphans} orphan{} ({}) older than {} can be removed with 'ferry sweep'",
-                if orphans == 1 { "" } else { "s" },
-                human_bytes(orphan_bytes),
+                "{n} file{} ({}) older than {} can be removed with 'ferry sweep'",
+                if n == 1 { "" } else { "s" },
+                human_bytes(removable.iter().map(|e| e.size).sum()),
                 humantime::format_duration(request.threshold)
             )
         };
@@ -374,6 +461,29 @@ fn write_scan(
             count(Status::Young),
             count(Status::Foreign),
         )?;
+        // Orphans a sweep keeps all the same (another program uses them).
+        let kept: Vec<&Entry> = report
+            .entries
+            .iter()
+            .filter(|e| e.status == Status::Orphan && !e.removable())
+            .collect();
+        if !kept.is_empty() {
+            writeln!(out, "\nKept by a sweep although unlocked and old:")?;
+            for e in kept {
+                if let Some(reason) = e.verdict.reason() {
+                    writeln!(out, "  {}: {reason}", e.path.display())?;
+                }
+            }
+        }
+        if !report.backups.is_empty() {
+            let n = report.backups.len();
+            let (s, them) = if n == 1 { ("", "it") } else { ("s", "them") };
+            writeln!(
+                out,
+                "\n{n} backup{s} of replaced files, kept by interrupted all-or-nothing jobs, \
+                 never swept: see 'ferry jobs' and 'ferry rollback', or remove {them} by hand."
+            )?;
+        }
     }
     if !report.ignored.is_empty() {
         writeln!(
@@ -385,6 +495,16 @@ fn write_scan(
         }
     }
     Ok(())
+}
+
+/// One line of the scan's table.
+fn row(status: &str, kind: &str, size: u64, age: Duration, path: &Path) -> String {
+    format!(
+        "{status:<8} {kind:<10} {:>10} {:>5}  {}",
+        human_bytes(size),
+        short_age(age),
+        path.display()
+    )
 }
 
 fn sweep_text(report: &SweepReport) -> String {

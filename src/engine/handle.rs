@@ -342,10 +342,14 @@ impl Owner {
                 .spawn(move || sweeper::run(sweep_work, sweep_done, data_dir, cancel))
                 .expect("the sweeper thread could not be started")
         };
-        let last_run = super::sweep::load_state_in(&config.data_dir)
-            .ok()
-            .and_then(|state| state.last_run);
-        let scheduler = Scheduler::new(config.settings.sweep.schedule, last_run);
+        // A schedule counts from when it was set (recorded in the data
+        // directory), so starting the app never sweeps at once because of
+        // a schedule set shortly before.
+        let scheduler = Scheduler::start_in(
+            config.settings.sweep.schedule,
+            &config.data_dir,
+            SystemTime::now(),
+        );
         let mut owner = Self {
             config,
             events,
@@ -503,7 +507,17 @@ impl Owner {
             self.emit(Event::SettingsRejected(vec![e.to_string()]));
             return;
         }
-        self.scheduler.set_schedule(settings.sweep.schedule);
+        // A new schedule's first sweep is one interval from now, never now.
+        if let Err(e) = self
+            .scheduler
+            .set_schedule_at(settings.sweep.schedule, SystemTime::now())
+        {
+            self.emit(Event::Warning(format!(
+                "the time the sweep schedule was set could not be recorded ({e}); if Ferry \
+                 restarts before the first scheduled sweep, that sweep comes one interval \
+                 after the restart"
+            )));
+        }
         self.grow_workers(settings.transfer.workers);
         self.config.settings = settings.clone();
         self.emit(Event::SettingsSaved(settings));

@@ -5,6 +5,7 @@
 //! * destination lock: `.<dest name>.ferry-lock`
 //! * capability probe: `.ferry-probe-<16 hex digits>`, and that name with a
 //!   suffix (see [`crate::caps`]); removed before the probe returns
+//! * backup kept by an all-or-nothing job: `.<dest name>.<16 hex digits>.ferry-backup`
 //!
 //! Long destination names are shortened so every name fits in 255 bytes;
 //! a shortened lock name carries a hash of the full name so two long names
@@ -96,8 +97,29 @@ pub fn fold_case(name: &OsStr) -> OsString {
 
 /// Whether `name` has the shape of a Ferry temp file name.
 pub fn is_temp_name(name: &OsStr) -> bool {
+    has_hidden_shape(name, TEMP_SUFFIX)
+}
+
+/// Whether `name` has the shape of a backup kept by an all-or-nothing job
+/// ([`backup_name`]).
+///
+/// ```
+/// use ferry_engine::names;
+/// use std::ffi::OsStr;
+///
+/// let backup = names::backup_name(OsStr::new("report.pdf"), 7);
+/// assert!(names::is_backup_name(&backup));
+/// assert!(!names::is_temp_name(&backup));
+/// assert!(!names::is_backup_name(OsStr::new(".report.pdf.ferry-backup")));
+/// ```
+pub fn is_backup_name(name: &OsStr) -> bool {
+    has_hidden_shape(name, BACKUP_SUFFIX)
+}
+
+/// `.<name>.<16 hex digits><suffix>`.
+fn has_hidden_shape(name: &OsStr, suffix: &str) -> bool {
     let bytes = name.as_encoded_bytes();
-    let Some(stem) = bytes.strip_suffix(TEMP_SUFFIX.as_bytes()) else {
+    let Some(stem) = bytes.strip_suffix(suffix.as_bytes()) else {
         return false;
     };
     if !bytes.starts_with(b".") || stem.len() < 1 + 1 + 1 + RANDOM_HEX_DIGITS {

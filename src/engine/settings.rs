@@ -1,13 +1,16 @@
-//! Ferry's settings: the sweeper's threshold, schedule, roots and enabled
-//! foreign patterns, and the defaults for new transfers.
+//! Ferry's settings: the sweeper's threshold, schedule, roots and its
+//! rules for other tools' files, and the defaults for new transfers.
 //!
 //! They live in `settings.json` in the config directory
 //! ([`dirs::config_dir`], `FERRY_CONFIG_DIR` overrides), are written with
 //! Ferry's own atomic protocol, and are checked by [`Settings::validate`]
-//! before every save. Missing fields take their defaults. A file that cannot
-//! be used (not JSON, or invalid values) is kept aside as
+//! before every save (sweep folders must exist then). Missing fields take
+//! their defaults, so files written by older versions load as they are. A
+//! file that cannot be used (not JSON, or invalid values) is kept aside as
 //! `settings.json.corrupt-<UTC time>`, the defaults are used, and a warning
-//! says so.
+//! says so; a sweep folder that has gone missing since it was saved (an
+//! unplugged drive) does not make the file unusable: scans say it is
+//! missing.
 //!
 //! ```json
 //! {
@@ -15,7 +18,9 @@
 //!     "threshold": "1day",
 //!     "schedule": "every 6h",
 //!     "roots": ["/home/me/Downloads"],
-//!     "foreign_patterns": ["rclone", "crdownload"]
+//!     "foreign_patterns": ["rclone", "crdownload"],
+//!     "foreign_min_age": "1day",
+//!     "foreign_in_schedule": false
 //!   },
 //!   "transfer": {
 //!     "conflict": "fail",
@@ -55,6 +60,7 @@ use super::dirs;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::platform;
 use super::sweep::{ForeignPattern, Schedule};
+use crate::sweep::resolve_root;
 
 /// The settings file's name in the config directory.
 pub const FILE_NAME: &str = "settings.json";
@@ -68,6 +74,11 @@ pub const MAX_THRESHOLD: Duration = Duration::from_secs(31_557_600); // 365.25 d
 pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
 /// The longest interval between scheduled sweeps.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
+/// Other tools' files are swept only once they are at least this old,
+/// whatever the threshold (the default of `foreign_min_age`).
+pub const DEFAULT_FOREIGN_MIN_AGE: Duration = Duration::from_secs(24 * 3600);
+/// The smallest minimum age for other tools' files the settings accept.
+pub const MIN_FOREIGN_MIN_AGE: Duration = Duration::from_secs(60);
 /// The default number of transfer workers.
 pub const DEFAULT_WORKERS: usize = 4;
 /// The largest number of transfer workers.
@@ -97,6 +108,13 @@ pub struct SweepSettings {
     pub roots: Vec<PathBuf>,
     /// Other tools' partial files that may be removed (all are listed).
     pub foreign_patterns: Vec<ForeignPattern>,
+    /// Other tools' files are removed only once they are at least this old,
+    /// whatever the threshold (one day unless lowered, at least a minute).
+    #[serde(with = "duration_text")]
+    pub foreign_min_age: Duration,
+    /// "Include other tools' files in scheduled sweeps": off by default, so
+    /// a scheduled sweep removes only Ferry's own orphans.
+    pub foreign_in_schedule: bool,
 }
 
 impl Default for SweepSettings {
@@ -106,6 +124,8 @@ impl Default for SweepSettings {
             schedule: Schedule::Off,
             roots: Vec::new(),
             foreign_patterns: Vec::new(),
+            foreign_min_age: DEFAULT_FOREIGN_MIN_AGE,
+            foreign_in_schedule: false,
         }
     }
 }
@@ -120,7 +140,8 @@ pub struct TransferDefaults {
     pub verify: bool,
     /// Roll the whole job back on any failure.
     pub all_or_nothing: bool,
-    /// How many files are copied at once (1 to 64).
+    /// How many files are copied at once (1 to 64; 0 is refused, not taken
+    /// for 1).
     pub workers: usize,
 }
 
@@ -155,8 +176,27 @@ fn human(d: Duration) -> String {
 }
 
 impl Settings {
-    /// Checks every value; lists every problem found.
+    /// Checks every value, and that every sweep folder exists as a folder
+    /// (so it looks at the disk); lists every problem found, one sentence
+    /// each. This is the one validation: the engine refuses to save
+    /// settings that fail it, and clients show its problems.
     pub fn validate(&self) -> std::result::Result<(), InvalidSettings> {
+        let mut problems = self.value_problems();
+        for root in self.sweep.roots.iter().filter(|r| r.is_absolute()) {
+            if let Err(problem) = resolve_root(root) {
+                problems.push(problem.describe(root));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidSettings { problems })
+        }
+    }
+
+    /// The problems of the values themselves, without looking at the disk
+    /// (what makes a settings file unusable when it is loaded).
+    fn value_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let sweep = &self.sweep;
         if sweep.threshold < MIN_THRESHOLD || sweep.threshold > MAX_THRESHOLD {
@@ -177,6 +217,15 @@ impl Settings {
                 human(interval)
             ));
         }
+        if sweep.foreign_min_age < MIN_FOREIGN_MIN_AGE || sweep.foreign_min_age > MAX_THRESHOLD {
+            problems.push(format!(
+                "the minimum age of other tools' files must be at least {} and at most {} \
+                 (it is {})",
+                human(MIN_FOREIGN_MIN_AGE),
+                human(MAX_THRESHOLD),
+                human(sweep.foreign_min_age)
+            ));
+        }
         for root in &sweep.roots {
             if !root.is_absolute() {
                 problems.push(format!(
@@ -191,11 +240,7 @@ impl Settings {
                 "the number of workers must be between 1 and {MAX_WORKERS} (it is {workers})"
             ));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(InvalidSettings { problems })
-        }
+        problems
     }
 
     /// Where the settings file is: `settings.json` in the config directory.
@@ -210,8 +255,9 @@ impl Settings {
 
     /// Loads the settings from `path`. A missing file gives the defaults. A
     /// file that cannot be used is renamed aside with a timestamp and the
-    /// defaults are returned with a warning for people. Fails only when the
-    /// file cannot be read at all (or not renamed aside).
+    /// defaults are returned with a warning for people. A sweep folder that
+    /// no longer exists does not make it unusable (scans say so). Fails only
+    /// when the file cannot be read at all (or not renamed aside).
     pub fn load_from(path: &Path) -> Result<(Self, Vec<String>)> {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
@@ -219,10 +265,13 @@ impl Settings {
             Err(e) => return Err(Error::io(Operation::Read, path, e)),
         };
         let problem = match serde_json::from_slice::<Self>(&bytes) {
-            Ok(settings) => match settings.validate() {
-                Ok(()) => return Ok((settings, Vec::new())),
-                Err(invalid) => invalid.to_string(),
-            },
+            Ok(settings) => {
+                let problems = settings.value_problems();
+                if problems.is_empty() {
+                    return Ok((settings, Vec::new()));
+                }
+                InvalidSettings { problems }.to_string()
+            }
             Err(e) => format!("it is not valid settings JSON: {e}"),
         };
         let aside = set_aside(path)?;

@@ -64,7 +64,7 @@ pub fn run(
                 SweepRequest::from_settings(&settings)
             } else {
                 let mut r = SweepRequest::new(&scope.roots, settings.sweep.threshold);
-                r.foreign = settings.sweep.foreign_patterns.clone();
+                r.apply_settings(&settings);
                 r
             };
             if let Some(threshold) = scope.older_than {

@@ -130,6 +130,67 @@ pub fn hold_lock(path: &Path) -> Holder {
     spawn_role(&format!("lock\n{}", path.display()))
 }
 
+/// How a child process keeps a file in use without Ferry's `flock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Only open (read-only).
+    Open,
+    /// Open and locked with a POSIX record lock (`fcntl(F_SETLK)`, what
+    /// `lockf` takes).
+    PosixLock,
+    /// Open and locked with an open-file-description lock (`F_OFD_SETLK`).
+    #[cfg(target_os = "linux")]
+    OfdLock,
+    /// Mapped into memory, its descriptor closed.
+    Mapped,
+}
+
+/// A child process (the test binary re-executed) keeping the existing
+/// file `path` in use as `how` says, until dropped. Its program name (as
+/// `/proc/<pid>/comm` shows it) is in `reported`.
+pub fn hold_in_use(path: &Path, how: Use) -> Holder {
+    spawn_role(&format!("use\n{how:?}\n{}", path.display()))
+}
+
+/// A shell holding `path` open for reading through a redirection
+/// (`exec 3<path`) and then replaced by `sleep`, which keeps the
+/// descriptor: "in use by sleep". Killed when dropped.
+#[cfg(unix)]
+pub fn hold_open_with_sleep(path: &Path) -> Holder {
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "exec 3<\"$1\" && echo READY sleep && exec sleep 600",
+            "sh",
+        ])
+        .arg(path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        "READY sleep",
+        "the shell could not open the file"
+    );
+    // `exec sleep` replaces the shell: wait until the new program runs.
+    let comm = format!("/proc/{}/comm", child.id());
+    for _ in 0..200 {
+        if fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Holder {
+        child,
+        reported: "sleep".into(),
+    }
+}
+
 /// A child process writing `dest` through Ferry's real atomic protocol and
 /// stopping half-way (its temp locked) until dropped. `reported` is the
 /// temp file's path.
@@ -180,6 +241,14 @@ pub fn child_entry() {
             ready(&temp.temp_path().display().to_string());
             park(temp);
         }
+        "use" => {
+            let how = parts.next().unwrap().to_string();
+            let path = parts.next().unwrap();
+            let held = use_file(&how, Path::new(path));
+            let comm = fs::read_to_string("/proc/self/comm").unwrap_or_default();
+            ready(comm.trim());
+            park(held);
+        }
         "remember" => {
             let data = PathBuf::from(parts.next().unwrap());
             let dirs: Vec<PathBuf> = parts.map(PathBuf::from).collect();
@@ -189,6 +258,54 @@ pub fn child_entry() {
             std::process::exit(0);
         }
         other => panic!("unknown child role {other}"),
+    }
+}
+
+/// Keeps `path` in use as `how` (a [`Use`] name) says; what is returned
+/// must stay alive.
+fn use_file(how: &str, path: &Path) -> Box<dyn std::any::Any> {
+    let file = File::open(path).unwrap();
+    match how {
+        "Open" => Box::new(file),
+        #[cfg(unix)]
+        "PosixLock" => {
+            // A read lock: the file is open read-only here.
+            rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::NonBlockingLockShared)
+                .unwrap();
+            Box::new(file)
+        }
+        #[cfg(target_os = "linux")]
+        "OfdLock" => {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a zeroed `flock` is a valid value; the pointer lives
+            // across the call.
+            let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+            lock.l_type = libc::F_RDLCK as libc::c_short;
+            lock.l_whence = libc::SEEK_SET as libc::c_short;
+            let done = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut lock) };
+            assert_eq!(done, 0, "{}", std::io::Error::last_os_error());
+            Box::new(file)
+        }
+        #[cfg(unix)]
+        "Mapped" => {
+            let len = file.metadata().unwrap().len().max(1) as usize;
+            // SAFETY: a fresh shared read-only mapping of a file, never
+            // read through here; it stays mapped until the process ends.
+            let at = unsafe {
+                rustix::mm::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    rustix::mm::ProtFlags::READ,
+                    rustix::mm::MapFlags::SHARED,
+                    &file,
+                    0,
+                )
+            }
+            .unwrap();
+            drop(file);
+            Box::new(at as usize)
+        }
+        other => panic!("unknown use {other}"),
     }
 }
 

@@ -10,6 +10,17 @@ pub(crate) struct Ident {
     pub ino: u64,
 }
 
+/// Where a folder is: its filesystem (device) and, where the system tells,
+/// its mount. A bind mount of the same filesystem has the same device
+/// number but its own mount, so both are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct Place {
+    pub dev: u64,
+    /// The mount's identity (`statx`'s `STATX_MNT_ID` on Linux); `None`
+    /// where the system does not say.
+    pub mount: Option<u64>,
+}
+
 /// The type of a directory entry, as far as the sweeper cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileKind {
@@ -44,12 +55,38 @@ pub(crate) struct Meta {
     pub size: u64,
     /// The newest of the modification and status-change times.
     pub changed: Option<SystemTime>,
+    /// The mount it is on, where the system tells.
+    pub mount: Option<u64>,
 }
 
 impl Meta {
+    /// Where this entry is (for a folder: where its entries must be).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn place(&self) -> Place {
+        Place {
+            dev: self.ident.dev,
+            mount: self.mount,
+        }
+    }
+
+    /// Why this entry, seen in a folder at `place`, is not in that folder's
+    /// mount: another filesystem, or a mount point (a bind mount too).
+    pub fn elsewhere(&self, place: Place) -> Option<String> {
+        if self.ident.dev != place.dev {
+            return Some("on another filesystem (a mount inside the folder)".into());
+        }
+        match (self.mount, place.mount) {
+            (Some(mine), Some(folder)) if mine != folder => {
+                Some("a mount point (something is mounted here), never entered or removed".into())
+            }
+            _ => None,
+        }
+    }
+
     /// Why this entry must be left alone, if it must: only regular files
-    /// of `me` with one link on the filesystem `dev` may be touched.
-    pub fn problem(&self, me: Option<u32>, dev: u64) -> Option<String> {
+    /// of `me` with one link in the mount of the folder at `place` may be
+    /// touched.
+    pub fn problem(&self, me: Option<u32>, place: Place) -> Option<String> {
         if let Some(problem) = self.kind.problem() {
             return Some(problem);
         }
@@ -64,10 +101,7 @@ impl Meta {
                 self.links
             ));
         }
-        if self.ident.dev != dev {
-            return Some("on another filesystem (a mount inside the folder)".into());
-        }
-        None
+        self.elsewhere(place)
     }
 
     /// How long ago the file last changed; a time in the future (or an
@@ -99,19 +133,36 @@ mod tests {
             links: 1,
             size: 3,
             changed: None,
+            mount: Some(7),
         }
+    }
+
+    fn at(dev: u64, mount: Option<u64>) -> Place {
+        Place { dev, mount }
     }
 
     #[test]
     fn rules_and_age() {
         let m = meta();
-        assert_eq!(m.problem(Some(1000), 1), None);
-        assert!(m.problem(Some(0), 1).unwrap().contains("another user"));
-        assert!(m.problem(Some(1000), 9).unwrap().contains("filesystem"));
+        let here = at(1, Some(7));
+        assert_eq!(m.problem(Some(1000), here), None);
+        assert_eq!(m.problem(Some(1000), at(1, None)), None);
+        assert!(m.problem(Some(0), here).unwrap().contains("another user"));
+        assert!(
+            m.problem(Some(1000), at(9, Some(7)))
+                .unwrap()
+                .contains("filesystem")
+        );
+        // A bind mount: the same filesystem, another mount.
+        assert!(
+            m.problem(Some(1000), at(1, Some(8)))
+                .unwrap()
+                .contains("mount point")
+        );
         let linked = Meta { links: 2, ..m };
         assert!(
             linked
-                .problem(Some(1000), 1)
+                .problem(Some(1000), here)
                 .unwrap()
                 .contains("hard links")
         );

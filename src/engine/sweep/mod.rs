@@ -7,16 +7,29 @@
 //!
 //! * looks only at Ferry's temp and lock names and at other tools' partial
 //!   files ([`ForeignPattern`]), which it lists but removes only when the
-//!   pattern is enabled in the settings;
+//!   pattern is enabled in the settings, once they are at least the
+//!   settings' minimum age for them (a day unless lowered) whatever the
+//!   threshold, and in a scheduled sweep only if the settings include
+//!   other tools' files in scheduled sweeps;
+//! * lists the backups all-or-nothing jobs keep of the files they replace
+//!   (`.<name>.<16 hex>.ferry-backup`, [`Backup`]) and never removes them;
 //! * touches only regular files owned by the current user with exactly one
 //!   link, walking relative to directory handles without following symbolic
-//!   links and without crossing into another filesystem;
+//!   links and without entering another mount: another filesystem, or a
+//!   bind mount of the same one (told apart by the mount's identity, not
+//!   the device number);
+//! * never removes a file another program has open, memory-mapped or
+//!   locked in any way (`flock`, `fcntl`/`lockf`, OFD locks): on Linux this
+//!   is checked on the file itself right before its removal (see the
+//!   backend's `in_use` module for how, and what it costs); elsewhere the
+//!   `flock` rule is what can be checked;
 //! * takes a file's age from the newest of its modification and change
 //!   times (a time in the future counts as fresh);
 //! * removes a file only while holding its exclusive lock, after checking
 //!   that the name still belongs to the inode it scanned and locked (the
 //!   file is first renamed to a private name, checked there, then unlinked,
-//!   so a file swapped in at the last moment is put back, never deleted);
+//!   so a file swapped in, or opened, at the last moment is put back, never
+//!   deleted);
 //! * never removes a folder, never opens a FIFO in a way that could block,
 //!   runs one at a time (a lock in the data directory) and stops cleanly at
 //!   a deadline or when cancelled.
@@ -29,7 +42,9 @@
 //! lock are read on that handle. A sweep is the same walk as a scan: a
 //! candidate is judged and, if eligible, removed at once through the
 //! folder handle it was found by, without letting go of the lock its
-//! probe took. Folders are shared out to one thread per processor (at
+//! probe took. The verdict on each candidate (removable, or why not) is
+//! reached once, by the engine, and carried in the scan's report
+//! ([`Entry::verdict`]), so no client works the rules out again. Folders are shared out to one thread per processor (at
 //! most four; one on Windows), whose reports are merged and sorted.
 //!
 //! Every sweep that removes something appends it to the sweep log
@@ -90,8 +105,10 @@ pub use log::{
 pub use patterns::{ForeignPattern, Kind, classify_name};
 pub use remove::{run_due, run_sweep, sweep_entries};
 pub use report::{
-    Entry, Ignored, Removed, ScanReport, SkipReason, Skipped, Status, Stop, SweepReport,
+    Backup, Entry, Ignored, Removed, ScanReport, SkipReason, Skipped, Status, Stop, SweepReport,
+    Verdict,
 };
+pub(crate) use request::resolve_root;
 pub use request::{DEFAULT_LOCK_WAIT, DEFAULT_TIME_LIMIT, Root, SweepRequest, Trigger, check_root};
 pub use scan::scan;
-pub use schedule::{RETRY_DELAY, Schedule, Scheduler};
+pub use schedule::{RETRY_DELAY, SCHEDULE_FILE, Schedule, Scheduler};

@@ -2,15 +2,19 @@
 //! has no directory handles. Symbolic links and junctions are never
 //! followed (`symlink_metadata`), files are removed while their lock is
 //! held, and identities are not available, so the "same file" checks rest
-//! on the lock and the file type alone.
+//! on the lock and the file type alone. Whether another program uses a file
+//! cannot be asked here beyond the lock: a file another program opened
+//! without delete sharing cannot be removed (the removal fails with a
+//! message and the file stays). Backups of all-or-nothing jobs are listed
+//! and never removed.
 
 use std::fs::{self, File, Metadata};
 use std::io;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 
-use super::meta::{FileKind, Ident, Meta, newest};
-use super::patterns::classify_name;
+use super::meta::{FileKind, Ident, Meta, Place, newest};
+use super::patterns::{Class, classify};
 use super::remove::{Removal, RemoveCheck};
 use super::report::{Entry, SkipReason};
 use super::request::Root;
@@ -48,6 +52,7 @@ fn meta(m: &Metadata) -> Meta {
         // No change time here: the creation time stands in for it (a file
         // copied or restored recently is fresh).
         changed: newest(m.modified().ok(), m.created().ok()),
+        mount: None,
     }
 }
 
@@ -55,6 +60,31 @@ fn meta(m: &Metadata) -> Meta {
 pub(super) struct Locked<'a> {
     file: File,
     _walk: PhantomData<&'a ()>,
+}
+
+impl Locked<'_> {
+    /// The locked file's handle.
+    pub(super) fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+/// Whether other programs use a file: only the lock says so here.
+#[derive(Default)]
+pub(super) struct InUse;
+
+/// A file checked not to be in use, while it is removed.
+pub(super) struct Claim<'f>(PhantomData<&'f File>);
+
+impl InUse {
+    pub fn new() -> Self {
+        Self
+    }
+
+    /// Nothing more than the lock can be checked here.
+    pub fn claim<'f>(&self, _file: &'f File, _ident: Ident) -> Result<Claim<'f>, SkipReason> {
+        Ok(Claim(PhantomData))
+    }
 }
 
 /// How many threads a walk uses: one here.
@@ -104,7 +134,7 @@ fn walk_root(root: &Root, sink: &mut dyn Sink) {
             Some(Ok(entry)) => entry,
         };
         let name = entry.file_name();
-        let matched = classify_name(&name);
+        let matched = classify(&name);
         if matched.is_none() && entry.file_type().is_ok_and(|ft| !ft.is_dir()) {
             continue;
         }
@@ -118,11 +148,10 @@ fn walk_root(root: &Root, sink: &mut dyn Sink) {
             }
         };
         if st.kind == FileKind::Directory {
-            if let Some((kind, pattern)) = matched {
+            if let Some(class) = matched {
                 sink.found(Found {
                     path: path.clone(),
-                    kind,
-                    pattern,
+                    class,
                     dir: Ident::default(),
                     probe: Probe::Unsafe("a folder, never removed".into()),
                 });
@@ -136,10 +165,11 @@ fn walk_root(root: &Root, sink: &mut dyn Sink) {
             }
             continue;
         }
-        let Some((kind, pattern)) = matched else {
+        let Some(class) = matched else {
             continue;
         };
-        let probe = match st.problem(None, 0) {
+        let probe = match st.problem(None, Place::default()) {
+            _ if class == Class::Backup && st.kind == FileKind::Regular => Probe::Backup(st),
             Some(problem) => Probe::Unsafe(problem),
             None => match File::open(&path) {
                 Ok(file) => match lock::try_lock(&file, LockMode::Exclusive) {
@@ -158,8 +188,7 @@ fn walk_root(root: &Root, sink: &mut dyn Sink) {
         };
         sink.found(Found {
             path,
-            kind,
-            pattern,
+            class,
             dir: Ident::default(),
             probe,
         });
@@ -176,7 +205,7 @@ fn failed(op: Operation, entry: &Entry, e: io::Error) -> Removal {
 pub(super) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
     match fs::symlink_metadata(&entry.path) {
         Ok(m) => {
-            if let Some(problem) = meta(&m).problem(check.me, 0) {
+            if let Some(problem) = meta(&m).problem(check.me, Place::default()) {
                 return Removal::Kept(SkipReason::Changed(problem));
             }
         }
@@ -204,17 +233,24 @@ pub(super) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
 }
 
 /// Removes a scanned entry whose lock is held, after reading its status
-/// again under the lock.
+/// again under the lock. In a dry run, every check is made and nothing is
+/// removed.
 pub(super) fn remove_locked(locked: Locked<'_>, entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
     let now = match locked.file.metadata() {
         Ok(m) => meta(&m),
         Err(e) => return failed(Operation::Inspect, entry, e),
     };
-    if let Some(problem) = now.problem(check.me, 0) {
+    if let Some(problem) = now.problem(check.me, Place::default()) {
         return Removal::Kept(SkipReason::Unsafe(problem));
     }
-    if let Some(reason) = check.too_young(&now) {
+    if let Some(reason) = check.too_young(&now, entry.kind) {
         return Removal::Kept(reason);
+    }
+    if let Err(reason) = check.in_use.claim(&locked.file, now.ident) {
+        return Removal::Kept(reason);
+    }
+    if check.dry_run {
+        return Removal::Removed { size: now.size };
     }
     check.notify(&entry.path);
     // The standard library opens files with delete sharing, so the file can

@@ -170,6 +170,24 @@ pub fn classify_name(name: &OsStr) -> Option<(Kind, Option<ForeignPattern>)> {
         .map(|p| (Kind::Foreign, Some(p)))
 }
 
+/// What the sweeper makes of a name it looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A candidate a sweep may remove when its rules allow.
+    Candidate(Kind, Option<ForeignPattern>),
+    /// A backup kept by an all-or-nothing job
+    /// (`.<name>.<16 hex>.ferry-backup`): listed, never removed.
+    Backup,
+}
+
+/// [`classify_name`], and the backups of all-or-nothing jobs.
+pub(crate) fn classify(name: &OsStr) -> Option<Class> {
+    if names::is_backup_name(name) {
+        return Some(Class::Backup);
+    }
+    classify_name(name).map(|(kind, pattern)| Class::Candidate(kind, pattern))
+}
+
 /// `<stem><suffix>` with a non-empty stem.
 fn has_suffix_with_stem(name: &[u8], suffix: &[u8]) -> bool {
     name.strip_suffix(suffix)
@@ -243,5 +261,19 @@ mod tests {
             Ok(ForeignPattern::Rclone)
         );
         assert!("nope".parse::<ForeignPattern>().is_err());
+    }
+
+    #[test]
+    fn backups_are_their_own_class() {
+        let backup = names::backup_name(OsStr::new("x.part"), 7);
+        assert_eq!(classify(&backup), Some(Class::Backup));
+        assert_eq!(classify_name(&backup), None);
+        assert_eq!(
+            classify(OsStr::new("x.partial")),
+            Some(Class::Candidate(
+                Kind::Foreign,
+                Some(ForeignPattern::Rclone)
+            ))
+        );
     }
 }

@@ -4,15 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::backend;
+use super::backend::{self, InUse};
 use super::guard::SweeperLock;
 use super::limits::Limits;
 use super::log::{self, SweepState};
 use super::meta::Meta;
 use super::patterns::Kind;
-use super::report::{Entry, Removed, SkipReason, Skipped, Status, SweepReport};
+use super::report::{Entry, Removed, SkipReason, Skipped, SweepReport, Verdict};
 use super::request::{SweepRequest, Trigger};
-use super::scan::{Found, Judged, Sink, judge, sort_by_path, walk_roots};
+use super::scan::{
+    Found, Judged, Sink, dedup_warnings, judge, min_age, rules, sort_by_path, walk_roots,
+};
 use super::schedule::Scheduler;
 use crate::error::Result;
 
@@ -23,28 +25,33 @@ pub(super) enum Removal {
 }
 
 /// The checks the backend makes once it holds a file's lock.
-pub(super) struct RemoveCheck<'a> {
+pub(super) struct RemoveCheck<'r> {
     pub me: Option<u32>,
     pub threshold: Duration,
-    pub on_remove: Option<&'a (dyn Fn(&Path) + Sync)>,
+    pub foreign_min_age: Duration,
+    pub on_remove: Option<&'r (dyn Fn(&Path) + Sync)>,
+    /// Whether other programs use a file (shared by the sweep's threads).
+    pub in_use: &'r InUse,
+    /// Make every check, remove nothing.
+    pub dry_run: bool,
 }
 
-impl<'a> RemoveCheck<'a> {
-    pub fn for_request(request: &SweepRequest<'a>) -> Self {
+impl<'r> RemoveCheck<'r> {
+    pub fn for_request(request: &SweepRequest<'r>, in_use: &'r InUse) -> Self {
         Self {
             me: backend::current_user(),
             threshold: request.threshold,
+            foreign_min_age: request.foreign_min_age,
             on_remove: request.on_remove,
+            in_use,
+            dry_run: request.dry_run,
         }
     }
 
-    /// `Some` when the file is (again) younger than the threshold.
-    pub fn too_young(&self, meta: &Meta) -> Option<SkipReason> {
+    /// `Some` when the file of `kind` is (again) too young to go.
+    pub fn too_young(&self, meta: &Meta, kind: Kind) -> Option<SkipReason> {
         let age = meta.age(SystemTime::now());
-        (age < self.threshold).then_some(SkipReason::Young {
-            age,
-            threshold: self.threshold,
-        })
+        min_age(kind, age, self.threshold, self.foreign_min_age).err()
     }
 
     /// Tells the request's observer that `path` is about to go.
@@ -55,9 +62,12 @@ impl<'a> RemoveCheck<'a> {
     }
 }
 
-/// Scans the request's roots and removes every orphan (and every old,
-/// unlocked file of an enabled foreign pattern). With `dry_run`, lists what
-/// would be removed and removes nothing.
+/// Scans the request's roots and removes every orphan (and every unlocked
+/// file of an enabled foreign pattern older than its minimum age, in a
+/// scheduled sweep only with the settings' consent), unless another
+/// program has it open, mapped or locked. Backups of all-or-nothing jobs
+/// are never removed. With `dry_run`, lists what would be removed and
+/// removes nothing.
 ///
 /// The scan and the removals are one walk: a candidate is removed as soon
 /// as it is found, in the folder handle it was found through, without
@@ -70,12 +80,13 @@ impl<'a> RemoveCheck<'a> {
 pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
     let (mut report, data_dir, limits, _guard) = begin(request)?;
     let now = SystemTime::now();
+    let in_use = InUse::new();
     let mut sweepers: Vec<Sweeper<'_, '_>> = (0..backend::walkers())
         .map(|_| Sweeper {
             report: SweepReport::new(request.dry_run, request.trigger),
             limits: &limits,
             request,
-            check: RemoveCheck::for_request(request),
+            check: RemoveCheck::for_request(request, &in_use),
             now,
         })
         .collect();
@@ -97,7 +108,7 @@ struct Sweeper<'r, 'a> {
     report: SweepReport,
     limits: &'r Limits<'a>,
     request: &'r SweepRequest<'a>,
-    check: RemoveCheck<'a>,
+    check: RemoveCheck<'r>,
     now: SystemTime,
 }
 
@@ -107,7 +118,8 @@ impl Sink for Sweeper<'_, '_> {
     }
 
     fn found(&mut self, found: Found<'_>) {
-        let (entry, lock) = match judge(found, self.now, self.request.threshold) {
+        // Whether another program uses it is checked by the removal itself.
+        let (entry, lock) = match judge(found, self.now, self.request, None) {
             Judged::Entry(entry, lock) => (entry, lock),
             Judged::Ignored(ignored) => {
                 self.report.skipped.push(Skipped {
@@ -116,13 +128,19 @@ impl Sink for Sweeper<'_, '_> {
                 });
                 return;
             }
+            Judged::Backup(backup) => {
+                self.report.skipped.push(Skipped {
+                    path: backup.path,
+                    reason: SkipReason::Backup,
+                });
+                return;
+            }
         };
-        let outcome = match (eligible(&entry, self.request), lock) {
-            (Err(reason), _) => Removal::Kept(reason),
-            (Ok(()), _) if self.request.dry_run => Removal::Removed { size: entry.size },
-            (Ok(()), Some(lock)) => backend::remove_locked(lock, &entry, &self.check),
-            // Eligible entries are unlocked, so the walker holds their lock.
-            (Ok(()), None) => Removal::Kept(SkipReason::Active),
+        let outcome = match (&entry.verdict, lock) {
+            (Verdict::Kept(reason), _) => Removal::Kept(reason.clone()),
+            (Verdict::Removable, Some(lock)) => backend::remove_locked(lock, &entry, &self.check),
+            // Removable entries are unlocked, so the walker holds their lock.
+            (Verdict::Removable, None) => Removal::Kept(SkipReason::Active),
         };
         record(&mut self.report, entry.path, entry.kind, outcome);
     }
@@ -185,42 +203,22 @@ pub fn run_due(
     Some(result)
 }
 
-/// Whether a scanned entry may be removed, or why not.
-fn eligible(entry: &Entry, request: &SweepRequest<'_>) -> Result<(), SkipReason> {
-    if entry.kind == Kind::Foreign {
-        let Some(pattern) = entry.pattern else {
-            return Err(SkipReason::Unsafe("unknown kind of file".into()));
-        };
-        if !request.foreign.contains(&pattern) {
-            return Err(SkipReason::NotEnabled(pattern));
-        }
-    }
-    if entry.locked || entry.status == Status::Active {
-        return Err(SkipReason::Active);
-    }
-    if entry.age < request.threshold {
-        return Err(SkipReason::Young {
-            age: entry.age,
-            threshold: request.threshold,
-        });
-    }
-    Ok(())
-}
-
 fn remove_all(
     entries: &[Entry],
     request: &SweepRequest<'_>,
     limits: &Limits<'_>,
     report: &mut SweepReport,
 ) {
-    let check = RemoveCheck::for_request(request);
+    let in_use = InUse::new();
+    let check = RemoveCheck::for_request(request, &in_use);
     for entry in entries {
         if limits.check() {
             break;
         }
-        let outcome = match eligible(entry, request) {
+        // The scan's verdict is not trusted: the file is judged again, and
+        // (by the backend, on the file) checked again for other users.
+        let outcome = match rules(entry, request) {
             Err(reason) => Removal::Kept(reason),
-            Ok(()) if request.dry_run => Removal::Removed { size: entry.size },
             Ok(()) => backend::remove(entry, &check),
         };
         record(report, entry.path.clone(), entry.kind, outcome);
@@ -242,6 +240,7 @@ fn record(report: &mut SweepReport, path: PathBuf, kind: Kind, outcome: Removal)
 /// real sweeps).
 fn finish(report: &mut SweepReport, limits: &Limits<'_>, data_dir: &Path) {
     report.stopped = limits.stopped();
+    dedup_warnings(&mut report.warnings);
     sort_by_path(&mut report.removed, |r| &r.path);
     sort_by_path(&mut report.skipped, |s| &s.path);
     report.finished = SystemTime::now();

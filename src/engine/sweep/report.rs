@@ -52,8 +52,69 @@ pub struct Entry {
     pub status: Status,
     /// Whether someone held a lock on it when it was scanned.
     pub locked: bool,
+    /// What a manual sweep with the scan's settings would do with it, and
+    /// why not if it would keep it: computed by the engine (the same rules
+    /// a sweep applies, including whether another program is using it),
+    /// so clients show it rather than work it out. A sweep checks again
+    /// when it removes the file.
+    pub verdict: Verdict,
     pub(crate) ident: Ident,
     pub(crate) dir: Ident,
+}
+
+impl Entry {
+    /// Whether a sweep would remove it ([`Entry::verdict`]).
+    pub fn removable(&self) -> bool {
+        self.verdict.is_removable()
+    }
+}
+
+/// What a sweep would do with a scanned file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It would be removed.
+    Removable,
+    /// It would be kept, for this reason.
+    Kept(SkipReason),
+}
+
+impl Verdict {
+    /// Whether the file would be removed.
+    pub fn is_removable(&self) -> bool {
+        matches!(self, Self::Removable)
+    }
+
+    /// Why the file would be kept (`None` when it would be removed).
+    pub fn reason(&self) -> Option<&SkipReason> {
+        match self {
+            Self::Removable => None,
+            Self::Kept(reason) => Some(reason),
+        }
+    }
+}
+
+/// A backup an all-or-nothing job keeps of a file it replaces
+/// (`.<name>.<16 hex>.ferry-backup`). Scans list them, because a job killed
+/// at the wrong moment can leave one its journal does not know; sweeps
+/// never remove them ([`SkipReason::Backup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backup {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Time since its last modification or status change.
+    pub age: Duration,
+    /// Its number of names: 2 while the file it backs up has not been
+    /// replaced yet (the same data under both names).
+    pub links: u64,
+}
+
+impl Backup {
+    /// Why a sweep keeps it: always [`SkipReason::Backup`].
+    pub fn verdict(&self) -> Verdict {
+        Verdict::Kept(SkipReason::Backup)
+    }
 }
 
 /// A file with a candidate's name that the sweeper leaves alone for safety
@@ -91,6 +152,9 @@ pub struct ScanReport {
     pub entries: Vec<Entry>,
     /// Look-alikes left alone, sorted by path.
     pub ignored: Vec<Ignored>,
+    /// Backups of replaced files kept by all-or-nothing jobs, sorted by
+    /// path: listed, never removed.
+    pub backups: Vec<Backup>,
     /// The folders looked in (canonical paths).
     pub roots: Vec<PathBuf>,
     /// Problems that did not stop the scan (an unreadable folder…).
@@ -124,6 +188,22 @@ pub enum SkipReason {
     },
     /// Another tool's file whose pattern is not enabled in the settings.
     NotEnabled(ForeignPattern),
+    /// Another tool's file, in a scheduled sweep, while the settings do not
+    /// include other tools' files in scheduled sweeps.
+    NotInSchedule(ForeignPattern),
+    /// Another tool's file younger than the settings' minimum age for other
+    /// tools' files (which applies whatever the threshold).
+    ForeignTooYoung {
+        /// Its age.
+        age: Duration,
+        /// The minimum age.
+        min_age: Duration,
+    },
+    /// Another program has it open, mapped or locked (its name, when it
+    /// can be seen).
+    InUse(Option<String>),
+    /// A backup of a replaced file kept by an all-or-nothing job.
+    Backup,
     /// Not safe to touch (not a regular file, another user's, hard links…).
     Unsafe(String),
     /// It changed since the scan (replaced, renamed, turned into a link).
@@ -156,6 +236,26 @@ impl fmt::Display for SkipReason {
                 "another tool's file ({}); enable the '{}' pattern in the settings to sweep it",
                 p.describe(),
                 p.as_str()
+            ),
+            Self::NotInSchedule(p) => write!(
+                f,
+                "another tool's file ({}); scheduled sweeps leave other tools' files alone \
+                 unless \"include other tools' files in scheduled sweeps\" \
+                 (foreign_in_schedule) is on in the settings",
+                p.describe()
+            ),
+            Self::ForeignTooYoung { age, min_age } => write!(
+                f,
+                "younger than {} (changed {} ago): other tools' files are swept only once they \
+                 are at least that old (the settings' foreign_min_age)",
+                humantime::format_duration(*min_age),
+                humantime::format_duration(Duration::from_secs(age.as_secs()))
+            ),
+            Self::InUse(Some(program)) => write!(f, "in use by {program}"),
+            Self::InUse(None) => f.write_str("in use by another program"),
+            Self::Backup => f.write_str(
+                "a backup of a replaced file, kept by an interrupted all-or-nothing job: \
+                 see 'ferry jobs' and 'ferry rollback', or remove it by hand",
             ),
             Self::Unsafe(why) => write!(f, "left alone: {why}"),
             Self::Changed(what) => write!(f, "changed since the scan: {what}"),

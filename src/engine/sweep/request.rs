@@ -73,6 +73,14 @@ pub struct SweepRequest<'a> {
     pub threshold: Duration,
     /// Foreign patterns whose files may be removed (all are listed).
     pub foreign: Vec<ForeignPattern>,
+    /// Other tools' files are removed only once they are at least this old,
+    /// whatever the threshold (default: one day; the settings'
+    /// `foreign_min_age`).
+    pub foreign_min_age: Duration,
+    /// Whether a scheduled sweep may remove other tools' files (of enabled
+    /// patterns); off by default: a scheduled sweep removes only Ferry's
+    /// own orphans.
+    pub foreign_in_schedule: bool,
     /// List what would be removed without removing anything.
     pub dry_run: bool,
     /// Who asked (recorded in the sweep log).
@@ -87,8 +95,10 @@ pub struct SweepRequest<'a> {
     pub data_dir: Option<PathBuf>,
     /// Raised to stop the sweep cleanly (between two files).
     pub cancel: Option<&'a AtomicBool>,
-    /// Told each path just before it is removed, while its lock is held
-    /// (progress displays; tests use it to race the removal).
+    /// Told each path just before it is removed, while its lock is held,
+    /// before the last checks (that no other program uses it, that its name
+    /// still names it) and the removal (progress displays; tests use it to
+    /// race the removal). It must not keep the file open.
     pub on_remove: Option<&'a (dyn Fn(&Path) + Sync)>,
 }
 
@@ -101,6 +111,8 @@ impl<'a> SweepRequest<'a> {
             include_remembered: false,
             threshold,
             foreign: Vec::new(),
+            foreign_min_age: crate::settings::DEFAULT_FOREIGN_MIN_AGE,
+            foreign_in_schedule: false,
             dry_run: false,
             trigger: Trigger::Manual,
             time_limit: DEFAULT_TIME_LIMIT,
@@ -112,13 +124,23 @@ impl<'a> SweepRequest<'a> {
     }
 
     /// The sweep the settings describe: their roots, the remembered
-    /// destination folders, their threshold and enabled foreign patterns.
+    /// destination folders, their threshold and their rules for other
+    /// tools' files.
     pub fn from_settings(settings: &Settings) -> Self {
-        let sweep = &settings.sweep;
-        let mut request = Self::new(&sweep.roots, sweep.threshold);
+        let mut request = Self::new(&settings.sweep.roots, settings.sweep.threshold);
         request.include_remembered = true;
-        request.foreign = sweep.foreign_patterns.clone();
+        request.apply_settings(settings);
         request
+    }
+
+    /// Takes the settings' rules for other tools' files (enabled patterns,
+    /// minimum age, consent for scheduled sweeps), keeping this request's
+    /// roots and threshold.
+    pub fn apply_settings(&mut self, settings: &Settings) {
+        let sweep = &settings.sweep;
+        self.foreign = sweep.foreign_patterns.clone();
+        self.foreign_min_age = sweep.foreign_min_age;
+        self.foreign_in_schedule = sweep.foreign_in_schedule;
     }
 
     /// The data directory this request uses.
@@ -137,6 +159,8 @@ impl fmt::Debug for SweepRequest<'_> {
             .field("include_remembered", &self.include_remembered)
             .field("threshold", &self.threshold)
             .field("foreign", &self.foreign)
+            .field("foreign_min_age", &self.foreign_min_age)
+            .field("foreign_in_schedule", &self.foreign_in_schedule)
             .field("dry_run", &self.dry_run)
             .field("trigger", &self.trigger)
             .field("time_limit", &self.time_limit)
@@ -149,16 +173,50 @@ impl fmt::Debug for SweepRequest<'_> {
 /// Checks a folder named by a person: it must exist and be a folder.
 /// Returns its absolute, canonical path.
 pub fn check_root(path: &Path) -> Result<PathBuf> {
-    let canonical = path
-        .canonicalize()
-        .map_err(|e| Error::io(Operation::Inspect, path, e))?;
-    if !canonical.is_dir() {
-        return Err(Error::new(
+    match resolve_root(path) {
+        Ok(canonical) => Ok(canonical),
+        Err(RootProblem::Missing(e)) => Err(Error::io(Operation::Inspect, path, e)),
+        Err(RootProblem::NotAFolder) => Err(Error::new(
             ErrorKind::InvalidInput,
             Operation::Validate,
             path,
             "it is not a folder; give the folder to look in",
-        ));
+        )),
     }
-    Ok(canonical)
+}
+
+/// Why a folder to sweep cannot be used.
+pub(crate) enum RootProblem {
+    /// It cannot be reached (missing, permission denied…).
+    Missing(std::io::Error),
+    /// It exists but is not a folder.
+    NotAFolder,
+}
+
+impl RootProblem {
+    /// What is wrong with the sweep folder `path`, for people. Settings,
+    /// scans and sweeps all word it this way.
+    pub fn describe(&self, path: &Path) -> String {
+        match self {
+            Self::Missing(e) => format!(
+                "the sweep folder '{}' cannot be used: {}",
+                path.display(),
+                ErrorKind::from_io(e).describe()
+            ),
+            Self::NotAFolder => format!(
+                "the sweep folder '{}' cannot be used: it is not a folder",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The canonical path of a folder to sweep, or what is wrong with it.
+pub(crate) fn resolve_root(path: &Path) -> std::result::Result<PathBuf, RootProblem> {
+    let canonical = path.canonicalize().map_err(RootProblem::Missing)?;
+    if canonical.is_dir() {
+        Ok(canonical)
+    } else {
+        Err(RootProblem::NotAFolder)
+    }
 }

@@ -1,24 +1,24 @@
 //! Scanning: resolve the roots, walk them (through the platform backend)
-//! and classify what is found.
+//! and classify what is found: each candidate's status, and the verdict a
+//! sweep would reach on it ([`judge`], the one place the rules live).
 
 use std::cmp::Ordering as CmpOrdering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::backend;
+use super::backend::{self, InUse};
 use super::limits::Limits;
 use super::meta::{Ident, Meta};
-use super::patterns::{ForeignPattern, Kind};
-use super::report::{Entry, Ignored, ScanReport, Status};
-use super::request::{Root, SweepRequest};
+use super::patterns::{Class, Kind};
+use super::report::{Backup, Entry, Ignored, ScanReport, SkipReason, Status, Verdict};
+use super::request::{Root, SweepRequest, Trigger, resolve_root};
 use crate::known_dirs;
 
 /// A name-matching entry the walker found.
 pub(super) struct Found<'a> {
     pub path: PathBuf,
-    pub kind: Kind,
-    pub pattern: Option<ForeignPattern>,
+    pub class: Class,
     /// The folder's identity.
     pub dir: Ident,
     pub probe: Probe<'a>,
@@ -34,6 +34,8 @@ pub(super) enum Probe<'a> {
     /// [`Locked`](backend::Locked) is dropped), so a sweep can remove it
     /// without letting go in between.
     Free(Meta, backend::Locked<'a>),
+    /// A backup kept by an all-or-nothing job (looked at, never opened).
+    Backup(Meta),
 }
 
 /// Where the walker reports. A walk may run on several threads, each with
@@ -49,15 +51,27 @@ pub(super) trait Sink: Send {
 
 /// A found entry, classified.
 pub(super) enum Judged<'a> {
-    /// A candidate, with its lock if the walker holds it.
+    /// A candidate (with the verdict a sweep would reach), with its lock
+    /// if the walker holds it.
     Entry(Entry, Option<backend::Locked<'a>>),
     /// A look-alike left alone.
     Ignored(Ignored),
+    /// A backup kept by an all-or-nothing job.
+    Backup(Backup),
 }
 
-/// Classifies a found entry: its age at `now` against `threshold`, and
-/// whether someone holds its lock.
-pub(super) fn judge(found: Found<'_>, now: SystemTime, threshold: Duration) -> Judged<'_> {
+/// Classifies a found entry: its status (its age at `now` against the
+/// request's threshold, and whether someone holds its lock) and the
+/// verdict a sweep by `request` would reach, including, for a file the
+/// rules would remove and with `in_use`, whether another program is using
+/// it. (A sweep passes `None`: its removal makes that check itself, right
+/// before the unlink.)
+pub(super) fn judge<'a>(
+    found: Found<'a>,
+    now: SystemTime,
+    request: &SweepRequest<'_>,
+    in_use: Option<&InUse>,
+) -> Judged<'a> {
     let (meta, locked, lock) = match found.probe {
         Probe::Unsafe(reason) => {
             return Judged::Ignored(Ignored {
@@ -65,38 +79,113 @@ pub(super) fn judge(found: Found<'_>, now: SystemTime, threshold: Duration) -> J
                 reason,
             });
         }
+        Probe::Backup(meta) => {
+            return Judged::Backup(Backup {
+                path: found.path,
+                size: meta.size,
+                age: meta.age(now),
+                links: meta.links,
+            });
+        }
         Probe::Held(meta) => (meta, true, None),
         Probe::Free(meta, lock) => (meta, false, Some(lock)),
     };
+    let Class::Candidate(kind, pattern) = found.class else {
+        return Judged::Ignored(Ignored {
+            path: found.path,
+            reason: "a backup kept by an all-or-nothing job".into(),
+        });
+    };
     let age = meta.age(now);
-    let status = if found.kind == Kind::Foreign {
+    let status = if kind == Kind::Foreign {
         Status::Foreign
     } else if locked {
         Status::Active
-    } else if age >= threshold {
+    } else if age >= request.threshold {
         Status::Orphan
     } else {
         Status::Young
     };
-    let entry = Entry {
+    let mut entry = Entry {
         path: found.path,
-        kind: found.kind,
-        pattern: found.pattern,
+        kind,
+        pattern,
         size: meta.size,
         age,
         status,
         locked,
+        verdict: Verdict::Removable,
         ident: meta.ident,
         dir: found.dir,
     };
+    let verdict = match (rules(&entry, request), &lock) {
+        (Err(reason), _) => Err(reason),
+        (Ok(()), Some(lock)) => match in_use {
+            Some(in_use) => in_use.claim(lock.file(), meta.ident).map(drop),
+            None => Ok(()),
+        },
+        // Removable by the rules means unlocked, so the walker holds it.
+        (Ok(()), None) => Err(SkipReason::Active),
+    };
+    entry.verdict = match verdict {
+        Ok(()) => Verdict::Removable,
+        Err(reason) => Verdict::Kept(reason),
+    };
     Judged::Entry(entry, lock)
+}
+
+/// Whether a sweep by `request` may remove a scanned entry, or why not,
+/// by the rules alone (whether another program is using the file is
+/// checked on the file itself, by the backend).
+pub(super) fn rules(entry: &Entry, request: &SweepRequest<'_>) -> Result<(), SkipReason> {
+    if entry.kind == Kind::Foreign {
+        let Some(pattern) = entry.pattern else {
+            return Err(SkipReason::Unsafe("unknown kind of file".into()));
+        };
+        if !request.foreign.contains(&pattern) {
+            return Err(SkipReason::NotEnabled(pattern));
+        }
+        if request.trigger == Trigger::Scheduled && !request.foreign_in_schedule {
+            return Err(SkipReason::NotInSchedule(pattern));
+        }
+    }
+    if entry.locked || entry.status == Status::Active {
+        return Err(SkipReason::Active);
+    }
+    min_age(
+        entry.kind,
+        entry.age,
+        request.threshold,
+        request.foreign_min_age,
+    )
+}
+
+/// Whether a file of `kind` aged `age` is old enough to go: older than the
+/// threshold, and for other tools' files, than their own minimum age.
+pub(super) fn min_age(
+    kind: Kind,
+    age: Duration,
+    threshold: Duration,
+    foreign_min_age: Duration,
+) -> Result<(), SkipReason> {
+    if age < threshold {
+        return Err(SkipReason::Young { age, threshold });
+    }
+    if kind == Kind::Foreign && age < foreign_min_age {
+        return Err(SkipReason::ForeignTooYoung {
+            age,
+            min_age: foreign_min_age,
+        });
+    }
+    Ok(())
 }
 
 struct Collector<'r, 'a> {
     report: ScanReport,
     limits: &'r Limits<'a>,
     now: SystemTime,
-    threshold: Duration,
+    request: &'r SweepRequest<'a>,
+    in_use: &'r InUse,
 }
 
 impl Sink for Collector<'_, '_> {
@@ -106,9 +195,10 @@ impl Sink for Collector<'_, '_> {
 
     fn found(&mut self, found: Found<'_>) {
         // The probe's lock, if any, is let go here: a scan changes nothing.
-        match judge(found, self.now, self.threshold) {
+        match judge(found, self.now, self.request, Some(self.in_use)) {
             Judged::Entry(entry, _) => self.report.entries.push(entry),
             Judged::Ignored(ignored) => self.report.ignored.push(ignored),
+            Judged::Backup(backup) => self.report.backups.push(backup),
         }
     }
 
@@ -122,12 +212,14 @@ impl Sink for Collector<'_, '_> {
 pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
     let limits = Limits::new(request.time_limit, request.cancel);
     let now = SystemTime::now();
+    let in_use = InUse::new();
     let mut collectors: Vec<Collector<'_, '_>> = (0..backend::walkers())
         .map(|_| Collector {
             report: ScanReport::default(),
             limits: &limits,
             now,
-            threshold: request.threshold,
+            request,
+            in_use: &in_use,
         })
         .collect();
     let roots = walk_roots(request, &mut collectors);
@@ -135,6 +227,7 @@ pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
     for part in collectors.into_iter().map(|c| c.report) {
         report.entries.extend(part.entries);
         report.ignored.extend(part.ignored);
+        report.backups.extend(part.backups);
         report.warnings.extend(part.warnings);
     }
     report.roots = roots;
@@ -143,7 +236,17 @@ pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
     report.entries.dedup_by(|a, b| a.path == b.path);
     sort_by_path(&mut report.ignored, |i| &i.path);
     report.ignored.dedup_by(|a, b| a.path == b.path);
+    sort_by_path(&mut report.backups, |b| &b.path);
+    report.backups.dedup_by(|a, b| a.path == b.path);
+    dedup_warnings(&mut report.warnings);
     report
+}
+
+/// Drops repeated warnings (a folder named twice, or by two roots), keeping
+/// the first of each in its place.
+pub(super) fn dedup_warnings(warnings: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
 }
 
 /// Walks every root of the request with one sink per walking thread, and
@@ -212,7 +315,8 @@ fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
 
 /// The request's roots, canonical, without duplicates or folders already
 /// covered by a recursive root. Missing remembered folders are dropped
-/// quietly; other missing roots with a warning.
+/// quietly; other missing roots with one warning each, in the words the
+/// settings use.
 fn resolve_roots(request: &SweepRequest<'_>, warnings: &mut Vec<String>) -> Vec<Root> {
     let mut wanted: Vec<Root> = request.roots.clone();
     if request.include_remembered {
@@ -226,21 +330,13 @@ fn resolve_roots(request: &SweepRequest<'_>, warnings: &mut Vec<String>) -> Vec<
     }
     let mut by_path: BTreeMap<PathBuf, bool> = BTreeMap::new();
     for root in wanted {
-        let canonical = match root.path.canonicalize() {
-            Ok(p) if p.is_dir() => p,
-            Ok(_) if root.recursive => {
-                warnings.push(format!("skipped '{}': not a folder", root.path.display()));
+        let canonical = match resolve_root(&root.path) {
+            Ok(p) => p,
+            Err(problem) if root.recursive => {
+                warnings.push(format!("{}; skipped", problem.describe(&root.path)));
                 continue;
             }
-            Err(e) if root.recursive => {
-                warnings.push(format!(
-                    "skipped '{}': {}",
-                    root.path.display(),
-                    crate::ErrorKind::from_io(&e).describe()
-                ));
-                continue;
-            }
-            _ => continue,
+            Err(_) => continue,
         };
         *by_path.entry(canonical).or_insert(false) |= root.recursive;
     }

@@ -1,9 +1,12 @@
 //! Removal under the lock. A file is removed only while the sweeper holds
-//! its exclusive lock, after its status is read again under the lock, and
-//! only if its name still names the locked inode: the name is first moved
-//! to a private name beside it (one `renameat`), what was moved is looked
-//! at there, and only the locked inode is unlinked; anything else (a file
-//! swapped in at the last moment) is put back. Every step is relative to
+//! its exclusive lock, after its status is read again under the lock and
+//! no other program is found using it ([`in_use`](super::in_use): on
+//! Linux a write lease is then held through the removal), and only if its
+//! name still names the locked inode: the name is first moved to a private
+//! name beside it (one `renameat`), what was moved is looked at there and
+//! checked once more for other users, and only the locked inode is
+//! unlinked; anything else (a file swapped in at the last moment), or a
+//! file someone opened in between, is put back. Every step is relative to
 //! the folder's handle.
 
 use std::ffi::{CStr, CString, OsStr};
@@ -18,11 +21,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::fs::{self as rfs, AtFlags, Mode};
 use rustix::io::Errno;
 
+use super::in_use::Claim;
 use super::{DIR_FLAGS, FILE_FLAGS, fstat, io_err, meta};
 use crate::error::{Error, Operation};
 use crate::lock::{self, LockMode};
 use crate::names;
-use crate::sweep::meta::Meta;
+use crate::sweep::meta::{Meta, Place};
 use crate::sweep::remove::{Removal, RemoveCheck};
 use crate::sweep::report::{Entry, SkipReason};
 
@@ -32,12 +36,25 @@ pub(in crate::sweep) struct Locked<'a> {
     dir: BorrowedFd<'a>,
     name: &'a CStr,
     file: File,
+    /// Where the folder is: the file must be in the same mount.
+    place: Place,
 }
 
 impl<'a> Locked<'a> {
-    /// `file` (opened as `name` in `dir`) must be locked exclusively.
-    pub(super) fn new(dir: BorrowedFd<'a>, name: &'a CStr, file: File) -> Self {
-        Self { dir, name, file }
+    /// `file` (opened as `name` in `dir`, a folder at `place`) must be
+    /// locked exclusively.
+    pub(super) fn new(dir: BorrowedFd<'a>, name: &'a CStr, file: File, place: Place) -> Self {
+        Self {
+            dir,
+            name,
+            file,
+            place,
+        }
+    }
+
+    /// The locked file's handle.
+    pub(in crate::sweep) fn file(&self) -> &File {
+        &self.file
     }
 }
 
@@ -49,13 +66,20 @@ fn failed(op: Operation, path: &Path, e: Errno) -> Removal {
 
 /// Removes the scanned `entry` whose lock is held: its status is read
 /// again under the lock (it may have been written to, linked or given away
-/// since it was looked at), then it is unlinked if its name still names it.
+/// since it was looked at), it is checked not to be in use by another
+/// program, then it is unlinked if its name still names it. In a dry run,
+/// every check is made and nothing is removed.
 pub(in crate::sweep) fn remove_locked(
     locked: Locked<'_>,
     entry: &Entry,
     check: &RemoveCheck<'_>,
 ) -> Removal {
-    let Locked { dir, name, file } = locked;
+    let Locked {
+        dir,
+        name,
+        file,
+        place,
+    } = locked;
     let now = match fstat(&file) {
         Ok(m) => m,
         Err(e) => return failed(Operation::Inspect, &entry.path, e),
@@ -63,15 +87,27 @@ pub(in crate::sweep) fn remove_locked(
     if now.ident != entry.ident {
         return Removal::Kept(SkipReason::Changed("another file now has its name".into()));
     }
-    if let Some(problem) = now.problem(check.me, entry.ident.dev) {
+    if let Some(problem) = now.problem(check.me, place) {
         return Removal::Kept(SkipReason::Unsafe(problem));
     }
-    if let Some(reason) = check.too_young(&now) {
+    if let Some(reason) = check.too_young(&now, entry.kind) {
         return Removal::Kept(reason);
     }
-    check.notify(&entry.path);
-    let removal = unlink_if_named(dir, name, &now, &entry.path);
-    // The lock is let go only now, after the unlink.
+    if !check.dry_run {
+        // Before the lease below: an open by the observer would have to
+        // wait for it.
+        check.notify(&entry.path);
+    }
+    let claim = match check.in_use.claim(&file, now.ident) {
+        Ok(claim) => claim,
+        Err(reason) => return Removal::Kept(reason),
+    };
+    if check.dry_run {
+        return Removal::Removed { size: now.size };
+    }
+    let removal = unlink_if_named(dir, name, &now, &entry.path, &claim, check);
+    // The lease and the lock are let go only now, after the unlink.
+    drop(claim);
     drop(file);
     removal
 }
@@ -90,15 +126,15 @@ pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Remova
         Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
         Err(e) => return failed(Operation::ReadDir, parent, e),
     };
-    match fstat(&dirfd) {
-        Ok(m) if m.ident == entry.dir => {}
+    let place = match fstat(&dirfd) {
+        Ok(m) if m.ident == entry.dir => m.place(),
         Ok(_) => {
             return Removal::Kept(SkipReason::Changed(
                 "its folder was replaced by another one".into(),
             ));
         }
         Err(e) => return failed(Operation::Inspect, parent, e),
-    }
+    };
     let file = match rfs::openat(&dirfd, &name, FILE_FLAGS, Mode::empty()) {
         Ok(fd) => File::from(fd),
         Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
@@ -116,7 +152,7 @@ pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Remova
     if opened.ident != entry.ident {
         return Removal::Kept(SkipReason::Changed("another file now has its name".into()));
     }
-    if let Some(problem) = opened.problem(check.me, entry.ident.dev) {
+    if let Some(problem) = opened.problem(check.me, place) {
         return Removal::Kept(SkipReason::Unsafe(problem));
     }
     match lock::try_lock(&file, LockMode::Exclusive) {
@@ -128,14 +164,22 @@ pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Remova
             ));
         }
     }
-    remove_locked(Locked::new(dirfd.as_fd(), &name, file), entry, check)
+    remove_locked(Locked::new(dirfd.as_fd(), &name, file, place), entry, check)
 }
 
 /// Moves whatever `name` now holds to a private name, then looks at what
-/// was moved: only the `locked` inode is unlinked. Anything else is put
-/// back (or, if the name was taken yet again, given a name no sweep
+/// was moved: only the `locked` inode is unlinked, and only if the `claim`
+/// shows that no other program started using it meanwhile. Anything else
+/// is put back (or, if the name was taken yet again, given a name no sweep
 /// matches).
-fn unlink_if_named(dir: BorrowedFd<'_>, name: &CStr, locked: &Meta, path: &Path) -> Removal {
+fn unlink_if_named(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    locked: &Meta,
+    path: &Path,
+    claim: &Claim<'_>,
+    check: &RemoveCheck<'_>,
+) -> Removal {
     let parent = path.parent().unwrap_or(Path::new(""));
     let aside = match move_aside(dir, name) {
         Ok(Some(aside)) => aside,
@@ -143,6 +187,21 @@ fn unlink_if_named(dir: BorrowedFd<'_>, name: &CStr, locked: &Meta, path: &Path)
         Err(e) => return failed(Operation::Remove, path, e),
     };
     let moved = rfs::statat(dir, &aside, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta(&st));
+    if let Ok(m) = &moved
+        && m.ident == locked.ident
+        && let Err(reason) = claim.confirm(check.in_use, locked.ident)
+    {
+        // Someone opened or locked it in the last moment: put it back.
+        return match put_back(dir, &aside, name, parent) {
+            Ok(()) => Removal::Kept(reason),
+            Err(now_at) => Removal::Kept(SkipReason::Failed(format!(
+                "'{}' was found in use at the last moment ({reason}), and another file \
+                 took its name meanwhile; it was moved to '{}'",
+                path.display(),
+                now_at.display()
+            ))),
+        };
+    }
     match moved {
         Ok(m) if m.ident == locked.ident => match rfs::unlinkat(dir, &aside, AtFlags::empty()) {
             Ok(()) => Removal::Removed { size: locked.size },
@@ -151,27 +210,16 @@ fn unlink_if_named(dir: BorrowedFd<'_>, name: &CStr, locked: &Meta, path: &Path)
                 failed(Operation::Remove, path, e)
             }
         },
-        Ok(_) => match rename_noreplace(dir, &aside, name) {
+        Ok(_) => match put_back(dir, &aside, name, parent) {
             Ok(()) => Removal::Kept(SkipReason::Changed(
                 "another file took its name at the last moment; it was left in place".into(),
             )),
-            Err(_) => {
-                // The name was taken yet again. Give the stranger a name no
-                // sweep will ever match rather than leave it under a temp name.
-                let mut kept = name.to_bytes().to_vec();
-                kept.extend_from_slice(format!(".ferry-kept-{:016x}", private_random()).as_bytes());
-                let kept = CString::new(kept).expect("names hold no NUL");
-                let now_at = match rename_noreplace(dir, &aside, &kept) {
-                    Ok(()) => parent.join(OsStr::from_bytes(kept.to_bytes())),
-                    Err(_) => parent.join(OsStr::from_bytes(aside.to_bytes())),
-                };
-                Removal::Kept(SkipReason::Failed(format!(
-                    "other files took the name '{}' twice at the last moment; \
-                     one of them was moved to '{}'",
-                    path.display(),
-                    now_at.display()
-                )))
-            }
+            Err(now_at) => Removal::Kept(SkipReason::Failed(format!(
+                "other files took the name '{}' twice at the last moment; \
+                 one of them was moved to '{}'",
+                path.display(),
+                now_at.display()
+            ))),
         },
         Err(e) => failed(
             Operation::Inspect,
@@ -179,6 +227,28 @@ fn unlink_if_named(dir: BorrowedFd<'_>, name: &CStr, locked: &Meta, path: &Path)
             e,
         ),
     }
+}
+
+/// Renames the private name `aside` back to `name` in `dir` (whose path is
+/// `parent`). If `name` was taken meanwhile, the file gets a name no sweep
+/// will ever match rather than stay under a temp-like private name, and
+/// `Err` says where it is now.
+fn put_back(
+    dir: BorrowedFd<'_>,
+    aside: &CStr,
+    name: &CStr,
+    parent: &Path,
+) -> Result<(), std::path::PathBuf> {
+    if rename_noreplace(dir, aside, name).is_ok() {
+        return Ok(());
+    }
+    let mut kept = name.to_bytes().to_vec();
+    kept.extend_from_slice(format!(".ferry-kept-{:016x}", private_random()).as_bytes());
+    let kept = CString::new(kept).expect("names hold no NUL");
+    Err(match rename_noreplace(dir, aside, &kept) {
+        Ok(()) => parent.join(OsStr::from_bytes(kept.to_bytes())),
+        Err(_) => parent.join(OsStr::from_bytes(aside.to_bytes())),
+    })
 }
 
 /// 64 unpredictable bits for a private name, without a system call for

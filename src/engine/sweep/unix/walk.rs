@@ -1,30 +1,34 @@
 //! The walk: each folder is opened relative to its parent's handle (never
-//! through a link), checked to be on the root's filesystem, and read in
-//! full; only names that match a candidate shape, and sub-folders, are
+//! through a link), checked to be in its parent's mount (same filesystem,
+//! and not a mount point: a bind mount of the same filesystem is not
+//! entered either), and read in full; only names that match a candidate shape, and sub-folders, are
 //! acted on. The type the folder records for each entry decides what to do
 //! without inspecting it: sub-folders are descended, links and special
 //! files named like candidates are reported and left alone, and only a
 //! regular file named like a candidate is opened (once): its status read
 //! from the handle, then its lock tried on the same handle. Where a
 //! filesystem records no types, the entry is inspected first, as before.
+//! Backups kept by all-or-nothing jobs are only looked at (never opened).
 
+use std::collections::HashSet;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::listing::{Listing, Reader};
+use super::mounts::mount_points;
 use super::unlink::Locked;
 use super::{DIR_FLAGS, FILE_FLAGS, current_user, file_kind, fstat, io_err, meta};
 use crate::error::{Error, Operation};
 use crate::lock::{self, LockMode};
-use crate::sweep::meta::{FileKind, Ident};
-use crate::sweep::patterns::classify_name;
+use crate::sweep::meta::{FileKind, Ident, Meta, Place};
+use crate::sweep::patterns::{Class, classify};
 use crate::sweep::request::Root;
 use crate::sweep::scan::{Found, Probe, Sink};
 
@@ -47,8 +51,8 @@ struct Pending {
     at: At,
     path: PathBuf,
     depth: usize,
-    /// The filesystem of its root (`None` for a root: its own).
-    dev: Option<u64>,
+    /// Where its parent is (`None` for a root: anywhere).
+    parent: Option<Place>,
     recursive: bool,
 }
 
@@ -67,7 +71,7 @@ struct Folder {
     path: PathBuf,
     ident: Ident,
     depth: usize,
-    dev: u64,
+    place: Place,
     recursive: bool,
 }
 
@@ -95,7 +99,7 @@ impl Queue {
                 at: At::Root,
                 path: root.path.clone(),
                 depth: 0,
-                dev: None,
+                parent: None,
                 recursive: root.recursive,
             })
             .collect();
@@ -173,21 +177,24 @@ impl Drop for StopOnUnwind<'_> {
 pub(in crate::sweep) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
     let queue = Queue::new(roots);
     let me = current_user();
+    let mounts = OnceLock::new();
     let Some((first, helpers)) = sinks.split_first_mut() else {
         return;
     };
     std::thread::scope(|scope| {
         for sink in helpers.iter_mut() {
-            let queue = &queue;
+            let (queue, mounts) = (&queue, &mounts);
             let spawned = std::thread::Builder::new()
                 .name("ferry-sweep".into())
-                .spawn_scoped(scope, move || Walker::new(me, &mut **sink, queue).run());
+                .spawn_scoped(scope, move || {
+                    Walker::new(me, &mut **sink, queue, mounts).run()
+                });
             if spawned.is_err() {
                 // Fewer threads walk; the walk is the same.
                 break;
             }
         }
-        Walker::new(me, &mut **first, &queue).run();
+        Walker::new(me, &mut **first, &queue, &mounts).run();
     });
 }
 
@@ -200,10 +207,17 @@ struct Walker<'s, 'q> {
     found: Vec<Pending>,
     sink: &'s mut dyn Sink,
     queue: &'q Queue,
+    /// The mount points, read only where mounts have no identity.
+    mounts: &'q OnceLock<HashSet<PathBuf>>,
 }
 
 impl<'s, 'q> Walker<'s, 'q> {
-    fn new(me: Option<u32>, sink: &'s mut dyn Sink, queue: &'q Queue) -> Self {
+    fn new(
+        me: Option<u32>,
+        sink: &'s mut dyn Sink,
+        queue: &'q Queue,
+        mounts: &'q OnceLock<HashSet<PathBuf>>,
+    ) -> Self {
         Self {
             me,
             reader: Reader::new(),
@@ -211,7 +225,14 @@ impl<'s, 'q> Walker<'s, 'q> {
             found: Vec::new(),
             sink,
             queue,
+            mounts,
         }
+    }
+
+    /// Whether `path`, in a folder whose mount has no known identity, is a
+    /// mount point (a bind mount of the same filesystem, on old kernels).
+    fn is_mount_point(&self, place: Place, path: &Path) -> bool {
+        place.mount.is_none() && self.mounts.get_or_init(mount_points).contains(path)
     }
 
     /// Reads folders until the walk is over or must stop.
@@ -236,7 +257,7 @@ impl<'s, 'q> Walker<'s, 'q> {
         let recursive = folder.recursive;
         let keep = |name: &[u8], ft: FileType| {
             (recursive && matches!(ft, FileType::Directory | FileType::Unknown))
-                || classify_name(OsStr::from_bytes(name)).is_some()
+                || classify(OsStr::from_bytes(name)).is_some()
         };
         let dirfd = folder.fd.as_fd();
         if let Err(e) = self.reader.read(dirfd, keep, &mut self.listing) {
@@ -258,7 +279,7 @@ impl<'s, 'q> Walker<'s, 'q> {
 
     /// Acts on one kept entry of `folder`.
     fn entry(&mut self, folder: &Folder, dirfd: BorrowedFd<'_>, name: &CStr, ft: FileType) {
-        let matched = classify_name(OsStr::from_bytes(name.to_bytes()));
+        let matched = classify(OsStr::from_bytes(name.to_bytes()));
         let path = || folder.path.join(OsStr::from_bytes(name.to_bytes()));
         // Where the folder records no type, look (without following links).
         let (kind, seen) = if ft == FileType::Unknown {
@@ -280,24 +301,44 @@ impl<'s, 'q> Walker<'s, 'q> {
         if kind == FileKind::Directory && folder.recursive {
             self.descend_later(folder, name, path());
         }
-        let Some((kind_found, pattern)) = matched else {
+        let Some(class) = matched else {
             return;
         };
-        let problem = match seen {
-            Some(seen) => seen.problem(self.me, folder.dev),
-            None => kind.problem(),
-        };
-        let probe = match problem {
-            Some(problem) => Probe::Unsafe(problem),
-            None => match probe(dirfd, name, self.me, folder.dev) {
-                Some(probe) => probe,
-                None => return,
-            },
+        let path = path();
+        let probe = if class == Class::Backup {
+            // Listed, never removed: its status is all that is read.
+            match (kind.problem(), seen) {
+                (Some(problem), _) => Probe::Unsafe(problem),
+                (None, Some(seen)) => Probe::Backup(seen),
+                (None, None) => match rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => match meta(&st) {
+                        m if m.kind == FileKind::Regular => Probe::Backup(m),
+                        m => Probe::Unsafe(m.kind.problem().unwrap_or_default()),
+                    },
+                    Err(Errno::NOENT) => return,
+                    Err(e) => Probe::Unsafe(format!("could not be inspected ({})", io_err(e))),
+                },
+            }
+        } else if self.is_mount_point(folder.place, &path) {
+            Probe::Unsafe(
+                "a mount point (something is mounted here), never entered or removed".into(),
+            )
+        } else {
+            let problem = match seen {
+                Some(seen) => seen.problem(self.me, folder.place),
+                None => kind.problem(),
+            };
+            match problem {
+                Some(problem) => Probe::Unsafe(problem),
+                None => match probe(dirfd, name, self.me, folder.place) {
+                    Some(probe) => probe,
+                    None => return,
+                },
+            }
         };
         self.sink.found(Found {
-            path: path(),
-            kind: kind_found,
-            pattern,
+            path,
+            class,
             dir: folder.ident,
             probe,
         });
@@ -319,15 +360,16 @@ impl<'s, 'q> Walker<'s, 'q> {
             },
             path,
             depth: folder.depth + 1,
-            dev: Some(folder.dev),
+            parent: Some(folder.place),
             recursive: true,
         });
     }
 
     /// Opens a waiting folder: a root by its path, a sub-folder relative
     /// to its parent without following a link. `None` when it cannot be
-    /// read (with a warning), or is gone, no longer a folder, or on another
-    /// filesystem than its root (quietly).
+    /// read (with a warning), or is gone, no longer a folder, or not in its
+    /// parent's mount: another filesystem or a mount point, bind mounts
+    /// included (quietly).
     fn open(&mut self, pending: Pending) -> Option<Folder> {
         let opened = match &pending.at {
             At::Root => rfs::open(&pending.path, DIR_FLAGS, Mode::empty()),
@@ -340,20 +382,21 @@ impl<'s, 'q> Walker<'s, 'q> {
             }
         }
         .and_then(|fd| Ok((fstat(&fd)?, fd)));
-        match opened {
-            Ok((m, fd))
-                if m.kind == FileKind::Directory
-                    && pending.dev.is_none_or(|dev| dev == m.ident.dev) =>
-            {
-                Some(Folder {
-                    fd: Arc::new(fd),
-                    path: pending.path,
-                    ident: m.ident,
-                    depth: pending.depth,
-                    dev: m.ident.dev,
-                    recursive: pending.recursive,
-                })
+        let inside = |m: &Meta| match pending.parent {
+            None => true,
+            Some(parent) => {
+                m.elsewhere(parent).is_none() && !self.is_mount_point(parent, &pending.path)
             }
+        };
+        match opened {
+            Ok((m, fd)) if m.kind == FileKind::Directory && inside(&m) => Some(Folder {
+                fd: Arc::new(fd),
+                path: pending.path,
+                ident: m.ident,
+                depth: pending.depth,
+                place: m.place(),
+                recursive: pending.recursive,
+            }),
             Ok(_) => None,
             Err(e) => {
                 let error = Error::io(Operation::ReadDir, &pending.path, io_err(e));
@@ -366,13 +409,13 @@ impl<'s, 'q> Walker<'s, 'q> {
 
 /// Opens a regular file named like a candidate and tries its lock, on one
 /// handle: its status is read first (nothing but this user's regular files
-/// with one link on the root's filesystem `dev` is ever locked), then the
-/// lock. `None`: it is gone.
+/// with one link in the mount of the folder at `place` is ever locked),
+/// then the lock. `None`: it is gone.
 fn probe<'a>(
     dirfd: BorrowedFd<'a>,
     name: &'a CStr,
     me: Option<u32>,
-    dev: u64,
+    place: Place,
 ) -> Option<Probe<'a>> {
     let fd = match rfs::openat(dirfd, name, FILE_FLAGS, Mode::empty()) {
         Ok(fd) => fd,
@@ -382,7 +425,7 @@ fn probe<'a>(
             // Not readable: say why if its status tells (another user's).
             let problem = rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW)
                 .ok()
-                .and_then(|st| meta(&st).problem(me, dev));
+                .and_then(|st| meta(&st).problem(me, place));
             let reason = problem.unwrap_or_else(|| {
                 format!("could not be opened to check its lock ({})", io_err(e))
             });
@@ -399,11 +442,11 @@ fn probe<'a>(
             )));
         }
     };
-    if let Some(problem) = seen.problem(me, dev) {
+    if let Some(problem) = seen.problem(me, place) {
         return Some(Probe::Unsafe(problem));
     }
     Some(match lock::try_lock(&file, LockMode::Exclusive) {
-        Ok(true) => Probe::Free(seen, Locked::new(dirfd, name, file)),
+        Ok(true) => Probe::Free(seen, Locked::new(dirfd, name, file, place)),
         Ok(false) => Probe::Held(seen),
         Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
     })
@@ -430,6 +473,7 @@ mod tests {
         fn found(&mut self, found: Found<'_>) {
             let what = match found.probe {
                 Probe::Unsafe(reason) => reason,
+                Probe::Backup(_) => "backup".into(),
                 Probe::Held(_) => "held".into(),
                 Probe::Free(meta, _) => format!("free, {} bytes", meta.size),
             };
@@ -449,7 +493,7 @@ mod tests {
             path: path.to_path_buf(),
             ident: m.ident,
             depth: 0,
-            dev: m.ident.dev,
+            place: m.place(),
             recursive: true,
         }
     }
@@ -466,15 +510,18 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", d.join(temp("link"))).unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         std::fs::write(d.join("plain.txt"), b"plain").unwrap();
+        let backup = d.join(".plain.txt.0123456789abcdef.ferry-backup");
+        std::fs::hard_link(d.join("plain.txt"), &backup).unwrap();
         let fifo = d.join(temp("pipe"));
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.unwrap().success(), "mkfifo failed");
 
         let queue = Queue::new(&[]);
+        let mounts = OnceLock::new();
         let mut outcomes = Vec::new();
         for unknown in [false, true] {
             let mut seen = Seen::default();
-            let mut walker = Walker::new(current_user(), &mut seen, &queue);
+            let mut walker = Walker::new(current_user(), &mut seen, &queue, &mounts);
             let folder = open_folder(d);
             let mut listing = Listing::default();
             let keep = |_: &[u8], _: FileType| true;
@@ -497,8 +544,10 @@ mod tests {
             let path = d.join(temp(n));
             found.iter().find(|(p, _)| *p == path).unwrap().1.clone()
         };
-        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(found.len(), 5, "{found:?}");
         assert_eq!(what("orphan"), "free, 5 bytes");
+        // Listed whatever its link count, never opened or locked.
+        assert!(found.contains(&(backup, "backup".into())), "{found:?}");
         assert!(what("folder").contains("folder"));
         assert!(what("link").contains("symbolic link"));
         assert!(what("pipe").contains("FIFO"));
