@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use common::Rng;
 use ferry_engine::atomic::{AtomicFile, CommitOptions, Committed, ConflictPolicy};
 use ferry_engine::lock::{DestinationLock, LockMode, Wait, try_lock};
+use ferry_engine::names::NAME_MAX;
 use ferry_engine::names::{self, RANDOM_HEX_DIGITS, TEMP_SUFFIX};
-use ferry_engine::platform::NAME_MAX;
 
 /// A folder for tests that create thousands of files. It lives on tmpfs
 /// (`/dev/shm`) when there is one: the names are what is under test, and

@@ -91,7 +91,16 @@ pub fn main() -> ExitCode {
 /// Opens the desktop window (builds with the `gui` feature).
 #[cfg(feature = "gui")]
 fn open_window() -> ExitCode {
-    ferry_ui::run()
+    let config = crate::env::dirs()
+        .map_err(|e| e.to_string())
+        .and_then(|dirs| ferry_ui::AppConfig::with_dirs(dirs.data, &dirs.config));
+    match config {
+        Ok(config) => ferry_ui::run(config),
+        Err(e) => {
+            eprintln!("ferry: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Without the `gui` feature there is no window: say how to use the command
@@ -107,19 +116,34 @@ fn open_window() -> ExitCode {
 /// The data directory (journals, logs), created if needed; errors are
 /// printed.
 pub(crate) fn data_dir() -> Result<std::path::PathBuf, ()> {
-    dirs::data_dir()
-        .and_then(dirs::ensure)
+    crate::env::dirs()
+        .and_then(|d| dirs::ensure(d.data))
         .map_err(|e| eprintln!("ferry: {e}"))
+}
+
+/// The settings (defaults where the file is missing or unusable; the
+/// reasons are printed as warnings).
+pub(crate) fn load_settings() -> Settings {
+    let loaded =
+        crate::env::dirs().and_then(|d| Settings::load_from(&Settings::path_in(&d.config)));
+    match loaded {
+        Ok((settings, warnings)) => {
+            for warning in warnings {
+                eprintln!("ferry: warning: {warning}");
+            }
+            settings
+        }
+        Err(e) => {
+            eprintln!("ferry: warning: {e}; the default settings are in use");
+            Settings::default()
+        }
+    }
 }
 
 /// Starts the engine for one command, wired to the interrupt handler.
 pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
     let data_dir = data_dir().map_err(|()| ExitCode::from(1))?;
-    let (mut settings, warnings) =
-        Settings::load().unwrap_or_else(|e| (Settings::default(), vec![e.to_string()]));
-    for warning in warnings {
-        eprintln!("ferry: warning: {warning}");
-    }
+    let mut settings = load_settings();
     // Scheduled sweeps belong to the long-running app, not to one command.
     settings.sweep.schedule = ferry_engine::sweep::Schedule::Off;
     let engine = Engine::start(EngineConfig {

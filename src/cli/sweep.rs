@@ -133,16 +133,7 @@ fn prepare(
     older_than: Option<Duration>,
     roots: &[PathBuf],
 ) -> Result<SweepRequest<'static>, ExitCode> {
-    let settings = match Settings::load() {
-        Ok((settings, warnings)) => {
-            warn_all(&warnings);
-            settings
-        }
-        Err(e) => {
-            eprintln!("ferry: warning: {e}; the default settings are in use");
-            Settings::default()
-        }
-    };
+    let settings = super::load_settings();
     let mut request = if roots.is_empty() {
         SweepRequest::from_settings(&settings)
     } else {
@@ -169,6 +160,7 @@ fn prepare(
         request.threshold = age;
     }
     request.cancel = Some(&INTERRUPTED);
+    request.data_dir = Some(super::data_dir().map_err(|()| ExitCode::from(1))?);
     Ok(request)
 }
 
@@ -193,8 +185,8 @@ fn stop_code(stopped: Option<Stop>, roots: &[PathBuf], request: &SweepRequest<'_
         }
         None => {
             if roots.is_empty() && request.roots.is_empty() {
-                let where_ = Settings::path()
-                    .map(|p| format!(" ('{}')", p.display()))
+                let where_ = crate::env::dirs()
+                    .map(|d| format!(" ('{}')", Settings::path_in(&d.config).display()))
                     .unwrap_or_default();
                 eprintln!(
                     "ferry: no folders to look in: name ROOT folders, add sweep roots to the \
@@ -230,16 +222,7 @@ fn lossy(path: &Path) -> std::borrow::Cow<'_, str> {
 /// (whose `"path"` is lossy, so two files could print the same). On
 /// Windows the bytes are the path's WTF-8 form.
 fn path_hex(path: &Path) -> Option<String> {
-    if path.to_str().is_some() {
-        return None;
-    }
-    let bytes = path.as_os_str().as_encoded_bytes();
-    let mut hex = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(hex, "{b:02x}");
-    }
-    Some(hex)
+    ferry_engine::os::path::hex_if_not_utf8(path)
 }
 
 /// The status word of a backup: by its age, like Ferry's own files (it is

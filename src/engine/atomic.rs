@@ -40,10 +40,11 @@ use std::time::SystemTime;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::lock::{self, DestinationLock, LockMode, Wait};
 use super::names;
-use super::platform;
+use super::os;
 
 use super::caps::Traits;
 pub use super::job::ConflictPolicy;
+use super::job::Decision;
 
 /// Called with the destination just before an existing file is replaced
 /// (under the destination lock): the place to keep a backup.
@@ -136,7 +137,7 @@ impl AtomicFile {
         let mut last_err = None;
         for _ in 0..CREATE_ATTEMPTS {
             let temp_path = dest.with_file_name(names::temp_name(name, names::random_u64()));
-            match platform::create_exclusive(&temp_path) {
+            match os::create_exclusive(&temp_path) {
                 Ok(file) => {
                     let guard = Self {
                         file: Some(file),
@@ -209,7 +210,7 @@ impl AtomicFile {
     /// fails the data cannot be trusted: drop the file.
     pub fn sync(&mut self) -> Result<()> {
         if !self.synced {
-            platform::sync_file(self.handle())
+            os::sync_file(self.handle())
                 .map_err(|e| Error::io(Operation::Sync, &self.temp_path, e))?;
             self.synced = true;
         }
@@ -229,7 +230,7 @@ impl AtomicFile {
             self.file = None;
             if options.sync_dir {
                 let dir = parent_dir(path);
-                platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
+                os::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
             }
         }
         Ok(outcome)
@@ -237,7 +238,7 @@ impl AtomicFile {
 
     /// Declares the temp durable because the caller flushed it another way
     /// (a batch flush of the whole filesystem, see
-    /// [`platform::sync_batch`]), so [`commit`](Self::commit) skips its own
+    /// [`os::sync_batch`]), so [`commit`](Self::commit) skips its own
     /// fsync. Calling it without such a flush breaks the protocol.
     pub fn assume_synced(&mut self) {
         self.synced = true;
@@ -292,15 +293,14 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
                 Err(e) if e.kind() == io::ErrorKind::NotFound => None,
                 Err(e) => return Err(Error::io(Operation::Inspect, dest, e)),
             };
+            let decision = options.policy.decide(
+                options.source_modified,
+                dest_modified,
+                options.traits.time_step,
+            );
             match dest_modified {
                 None => rename_unless_exists(temp, dest, options),
-                Some(existing)
-                    if ConflictPolicy::source_is_newer(
-                        options.source_modified,
-                        existing,
-                        options.traits.time_step,
-                    ) =>
-                {
+                Some(_) if decision == Decision::Replace => {
                     let replaced = prepare_replace(dest, options)?;
                     rename(temp, dest, true)?;
                     Ok(written(dest, replaced))
@@ -366,7 +366,7 @@ fn rename(from: &Path, to: &Path, overwrite: bool) -> Result<()> {
     let result = if overwrite {
         fs::rename(from, to)
     } else {
-        platform::rename_noreplace(from, to)
+        os::rename_noreplace(from, to)
     };
     result.map_err(|e| Error::io(Operation::Rename, from, e).with_path(to))
 }
@@ -411,7 +411,7 @@ pub fn commit_path(item: &Path, dest: &Path, options: &CommitOptions<'_>) -> Res
     let outcome = place(item, dest, options)?;
     if let Committed::Written { path, .. } = &outcome {
         let dir = parent_dir(path);
-        platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
+        os::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
     }
     Ok(outcome)
 }
@@ -435,7 +435,7 @@ pub fn create_symlink_with(
     prepare: &dyn Fn(&Path) -> Result<()>,
 ) -> Result<Committed> {
     let temp = temp_beside(dest);
-    platform::symlink(target, &temp).map_err(|e| Error::io(Operation::CreateTemp, dest, e))?;
+    os::symlink(target, &temp).map_err(|e| Error::io(Operation::CreateTemp, dest, e))?;
     commit_temp_name(&temp, dest, options, prepare)
 }
 
@@ -499,7 +499,7 @@ impl Drop for AtomicFile {
         let Some(file) = self.file.take() else { return };
         // Unlink while still holding the lock, so no sweeper can mistake
         // the file for an orphan in between (where the OS allows it).
-        if platform::CAN_UNLINK_OPEN_FILES {
+        if os::CAN_UNLINK_OPEN_FILES {
             let _ = fs::remove_file(&self.temp_path);
             drop(file);
         } else {

@@ -25,9 +25,10 @@ use super::atomic::{AtomicFile, BeforeReplace, CommitOptions, Committed, Conflic
 use super::caps::Traits;
 use super::control::Control;
 use super::error::{Error, ErrorKind, Operation, Result};
+use super::job::Decision;
 use super::lock::Wait;
-use super::platform::{FileStamp, MetaKept};
-use super::{faults, platform};
+use super::os::{FileStamp, MetaKept};
+use super::{faults, os};
 
 /// Size of one chunk of I/O: the granularity of progress, pause and cancel.
 pub const CHUNK_SIZE: usize = 1 << 20;
@@ -187,8 +188,7 @@ pub fn stage_file(
     buf: &mut [u8],
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<Staged> {
-    let source =
-        platform::open_source(src).map_err(|e| Error::io(Operation::OpenSource, src, e))?;
+    let source = os::open_source(src).map_err(|e| Error::io(Operation::OpenSource, src, e))?;
     let meta = source
         .metadata()
         .map_err(|e| Error::io(Operation::Inspect, src, e))?;
@@ -226,11 +226,11 @@ pub fn stage_file(
     )?;
     check_unchanged(&source, src, &meta, bytes)?;
     faults::after_write(temp.handle());
-    let keep = platform::KeepMeta {
+    let keep = os::KeepMeta {
         permissions: options.traits.permissions,
         owner: options.traits.ownership,
     };
-    let kept = platform::copy_file_meta(&source, &meta, temp.handle(), keep)
+    let kept = os::copy_file_meta(&source, &meta, temp.handle(), keep)
         .map_err(|e| Error::io(Operation::SetMetadata, temp.temp_path(), e))?;
     temp.note_written();
     Ok(Staged::Ready(Box::new(StagedFile {
@@ -324,7 +324,7 @@ impl StagedFile {
             && !options.traits.rename_keeps_times
         {
             // The rename gave the file the time of the rename (fusefat).
-            crate::platform::set_times_by_path(path, self.source_accessed, self.source_modified)
+            crate::os::set_times_by_path(path, self.source_accessed, self.source_modified)
                 .map_err(|e| Error::io(Operation::SetMetadata, path, e))?;
         }
         Ok(match committed {
@@ -352,7 +352,7 @@ pub fn check_regular(path: &Path, meta: &Metadata) -> Result<()> {
         path,
         format!(
             "it is {}, and only regular files can be copied",
-            platform::describe_file_type(&meta.file_type())
+            os::describe_file_type(&meta.file_type())
         ),
     ))
 }
@@ -371,28 +371,22 @@ fn conflict_settled_early(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(Error::io(Operation::Inspect, dest, e)),
     };
-    if existing.is_dir() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            Operation::Validate,
-            dest,
-            "a folder of that name is in the way",
-        ));
+    if let Some(e) = crate::job::in_the_way(dest, &existing, false) {
+        return Err(e);
     }
-    match options.policy {
-        ConflictPolicy::Fail => Err(Error::new(
+    match options.policy.decide(
+        src_meta.modified().ok(),
+        Some(existing.modified().ok()),
+        options.traits.time_step,
+    ) {
+        Decision::Refuse => Err(Error::new(
             ErrorKind::AlreadyExists,
             Operation::Validate,
             dest,
             "the destination already exists and the conflict policy is 'fail'",
         )),
-        ConflictPolicy::Skip => Ok(true),
-        ConflictPolicy::Newer => Ok(!ConflictPolicy::source_is_newer(
-            src_meta.modified().ok(),
-            existing.modified().ok(),
-            options.traits.time_step,
-        )),
-        ConflictPolicy::Overwrite | ConflictPolicy::Rename => Ok(false),
+        Decision::Keep => Ok(true),
+        Decision::Write | Decision::Replace | Decision::WriteBeside => Ok(false),
     }
 }
 
@@ -429,11 +423,11 @@ fn copy_contents(
         return Ok((copied, CopyMethod::Buffered));
     }
     let fast = hasher.is_none() && !faults::forces_buffered();
-    if fast && platform::reflink(source, meta, temp.handle()).is_ok() {
+    if fast && os::reflink(source, meta, temp.handle()).is_ok() {
         on_progress(size);
         return Ok((size, CopyMethod::Reflink));
     }
-    if platform::looks_sparse(meta) {
+    if os::looks_sparse(meta) {
         return copy_sparse(
             source,
             src,
@@ -448,7 +442,7 @@ fn copy_contents(
     }
     let mut total = 0u64;
     if fast {
-        let mut write_behind = platform::WriteBehind::default();
+        let mut write_behind = os::WriteBehind::default();
         loop {
             checkpoint(control, temp.dest())?;
             faults::before_chunk();
@@ -460,7 +454,7 @@ fn copy_contents(
                 return Ok((total, CopyMethod::KernelCopy));
             }
             let want = (size - total).min(KERNEL_CHUNK_SIZE as u64) as usize;
-            match platform::copy_range(source, temp.handle(), want) {
+            match os::copy_range(source, temp.handle(), want) {
                 Ok(0) => return Ok((total, CopyMethod::KernelCopy)),
                 Ok(n) => {
                     temp.note_written();
@@ -471,7 +465,7 @@ fn copy_contents(
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // Both positions have advanced by `total`: the buffered copy
                 // carries on from there.
-                Err(e) if platform::is_unsupported(&e) => break,
+                Err(e) if os::is_unsupported(&e) => break,
                 Err(e) => return Err(Error::io(Operation::Write, temp.dest(), e)),
             }
         }
@@ -511,7 +505,7 @@ fn copy_sparse(
     let mut used_kernel = false;
     let mut pos = 0u64;
     loop {
-        let next = platform::next_data(source, pos, size).map_err(read_err)?;
+        let next = os::next_data(source, pos, size).map_err(read_err)?;
         let (start, end) = next.unwrap_or((size, size));
         if let Some(h) = hasher.as_deref_mut() {
             hash_zeros(h, start - pos);
@@ -526,7 +520,7 @@ fn copy_sparse(
             faults::before_chunk();
             let want = (end - from).min(buf.len() as u64) as usize;
             if fast {
-                match platform::copy_range_at(source, &mut from, temp.handle(), &mut to, want) {
+                match os::copy_range_at(source, &mut from, temp.handle(), &mut to, want) {
                     Ok(0) => break,
                     Ok(n) => {
                         used_kernel = true;
@@ -534,17 +528,17 @@ fn copy_sparse(
                         continue;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if platform::is_unsupported(&e) => fast = false,
+                    Err(e) if os::is_unsupported(&e) => fast = false,
                     Err(e) => return Err(write_err(e)),
                 }
             }
-            let n = match platform::read_at(source, &mut buf[..want], from) {
+            let n = match os::read_at(source, &mut buf[..want], from) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(read_err(e)),
             };
-            platform::write_all_at(temp.handle(), &buf[..n], to).map_err(write_err)?;
+            os::write_all_at(temp.handle(), &buf[..n], to).map_err(write_err)?;
             if let Some(h) = hasher.as_deref_mut() {
                 h.update(&buf[..n]);
             }
@@ -594,7 +588,7 @@ fn copy_buffered(
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<u64> {
     let mut total = 0u64;
-    let mut write_behind = platform::WriteBehind::default();
+    let mut write_behind = os::WriteBehind::default();
     loop {
         checkpoint(control, temp.dest())?;
         faults::before_chunk();
@@ -640,7 +634,7 @@ fn verify_temp(
 ) -> Result<()> {
     let read_err = |e| Error::io(Operation::Verify, temp.temp_path(), e);
     let mut file = temp.handle();
-    platform::drop_cached_pages(file);
+    os::drop_cached_pages(file);
     file.seek(SeekFrom::Start(0)).map_err(read_err)?;
     let mut hasher = blake3::Hasher::new();
     loop {

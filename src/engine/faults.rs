@@ -107,7 +107,7 @@ pub fn point(name: &str) {
             && at == name
             && HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n
         {
-            kill_self();
+            crate::os::kill_self();
         }
         static PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         if f.panic_at.as_deref() == Some(name) && !PANICKED.swap(true, Ordering::SeqCst) {
@@ -116,16 +116,6 @@ pub fn point(name: &str) {
     }
     #[cfg(not(feature = "fault-injection"))]
     let _ = name;
-}
-
-#[cfg(feature = "fault-injection")]
-fn kill_self() -> ! {
-    #[cfg(unix)]
-    {
-        let _ =
-            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
-    }
-    std::process::abort()
 }
 
 #[cfg(feature = "fault-injection")]

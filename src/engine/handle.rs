@@ -709,6 +709,44 @@ impl Owner {
 
 fn worker(work: Receiver<Work>, done: Sender<WorkerMsg>, data_dir: PathBuf) {
     for item in work {
+        let id = item.id();
+        let _ = done.send(WorkerMsg::Started(id));
+        // A bug must not hang Ferry: a panic ends this job as failed (its
+        // journal stays, so it can be resumed), and the worker goes on.
+        let summary =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_work(item, &data_dir)))
+                .unwrap_or_else(|panic| internal_error(id, panic.as_ref()));
+        let _ = done.send(WorkerMsg::Finished(id, summary));
+    }
+}
+
+/// The summary of a job whose worker panicked.
+fn internal_error(id: JobId, panic: &(dyn std::any::Any + Send)) -> JobSummary {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    JobSummary {
+        warnings: vec![format!(
+            "internal error: {what}. This is a bug in Ferry; the job {id} stays journaled, so \
+             `ferry resume {id}` (or Resume in the window) can finish it. Please report it, \
+             with this message."
+        )],
+        ..JobSummary::empty(JobOutcome::Failed)
+    }
+}
+
+impl Work {
+    fn id(&self) -> JobId {
+        match self {
+            Work::Run { id, .. } | Work::RollBack { id, .. } => *id,
+        }
+    }
+}
+
+fn run_work(item: Work, data_dir: &std::path::Path) -> JobSummary {
+    {
         match item {
             Work::Run {
                 id,
@@ -717,16 +755,17 @@ fn worker(work: Receiver<Work>, done: Sender<WorkerMsg>, data_dir: PathBuf) {
                 control,
                 progress,
             } => {
-                let _ = done.send(WorkerMsg::Started(id));
-                let summary = if control.is_cancelled() && resume.is_none() {
+                if control.is_cancelled() && resume.is_none() {
                     JobSummary::empty(JobOutcome::Cancelled)
                 } else {
-                    run_job(id, &spec, &data_dir, &control, &progress, resume)
-                };
-                let _ = done.send(WorkerMsg::Finished(id, summary));
+                    run_job(id, &spec, data_dir, &control, &progress, resume)
+                }
             }
-            Work::RollBack { id, journal, state } => {
-                let _ = done.send(WorkerMsg::Started(id));
+            Work::RollBack {
+                id: _,
+                journal,
+                state,
+            } => {
                 let started = Instant::now();
                 let report = roll_back(&state);
                 let mut warnings = report.messages();
@@ -740,13 +779,12 @@ fn worker(work: Receiver<Work>, done: Sender<WorkerMsg>, data_dir: PathBuf) {
                 } else {
                     JobOutcome::Failed
                 };
-                let summary = JobSummary {
+                JobSummary {
                     warnings,
                     elapsed: started.elapsed(),
                     method: "rollback".into(),
                     ..JobSummary::empty(outcome)
-                };
-                let _ = done.send(WorkerMsg::Finished(id, summary));
+                }
             }
         }
     }

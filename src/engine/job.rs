@@ -58,6 +58,42 @@ impl ConflictPolicy {
         }
     }
 
+    /// The one conflict decision, used by the check before any byte is
+    /// written and by the commit under the destination lock: what to do
+    /// with a source modified at `source` when something is at the
+    /// destination (`existing`: its modification time), on a filesystem
+    /// that keeps times to `step`. `None` for `existing` means the name is
+    /// free.
+    ///
+    /// ```
+    /// use ferry_engine::job::{ConflictPolicy, Decision};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let (old, new) = (Some(UNIX_EPOCH), Some(UNIX_EPOCH + Duration::from_secs(60)));
+    /// let step = Duration::from_nanos(1);
+    /// assert_eq!(ConflictPolicy::Newer.decide(new, Some(old), step), Decision::Replace);
+    /// assert_eq!(ConflictPolicy::Newer.decide(old, Some(new), step), Decision::Keep);
+    /// assert_eq!(ConflictPolicy::Fail.decide(new, Some(old), step), Decision::Refuse);
+    /// assert_eq!(ConflictPolicy::Fail.decide(new, None, step), Decision::Write);
+    /// ```
+    pub fn decide(
+        self,
+        source: Option<std::time::SystemTime>,
+        existing: Option<Option<std::time::SystemTime>>,
+        step: Duration,
+    ) -> Decision {
+        let Some(existing) = existing else {
+            return Decision::Write;
+        };
+        match self {
+            Self::Overwrite => Decision::Replace,
+            Self::Skip => Decision::Keep,
+            Self::Rename => Decision::WriteBeside,
+            Self::Fail => Decision::Refuse,
+            Self::Newer if Self::source_is_newer(source, existing, step) => Decision::Replace,
+            Self::Newer => Decision::Keep,
+        }
+    }
+
     /// The one rule of [`Newer`](Self::Newer): whether a source modified at
     /// `source` replaces a destination modified at `dest` on a filesystem
     /// that keeps times to `step` (FAT: 2 s). Both times are cut to that
@@ -88,6 +124,42 @@ impl ConflictPolicy {
         };
         matches!((source, dest), (Some(s), Some(d)) if cut(s) > cut(d))
     }
+}
+
+/// What [`ConflictPolicy::decide`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The name is free: write there.
+    Write,
+    /// Replace what is there.
+    Replace,
+    /// Keep what is there; the source is skipped.
+    Keep,
+    /// Write beside it under a numbered name.
+    WriteBeside,
+    /// Refuse: the destination exists.
+    Refuse,
+}
+
+/// Why `existing` cannot be replaced by the job's entry at all (a file in
+/// the way of a folder, or a folder in the way of a file), in words; the one
+/// check, before any byte is written and when folders are made.
+pub fn in_the_way(
+    dest: &std::path::Path,
+    existing: &std::fs::Metadata,
+    want_folder: bool,
+) -> Option<Error> {
+    let detail = match (want_folder, existing.is_dir()) {
+        (false, true) => "a folder of that name is in the way",
+        (true, false) => "a file of that name is in the way of the folder",
+        _ => return None,
+    };
+    Some(Error::new(
+        ErrorKind::InvalidInput,
+        super::error::Operation::Validate,
+        dest,
+        detail,
+    ))
 }
 
 /// A job's identity: 48 random bits, shown as 12 hex digits.
@@ -256,7 +328,7 @@ pub enum EntryKind {
     },
 }
 
-pub use super::platform::DirMeta;
+pub use super::os::DirMeta;
 
 /// One thing a job writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -414,66 +486,6 @@ impl JobSummary {
     }
 }
 
-/// Serde for paths that may not be UTF-8: a string when it is, else the
-/// raw bytes (Unix) as an array.
-pub mod path_repr {
-    use std::borrow::Cow;
-    use std::path::{Path, PathBuf};
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(untagged)]
-    enum Repr<'a> {
-        Text(Cow<'a, str>),
-        Bytes(Vec<u8>),
-    }
-
-    fn to_repr(path: &Path) -> Repr<'_> {
-        match path.to_str() {
-            Some(text) => Repr::Text(Cow::Borrowed(text)),
-            None => Repr::Bytes(path.as_os_str().as_encoded_bytes().to_vec()),
-        }
-    }
-
-    fn from_repr<E: serde::de::Error>(repr: Repr<'_>) -> Result<PathBuf, E> {
-        match repr {
-            Repr::Text(text) => Ok(PathBuf::from(text.into_owned())),
-            #[cfg(unix)]
-            Repr::Bytes(bytes) => {
-                use std::os::unix::ffi::OsStringExt;
-                Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
-            }
-            #[cfg(not(unix))]
-            Repr::Bytes(_) => Err(E::custom("a non-Unicode path cannot be used here")),
-        }
-    }
-
-    /// Serializes one path.
-    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-        to_repr(path).serialize(s)
-    }
-
-    /// Deserializes one path.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
-        from_repr(Repr::deserialize(d)?)
-    }
-
-    /// The same for `Vec<PathBuf>`.
-    pub mod vec {
-        use super::*;
-
-        /// Serializes a list of paths.
-        pub fn serialize<S: Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(paths.iter().map(|p| to_repr(p)))
-        }
-
-        /// Deserializes a list of paths.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
-            Vec::<Repr<'_>>::deserialize(d)?
-                .into_iter()
-                .map(from_repr)
-                .collect()
-        }
-    }
-}
+/// Serde for path fields: [`crate::os::path::serde_path`], the one
+/// encoding of paths that may not be UTF-8.
+pub use crate::os::path::serde_path as path_repr;

@@ -49,8 +49,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::job::{FileError, JobId, JobPlan, JobSpec, path_repr};
+use super::jsonl;
 use super::lock::{self, LockMode};
-use super::platform::{self, FileStamp};
+use super::os::{self, FileStamp};
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,8 +337,8 @@ impl Journal {
         fs::create_dir_all(&dir).map_err(|e| Error::io(Operation::State, &dir, e))?;
         let path = Self::path_for(data_dir, id);
         let fresh = path.with_extension("jsonl.new");
-        let file = platform::create_exclusive(&fresh)
-            .map_err(|e| Error::io(Operation::State, &fresh, e))?;
+        let file =
+            os::create_exclusive(&fresh).map_err(|e| Error::io(Operation::State, &fresh, e))?;
         let mut journal = Self {
             file,
             path: fresh.clone(),
@@ -357,7 +358,7 @@ impl Journal {
                 true,
             )?;
             fs::rename(&fresh, &path).map_err(|e| Error::io(Operation::State, &path, e))?;
-            platform::sync_dir(&dir).map_err(|e| Error::io(Operation::Sync, &dir, e))
+            os::sync_dir(&dir).map_err(|e| Error::io(Operation::Sync, &dir, e))
         })();
         if let Err(e) = written {
             let _ = fs::remove_file(&fresh);
@@ -416,15 +417,14 @@ impl Journal {
     pub fn append_all(&mut self, records: &[Record], durable: bool) -> Result<()> {
         let mut lines = Vec::new();
         for record in records {
-            let json = serde_json::to_vec(record).map_err(|e| {
+            let encoded = if self.checksummed {
+                jsonl::encode(&mut lines, record)
+            } else {
+                jsonl::encode_plain(&mut lines, record)
+            };
+            encoded.map_err(|e| {
                 Error::new(ErrorKind::Io, Operation::State, &self.path, e.to_string())
             })?;
-            if self.checksummed {
-                lines.extend_from_slice(checksum(&json).as_bytes());
-                lines.push(b' ');
-            }
-            lines.extend_from_slice(&json);
-            lines.push(b'\n');
         }
         let err = |e| Error::io(Operation::State, &self.path, e);
         self.file.write_all(&lines).map_err(err)?;
@@ -450,7 +450,7 @@ impl Journal {
     pub fn remove(self) -> Result<()> {
         fs::remove_file(&self.path).map_err(|e| Error::io(Operation::Remove, &self.path, e))?;
         let dir = super::atomic::parent_dir(&self.path);
-        platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))
+        os::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))
     }
 
     /// Reads a journal (locked or not), checking every line.
@@ -526,25 +526,13 @@ impl Journal {
     }
 }
 
-/// The checksum written before each record: the first 64 bits of its
-/// BLAKE3 hash, in hex.
-fn checksum(json: &[u8]) -> String {
-    let hash = blake3::hash(json);
-    hash.to_hex()[..16].to_string()
-}
-
 /// One journal line: `<checksum> <json>` (or bare JSON in an old journal).
 fn parse_line(body: &[u8], checksummed: bool) -> Option<Record> {
-    let json = if checksummed {
-        let (sum, json) = (body.get(..16)?, body.get(17..)?);
-        if body.get(16) != Some(&b' ') || checksum(json).as_bytes() != sum {
-            return None;
-        }
-        json
+    if checksummed {
+        jsonl::decode_checked(body)
     } else {
-        body
-    };
-    serde_json::from_slice(json).ok()
+        serde_json::from_slice(body).ok()
+    }
 }
 
 /// A journaled job as `ferry jobs` shows it.

@@ -2,8 +2,9 @@
 //! directory (`known-dirs.jsonl`) so that the sweeper looks there for
 //! leftovers even when nobody configured them as sweep roots.
 //!
-//! The file holds one JSON value per line: a string for a UTF-8 path, or
-//! `{"raw":"<hex bytes>"}` for a Unix path that is not UTF-8. Writers take
+//! The file holds one JSON value per line: a path as
+//! [`crate::os::path`] writes it (a string, or `{"hex":…}` for a Unix path
+//! that is not UTF-8). Writers take
 //! an exclusive lock on the file, add only the folders that are not there
 //! yet and fsync, so several Ferry processes can remember at once; a torn
 //! line after a crash is skipped when reading.
@@ -20,8 +21,8 @@
 //! ```
 
 use std::collections::{BTreeSet, HashSet};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -40,51 +41,12 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// data directory), so repeated calls cost no I/O.
 static SEEN: Mutex<Option<HashSet<(PathBuf, PathBuf)>>> = Mutex::new(None);
 
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-enum Stored {
-    Text(String),
-    Raw { raw: String },
-}
-
-fn encode(path: &Path) -> Stored {
-    match path.to_str() {
-        Some(text) => Stored::Text(text.to_owned()),
-        None => Stored::Raw {
-            raw: path
-                .as_os_str()
-                .as_encoded_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        },
-    }
-}
-
-fn decode(stored: Stored) -> Option<PathBuf> {
-    match stored {
-        Stored::Text(text) => Some(PathBuf::from(text)),
-        #[cfg(unix)]
-        Stored::Raw { raw } => {
-            use std::os::unix::ffi::OsStrExt;
-            let bytes = (0..raw.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok())
-                .collect::<Option<Vec<u8>>>()?;
-            Some(PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)))
-        }
-        #[cfg(not(unix))]
-        Stored::Raw { .. } => None,
-    }
-}
+use super::jsonl;
+use super::os::path::{PathRepr, decode, encode};
 
 /// Remembers the folders the engine wrote into (call it once per job with
-/// the set of destination folders). Paths are made absolute and canonical.
-pub fn remember<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<()> {
-    remember_in(&dirs::data_dir()?, dirs)
-}
-
-/// [`remember`] with an explicit data directory.
+/// the set of destination folders) in `data_dir`. Paths are made absolute
+/// and canonical.
 pub fn remember_in<'a>(data_dir: &Path, dirs: impl IntoIterator<Item = &'a Path>) -> Result<()> {
     let wanted: BTreeSet<PathBuf> = dirs.into_iter().filter_map(normalise).collect();
     let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
@@ -96,36 +58,18 @@ pub fn remember_in<'a>(data_dir: &Path, dirs: impl IntoIterator<Item = &'a Path>
     let data_dir = dirs::ensure(data_dir.to_path_buf())?;
     let path = data_dir.join(FILE_NAME);
     let state_err = |e: io::Error| Error::io(Operation::State, &path, e);
-    let mut options = OpenOptions::new();
-    options.read(true).append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&path).map_err(state_err)?;
+    let mut file = crate::os::open_private_append(&path).map_err(state_err)?;
     take(&file, LockMode::Exclusive, &path)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(state_err)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let known: HashSet<PathBuf> = parse(&text).into_iter().collect();
-    let mut out = String::new();
-    if !text.is_empty() && !text.ends_with('\n') {
-        out.push('\n');
-    }
-    let mut added = false;
-    for dir in &wanted {
-        if !known.contains(dir) {
-            let line =
-                serde_json::to_string(&encode(dir)).map_err(|e| state_err(io::Error::other(e)))?;
-            out.push_str(&line);
-            out.push('\n');
-            added = true;
-        }
-    }
-    if added {
-        file.write_all(out.as_bytes()).map_err(state_err)?;
-        file.sync_data().map_err(state_err)?;
+    let known: HashSet<PathBuf> = parse(&bytes).into_iter().collect();
+    let added: Vec<_> = wanted
+        .iter()
+        .filter(|dir| !known.contains(*dir))
+        .map(|dir| encode(dir))
+        .collect();
+    if !added.is_empty() {
+        jsonl::append(&mut file, &path, &added, true)?;
     }
     for dir in wanted {
         seen.insert((data_dir.clone(), dir));
@@ -133,12 +77,7 @@ pub fn remember_in<'a>(data_dir: &Path, dirs: impl IntoIterator<Item = &'a Path>
     Ok(())
 }
 
-/// Every remembered folder, in the order first remembered.
-pub fn load() -> Result<Vec<PathBuf>> {
-    load_in(&dirs::data_dir()?)
-}
-
-/// [`load`] with an explicit data directory.
+/// Every folder remembered in `data_dir`, in the order first remembered.
 pub fn load_in(data_dir: &Path) -> Result<Vec<PathBuf>> {
     let path = data_dir.join(FILE_NAME);
     let mut file = match File::open(&path) {
@@ -150,9 +89,8 @@ pub fn load_in(data_dir: &Path) -> Result<Vec<PathBuf>> {
     take(&file, LockMode::Shared, &path)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(read_err)?;
-    let text = String::from_utf8_lossy(&bytes);
     let mut seen = HashSet::new();
-    Ok(parse(&text)
+    Ok(parse(&bytes)
         .into_iter()
         .filter(|p| seen.insert(p.clone()))
         .collect())
@@ -174,9 +112,9 @@ fn take(file: &File, mode: LockMode, path: &Path) -> Result<()> {
     }
 }
 
-fn parse(text: &str) -> Vec<PathBuf> {
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<Stored>(line).ok())
+fn parse(bytes: &[u8]) -> Vec<PathBuf> {
+    jsonl::lines::<PathRepr>(bytes)
+        .filter_map(Result::ok)
         .filter_map(decode)
         .collect()
 }

@@ -12,7 +12,6 @@
 //! * [`platform`]: operating-system specifics, behind `cfg`.
 
 pub mod atomic;
-pub mod caps;
 pub mod control;
 pub mod copy;
 pub mod dirs;
@@ -22,11 +21,13 @@ pub mod format;
 pub mod handle;
 pub mod job;
 pub mod journal;
+pub mod jsonl;
 pub mod known_dirs;
 pub mod lock;
 pub mod names;
+pub mod os;
 pub mod plan;
-pub mod platform;
+pub use os::caps;
 pub mod settings;
 pub mod sweep;
 pub mod sweeper;

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::names;
-use super::platform::{self, FileId};
+use super::os::{self, FileId};
 
 /// Exclusive (one writer) or shared (many readers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +181,7 @@ impl DestinationLock {
             e.kind() == io::ErrorKind::NotFound && vanished < 10_000
         };
         loop {
-            let file = match platform::open_lock_file(&path) {
+            let file = match os::open_lock_file(&path) {
                 Ok(file) => file,
                 Err(e) if gone(&e) => continue,
                 Err(e) => return Err(lock_err(e)),
@@ -253,7 +253,7 @@ impl Drop for DestinationLock {
             LockMode::Exclusive => true,
             LockMode::Shared => try_lock(&file, LockMode::Exclusive).unwrap_or(false),
         };
-        if sole && platform::CAN_UNLINK_OPEN_FILES {
+        if sole && os::CAN_UNLINK_OPEN_FILES {
             let _ = fs::remove_file(&self.path);
             drop(file);
         } else if sole {

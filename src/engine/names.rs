@@ -23,7 +23,8 @@
 
 use std::ffi::{OsStr, OsString};
 
-use super::platform::NAME_MAX;
+/// The longest file name most filesystems take, in bytes.
+pub const NAME_MAX: usize = 255;
 
 /// Suffix of every temp file.
 pub const TEMP_SUFFIX: &str = ".ferry-part";
@@ -196,20 +197,8 @@ pub fn random_u64() -> u64 {
 
 /// The first `max` bytes of `name`, cut at a character boundary when the
 /// name is valid UTF-8 (macOS and Windows require valid names).
-fn truncate(name: &OsStr, max: usize) -> &OsStr {
-    if name.len() <= max {
-        return name;
-    }
-    let cut = match name.to_str() {
-        Some(text) => (0..=max)
-            .rev()
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(0),
-        None => max,
-    };
-    // SAFETY: `cut` is a char boundary of valid UTF-8, or the name is not
-    // UTF-8 (only possible on Unix, where any byte sequence is a valid OsStr).
-    unsafe { OsStr::from_encoded_bytes_unchecked(&name.as_encoded_bytes()[..cut]) }
+fn truncate(name: &OsStr, max: usize) -> std::borrow::Cow<'_, OsStr> {
+    super::os::truncate_name(name, max)
 }
 
 #[cfg(test)]

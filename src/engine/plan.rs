@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{Error, ErrorKind, Operation};
 use super::job::{Entry, EntryKind, JobPlan, JobSpec, TransferKind};
-use super::platform::{self, FileId};
+use super::os::{self, FileId};
 
 /// Checks every source and the destination and lists what to write.
 /// Returns every problem found, so a person can fix them all at once;
@@ -190,7 +190,7 @@ impl Planner {
                 source,
                 format!(
                     "it is {}, and only files, folders and links can be transferred",
-                    platform::describe_file_type(&meta.file_type())
+                    os::describe_file_type(&meta.file_type())
                 ),
             ));
         }
@@ -202,7 +202,7 @@ impl Planner {
         let file_type = meta.file_type();
         let kind = if file_type.is_dir() {
             EntryKind::Dir {
-                meta: platform::dir_meta(meta),
+                meta: os::dir_meta(meta),
             }
         } else if file_type.is_file() {
             match self.first_link(meta) {
@@ -218,7 +218,7 @@ impl Planner {
             self.plan.warnings.push(format!(
                 "skipped '{}': it is {}",
                 source.display(),
-                platform::describe_file_type(&file_type)
+                os::describe_file_type(&file_type)
             ));
             return;
         };
@@ -236,7 +236,7 @@ impl Planner {
     /// For a file with several links: the entry of its first link in this
     /// job, if one was planned already (else this one becomes the first).
     fn first_link(&mut self, meta: &Metadata) -> Option<usize> {
-        if !platform::HAS_FILE_IDS || platform::link_count(meta) < 2 {
+        if !os::HAS_FILE_IDS || os::link_count(meta) < 2 {
             return None;
         }
         let next = self.plan.entries.len();
@@ -308,7 +308,7 @@ fn check_target(source: &Path, meta: &Metadata, target: &Path) -> Result<(), Err
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(Operation::Inspect, target, e)),
     };
-    let same = if platform::HAS_FILE_IDS {
+    let same = if os::HAS_FILE_IDS {
         FileId::of(&existing) == FileId::of(meta)
             || fs::metadata(target).is_ok_and(|m| FileId::of(&m) == FileId::of(meta))
     } else {
@@ -319,13 +319,9 @@ fn check_target(source: &Path, meta: &Metadata, target: &Path) -> Result<(), Err
             invalid(source, "the source and the destination are the same file").with_path(target),
         );
     }
-    match (meta.is_dir(), existing.is_dir()) {
-        (false, true) => Err(invalid(target, "a folder of that name is in the way")),
-        (true, false) => Err(invalid(
-            target,
-            "a file of that name is in the way of the folder",
-        )),
-        _ => Ok(()),
+    match super::job::in_the_way(target, &existing, meta.is_dir()) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

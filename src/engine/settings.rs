@@ -1,8 +1,9 @@
 //! Ferry's settings: the sweeper's threshold, schedule, roots and its
 //! rules for other tools' files, and the defaults for new transfers.
 //!
-//! They live in `settings.json` in the config directory
-//! ([`dirs::config_dir`], `FERRY_CONFIG_DIR` overrides), are written with
+//! They live in `settings.json` in the config directory (which the
+//! embedding program finds: the `ferry` binary uses the platform's folder,
+//! `FERRY_CONFIG_DIR` overrides), are written with
 //! Ferry's own atomic protocol, and are checked by [`Settings::validate`]
 //! before every save (sweep folders must exist then). Missing fields take
 //! their defaults, so files written by older versions load as they are. A
@@ -58,7 +59,7 @@ use std::time::{Duration, SystemTime};
 use super::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
 use super::dirs;
 use super::error::{Error, ErrorKind, Operation, Result};
-use super::platform;
+use super::os;
 use super::sweep::{ForeignPattern, Schedule};
 use crate::sweep::resolve_root;
 
@@ -243,14 +244,9 @@ impl Settings {
         problems
     }
 
-    /// Where the settings file is: `settings.json` in the config directory.
-    pub fn path() -> Result<PathBuf> {
-        Ok(dirs::config_dir()?.join(FILE_NAME))
-    }
-
-    /// Loads the settings from the config directory: see [`Settings::load_from`].
-    pub fn load() -> Result<(Self, Vec<String>)> {
-        Self::load_from(&Self::path()?)
+    /// Where the settings file is in a config folder: `settings.json`.
+    pub fn path_in(config_dir: &Path) -> PathBuf {
+        config_dir.join(FILE_NAME)
     }
 
     /// Loads the settings from `path`. A missing file gives the defaults. A
@@ -282,14 +278,6 @@ impl Settings {
             aside.display()
         );
         Ok((Self::default(), vec![warning]))
-    }
-
-    /// Validates and saves the settings in the config directory; returns the
-    /// file's path.
-    pub fn save(&self) -> Result<PathBuf> {
-        let path = Self::path()?;
-        self.save_to(&path)?;
-        Ok(path)
     }
 
     /// Validates and saves the settings at `path` with the atomic protocol
@@ -342,7 +330,7 @@ fn set_aside(path: &Path) -> Result<PathBuf> {
             format!("{name}.corrupt-{stamp}-{n}")
         };
         let aside = path.with_file_name(aside_name);
-        match platform::rename_noreplace(path, &aside) {
+        match os::rename_noreplace(path, &aside) {
             Ok(()) => return Ok(aside),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(Operation::Rename, path, e).with_path(&aside)),

@@ -45,14 +45,6 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// Ferry's usual folders (`FERRY_DATA_DIR` and `FERRY_CONFIG_DIR`
-    /// override them), with the system's file dialogs.
-    pub fn from_environment() -> Result<Self, String> {
-        let data_dir = dirs::data_dir().map_err(|e| e.to_string())?;
-        let config_dir = dirs::config_dir().map_err(|e| e.to_string())?;
-        Self::with_dirs(data_dir, &config_dir)
-    }
-
     /// The given folders: settings are read from `settings.json` in
     /// `config_dir` (an unusable file is set aside with a warning) and saved
     /// there; `data_dir` is created if needed.

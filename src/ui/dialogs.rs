@@ -6,12 +6,9 @@
 //! the small [`FileDialogs`] trait; the answer comes back through a channel
 //! and wakes the window. Tests answer dialogs with their own implementation.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
@@ -97,35 +94,15 @@ impl FileDialogs for RfdDialogs {
         }
         let started = Instant::now();
         let picked: Option<Vec<PathBuf>> = match mode {
-            PickMode::Files => block_on(dialog.pick_files())
+            PickMode::Files => pollster::block_on(dialog.pick_files())
                 .map(|files| files.iter().map(|f| f.path().to_path_buf()).collect()),
-            PickMode::Folder => {
-                block_on(dialog.pick_folder()).map(|folder| vec![folder.path().to_path_buf()])
-            }
+            PickMode::Folder => pollster::block_on(dialog.pick_folder())
+                .map(|folder| vec![folder.path().to_path_buf()]),
         };
         match picked {
             Some(paths) if !paths.is_empty() => Answer::Picked(paths),
             _ if started.elapsed() < NO_BACKEND_WITHIN => Answer::Unavailable(UNAVAILABLE.into()),
             _ => Answer::Cancelled,
-        }
-    }
-}
-
-/// Runs a future to completion on the current (helper) thread.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct ThreadWaker(Thread);
-    impl Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        match future.as_mut().poll(&mut context) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => thread::park(),
         }
     }
 }

@@ -15,27 +15,21 @@ pub fn rate(bytes_per_second: f64) -> String {
     }
 }
 
-/// A duration, rounded to its two largest units: `45s`, `3m 20s`,
-/// `2h 5m`, `3d 4h`; below a second, milliseconds.
+/// A duration, rounded to its two largest units (`45s`, `3m 20s`,
+/// `2h 5m`, `3days 4h`; below a second, milliseconds), written by
+/// `humantime`.
 pub fn duration(d: Duration) -> String {
+    const UNITS: [u64; 4] = [86_400, 3600, 60, 1];
     let secs = d.as_secs();
-    if secs == 0 {
-        return match d.as_millis() {
-            0 => "0s".to_string(),
-            ms => format!("{ms}ms"),
-        };
-    }
-    let (days, hours, minutes, seconds) =
-        (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    match (days, hours, minutes) {
-        (0, 0, 0) => format!("{seconds}s"),
-        (0, 0, _) if seconds == 0 => format!("{minutes}m"),
-        (0, 0, _) => format!("{minutes}m {seconds}s"),
-        (0, _, 0) => format!("{hours}h"),
-        (0, _, _) => format!("{hours}h {minutes}m"),
-        (_, 0, _) => format!("{days}d"),
-        _ => format!("{days}d {hours}h"),
-    }
+    let rounded = match UNITS.iter().position(|&unit| secs >= unit) {
+        // Keep the largest unit and the next one, drop the rest.
+        Some(i) => {
+            let keep = UNITS.get(i + 1).copied().unwrap_or(1);
+            Duration::from_secs(secs - secs % keep)
+        }
+        None => Duration::from_millis(d.as_millis() as u64),
+    };
+    humantime::format_duration(rounded).to_string()
 }
 
 /// Time left: `about 2m 10s`, or a dash when unknown.
@@ -100,10 +94,10 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(200)), "3m 20s");
         assert_eq!(duration(Duration::from_secs(3600)), "1h");
         assert_eq!(duration(Duration::from_secs(7500)), "2h 5m");
-        assert_eq!(duration(Duration::from_secs(86_400)), "1d");
+        assert_eq!(duration(Duration::from_secs(86_400)), "1day");
         assert_eq!(
-            duration(Duration::from_secs(3 * 86_400 + 4 * 3600)),
-            "3d 4h"
+            duration(Duration::from_secs(3 * 86_400 + 4 * 3600 + 59)),
+            "3days 4h"
         );
         assert_eq!(eta(None), "–");
         assert_eq!(eta(Some(Duration::from_millis(10))), "1s left");

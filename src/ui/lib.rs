@@ -132,14 +132,7 @@ pub fn native_options(config: &AppConfig) -> eframe::NativeOptions {
 /// Opens the window and runs until it is closed; returns the exit status
 /// (0 after a normal close, also by SIGINT/SIGTERM; 1 when no window can be
 /// opened). Settings are read here, before the event loop starts.
-pub fn run() -> ExitCode {
-    let config = match AppConfig::from_environment() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("ferry: {e}");
-            return ExitCode::from(1);
-        }
-    };
+pub fn run(config: AppConfig) -> ExitCode {
     let options = native_options(&config);
 
     // SIGINT/SIGTERM close the window the normal way (jobs stay journaled).

@@ -10,7 +10,7 @@ use super::log::LOCK_FILE;
 use crate::dirs;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::lock::{self, LockMode, Wait};
-use crate::platform;
+use crate::os;
 
 /// Held while a sweep runs.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ impl SweeperLock {
         let dir = dirs::ensure(data_dir.to_path_buf())?;
         let path = dir.join(LOCK_FILE);
         let lock_err = |e| Error::io(Operation::Lock, &path, e);
-        let file = platform::open_lock_file(&path).map_err(lock_err)?;
+        let file = os::open_lock_file(&path).map_err(lock_err)?;
         if lock::lock_with_wait(&file, LockMode::Exclusive, Wait::Timeout(wait), cancel)
             .map_err(lock_err)?
         {

@@ -8,9 +8,8 @@
 //! * `sweep-state.json`: `{"last_run":"…","trigger":"manual","removed":3,"freed_bytes":123}`,
 //!   written with the atomic protocol.
 
-use std::borrow::Cow;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -20,6 +19,8 @@ use super::request::Trigger;
 use crate::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
 use crate::dirs;
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::jsonl;
+use crate::os::path::PathRepr;
 
 /// The sweep log's file name in the data directory.
 pub const LOG_FILE: &str = "sweep-log.jsonl";
@@ -46,32 +47,31 @@ pub struct LogRecord {
     pub trigger: Trigger,
 }
 
+/// One line of the log (the path as [`crate::os::path`] writes it).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Line {
     time: String,
-    path: String,
+    path: PathRepr,
     size: u64,
     kind: Kind,
     trigger: Trigger,
 }
 
-impl From<&LogRecord> for Line {
-    fn from(r: &LogRecord) -> Self {
+impl Line {
+    fn new(time: &str, path: &Path, size: u64, kind: Kind, trigger: Trigger) -> Self {
         Self {
-            time: format_time(r.time),
-            path: r.path.to_string_lossy().into_owned(),
-            size: r.size,
-            kind: r.kind,
-            trigger: r.trigger,
+            time: time.to_string(),
+            path: crate::os::path::encode(path),
+            size,
+            kind,
+            trigger,
         }
     }
-}
 
-impl Line {
     fn into_record(self) -> Option<LogRecord> {
         Some(LogRecord {
             time: parse_time(&self.time)?,
-            path: PathBuf::from(self.path),
+            path: crate::os::path::decode(self.path)?,
             size: self.size,
             kind: self.kind,
             trigger: self.trigger,
@@ -89,17 +89,6 @@ pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(text).ok()
 }
 
-/// One line of the log as it is written, borrowing its parts (the same
-/// fields, in the same order, as [`Line`]).
-#[derive(serde::Serialize)]
-struct LineOut<'a> {
-    time: &'a str,
-    path: Cow<'a, str>,
-    size: u64,
-    kind: Kind,
-    trigger: Trigger,
-}
-
 /// Appends `records` to the log in `data_dir` (one write, then fsync); the
 /// sweeps themselves use [`append_removed_in`].
 #[cfg(test)]
@@ -107,13 +96,11 @@ pub(crate) fn append_in(data_dir: &Path, records: &[LogRecord]) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }
-    append_lines(data_dir, |out| {
-        for r in records {
-            let time = format_time(r.time);
-            push_line(out, &time, &r.path, r.size, r.kind, r.trigger)?;
-        }
-        Ok(())
-    })
+    let lines: Vec<Line> = records
+        .iter()
+        .map(|r| Line::new(&format_time(r.time), &r.path, r.size, r.kind, r.trigger))
+        .collect();
+    append_lines(data_dir, &lines)
 }
 
 /// Appends the files one sweep removed (finished at `time`) to the log in
@@ -128,88 +115,40 @@ pub(crate) fn append_removed_in(
         return Ok(());
     }
     let time = format_time(time);
-    append_lines(data_dir, |out| {
-        for r in removed {
-            push_line(out, &time, &r.path, r.size, r.kind, trigger)?;
-        }
-        Ok(())
-    })
+    let lines: Vec<Line> = removed
+        .iter()
+        .map(|r| Line::new(&time, &r.path, r.size, r.kind, trigger))
+        .collect();
+    append_lines(data_dir, &lines)
 }
 
-fn push_line(
-    out: &mut Vec<u8>,
-    time: &str,
-    path: &Path,
-    size: u64,
-    kind: Kind,
-    trigger: Trigger,
-) -> serde_json::Result<()> {
-    let line = LineOut {
-        time,
-        path: path.to_string_lossy(),
-        size,
-        kind,
-        trigger,
-    };
-    serde_json::to_writer(&mut *out, &line)?;
-    out.push(b'\n');
-    Ok(())
-}
-
-/// Appends the lines `write` produces to the log in `data_dir` (rotated
-/// first if it is too large) in one write, then fsyncs it.
-fn append_lines(
-    data_dir: &Path,
-    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
-) -> Result<()> {
+/// Appends `lines` to the log in `data_dir` (rotated first if it is too
+/// large) in one write, then fsyncs it.
+fn append_lines(data_dir: &Path, lines: &[Line]) -> Result<()> {
     let data_dir = dirs::ensure(data_dir.to_path_buf())?;
     let path = data_dir.join(LOG_FILE);
     let state_err = |e: io::Error| Error::io(Operation::State, &path, e);
     if fs::metadata(&path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
         fs::rename(&path, data_dir.join(format!("{LOG_FILE}.1"))).map_err(state_err)?;
     }
-    let mut options = OpenOptions::new();
-    options.read(true).append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&path).map_err(state_err)?;
-    // A crash may have left a torn last line: start on a fresh one.
-    let mut last = [b'\n'];
-    if file.seek(SeekFrom::End(0)).map_err(state_err)? > 0 {
-        file.seek(SeekFrom::End(-1)).map_err(state_err)?;
-        file.read_exact(&mut last).map_err(state_err)?;
-    }
-    let mut text = Vec::new();
-    if last[0] != b'\n' {
-        text.push(b'\n');
-    }
-    write(&mut text).map_err(|e| state_err(io::Error::other(e)))?;
-    file.write_all(&text).map_err(state_err)?;
-    file.sync_data().map_err(state_err)
+    let mut file = crate::os::open_private_append(&path).map_err(state_err)?;
+    jsonl::append(&mut file, &path, lines, true)
 }
 
-/// The most recent `limit` records of the sweep log, oldest first.
-pub fn read_log(limit: usize) -> Result<Vec<LogRecord>> {
-    read_log_in(&dirs::data_dir()?, limit)
-}
-
-/// [`read_log`] for the log in `data_dir`. Lines that cannot be read (a
-/// torn write after a crash) are skipped.
+/// The newest `limit` lines of the sweep log in `data_dir`, oldest first.
+/// Lines that cannot be read (a torn write after a crash) are skipped.
 pub fn read_log_in(data_dir: &Path, limit: usize) -> Result<Vec<LogRecord>> {
     let mut records = Vec::new();
     for name in [format!("{LOG_FILE}.1"), LOG_FILE.to_string()] {
         let path = data_dir.join(name);
-        let text = match fs::read(&path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(Operation::State, &path, e)),
+            Err(e) => return Err(Error::io(Operation::ReadState, &path, e)),
         };
         records.extend(
-            text.lines()
-                .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+            jsonl::lines::<Line>(&bytes)
+                .filter_map(Result::ok)
                 .filter_map(Line::into_record),
         );
     }
@@ -238,11 +177,6 @@ struct StateFile {
     trigger: Option<Trigger>,
     removed: u64,
     freed_bytes: u64,
-}
-
-/// The state of the last sweep, from the data directory.
-pub fn load_state() -> Result<SweepState> {
-    load_state_in(&dirs::data_dir()?)
 }
 
 /// [`load_state`] for the state in `data_dir`. A missing or unreadable

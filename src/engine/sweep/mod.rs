@@ -98,10 +98,7 @@ mod other;
 #[cfg(not(unix))]
 use other as backend;
 
-pub use log::{
-    LOCK_FILE, LOG_FILE, LogRecord, STATE_FILE, SweepState, load_state, load_state_in, read_log,
-    read_log_in,
-};
+pub use log::{LOCK_FILE, LOG_FILE, LogRecord, STATE_FILE, SweepState, load_state_in, read_log_in};
 pub use patterns::{ForeignPattern, Kind, classify_name};
 pub use remove::{run_due, run_sweep, sweep_entries};
 pub use report::{

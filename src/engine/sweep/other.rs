@@ -21,7 +21,7 @@ use super::request::Root;
 use super::scan::{Found, Probe, Sink};
 use crate::error::{Error, Operation};
 use crate::lock::{self, LockMode};
-use crate::platform;
+use crate::os;
 
 /// Deeper folders are not descended.
 const MAX_DEPTH: usize = 256;
@@ -41,13 +41,13 @@ fn meta(m: &Metadata) -> Meta {
     } else if ft.is_file() {
         FileKind::Regular
     } else {
-        FileKind::Other(platform::describe_file_type(&ft))
+        FileKind::Other(os::describe_file_type(&ft))
     };
     Meta {
         ident: Ident::default(),
         kind,
         owner: None,
-        links: platform::link_count(m),
+        links: os::link_count(m),
         size: m.len(),
         // No change time here: the creation time stands in for it (a file
         // copied or restored recently is fresh).

@@ -6,7 +6,6 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::patterns::ForeignPattern;
-use crate::dirs;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::settings::Settings;
 
@@ -90,8 +89,8 @@ pub struct SweepRequest<'a> {
     /// How long to wait for another sweep to finish before giving up with
     /// [`ErrorKind::Busy`].
     pub lock_wait: Duration,
-    /// Where the sweep log, state and lock live; `None` means
-    /// [`dirs::data_dir`].
+    /// Where the sweep log, state and lock live (the engine reads no
+    /// environment: a sweep without one fails with a clear error).
     pub data_dir: Option<PathBuf>,
     /// Raised to stop the sweep cleanly (between two files).
     pub cancel: Option<&'a AtomicBool>,
@@ -147,7 +146,12 @@ impl<'a> SweepRequest<'a> {
     pub fn resolve_data_dir(&self) -> Result<PathBuf> {
         match &self.data_dir {
             Some(dir) => Ok(dir.clone()),
-            None => dirs::data_dir(),
+            None => Err(crate::Error::new(
+                crate::ErrorKind::InvalidInput,
+                crate::Operation::State,
+                "",
+                "no data folder was given for the sweep log and lock",
+            )),
         }
     }
 }

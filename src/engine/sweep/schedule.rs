@@ -129,15 +129,10 @@ impl Scheduler {
         }
     }
 
-    /// A scheduler that starts from the last sweep recorded in the data
-    /// directory (manual sweeps count: they reset the timer) and from when
-    /// the schedule was set, if that was recorded for this schedule.
-    pub fn load(schedule: Schedule) -> Result<Self> {
-        Self::load_in(schedule, &dirs::data_dir()?)
-    }
-
-    /// [`Scheduler::load`] with an explicit data directory; it also keeps
-    /// the time a schedule is set there from now on.
+    /// A scheduler that starts from the last sweep recorded in `data_dir`
+    /// (manual sweeps count: they reset the timer) and from when the
+    /// schedule was set, if that was recorded for this schedule; it also
+    /// keeps the time a schedule is set there from now on.
     pub fn load_in(schedule: Schedule, data_dir: &Path) -> Result<Self> {
         let mut scheduler = Self::new(schedule, log::load_state_in(data_dir)?.last_run);
         scheduler.since = load_since(data_dir, schedule);

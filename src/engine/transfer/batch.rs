@@ -4,12 +4,12 @@
 //! 1. staged by several threads at once (data in locked temps, mode and
 //!    times set, nothing durable or visible yet), and each temp journaled
 //!    with its identity (one append);
-//! 2. made durable with one flush ([`platform::sync_batch`]: one `syncfs`
+//! 2. made durable with one flush ([`os::sync_batch`]: one `syncfs`
 //!    per filesystem on Linux, concurrent fsyncs elsewhere), the journal's
 //!    records included (one fsync), before anything is renamed;
 //! 3. committed one by one under each destination's lock and conflict
 //!    policy, without a folder fsync each;
-//! 4. its folders made durable once ([`platform::sync_dirs`]);
+//! 4. its folders made durable once ([`os::sync_dirs`]);
 //! 5. journaled as done with one append and one fsync.
 //!
 //! A file is reported done only after step 5. A crash before it leaves
@@ -27,7 +27,7 @@ use crate::copy::{CHUNK_SIZE, CopyOptions, FileOutcome, Staged, StagedFile, stag
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::job::{EntryKind, TransferKind};
 use crate::journal::Record;
-use crate::{faults, platform};
+use crate::{faults, os};
 
 /// Jobs with fewer small files than this copy them one by one.
 const BATCH_MIN_FILES: usize = 16;
@@ -79,7 +79,7 @@ impl Batch {
 /// other jobs running at once.
 fn batch_files() -> usize {
     static FILES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *FILES.get_or_init(|| match platform::raise_open_file_limit() {
+    *FILES.get_or_init(|| match os::raise_open_file_limit() {
         Some(limit) => (limit as usize / 4).clamp(16, BATCH_MAX_FILES),
         None => BATCH_MAX_FILES,
     })
@@ -168,7 +168,7 @@ impl Runner<'_> {
             .map(|(i, ..)| parent_dir(&plan.entries[*i].dest))
             .collect();
         let temp_dirs: Vec<&Path> = temp_dirs.into_iter().collect();
-        if let Err(e) = platform::sync_batch(&handles, &temp_dirs) {
+        if let Err(e) = os::sync_batch(&handles, &temp_dirs) {
             drop(handles);
             for (i, _, staged) in ready {
                 let err = Error::io(Operation::Sync, staged.temp().temp_path(), clone_io(&e));
@@ -219,7 +219,7 @@ impl Runner<'_> {
         let dirty = std::mem::take(&mut self.dirty_dirs);
         dirs.extend(dirty.iter().map(|d| d.as_path()));
         let dirs: Vec<&Path> = dirs.into_iter().collect();
-        if let Err(e) = platform::sync_dirs(&dirs) {
+        if let Err(e) = os::sync_dirs(&dirs) {
             for (i, ..) in committed {
                 let err = Error::io(
                     Operation::Sync,

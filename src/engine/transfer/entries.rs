@@ -16,7 +16,7 @@ use crate::copy::{CopyMethod, CopyOptions, FileOutcome, TempInfo, copy_file};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::job::{Entry, EntryKind, TransferKind};
 use crate::journal::Record;
-use crate::platform::{self, FileStamp};
+use crate::os::{self, FileStamp};
 use crate::{faults, names};
 
 impl Runner<'_> {
@@ -42,13 +42,9 @@ impl Runner<'_> {
     pub(super) fn make_dir(&mut self, i: usize, entry: &Entry) -> Result<()> {
         match fs::symlink_metadata(&entry.dest) {
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    Operation::CreateDir,
-                    &entry.dest,
-                    "a file of that name is in the way of the folder",
-                ));
+            Ok(meta) => {
+                return Err(crate::job::in_the_way(&entry.dest, &meta, true)
+                    .expect("a file is in the way of a folder"));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let aon = self.spec.all_or_nothing;
@@ -65,8 +61,7 @@ impl Runner<'_> {
                     // Made durable with the next batch's folders.
                     self.dirty_dirs.push(parent.to_path_buf());
                 } else {
-                    platform::sync_dir(parent)
-                        .map_err(|e| Error::io(Operation::Sync, parent, e))?;
+                    os::sync_dir(parent).map_err(|e| Error::io(Operation::Sync, parent, e))?;
                 }
             }
             Err(e) => return Err(Error::io(Operation::Inspect, &entry.dest, e)),
@@ -166,7 +161,7 @@ impl Runner<'_> {
             .map_err(|e| Error::io(Operation::Inspect, &entry.src, e))?;
         let stamp = FileStamp::of(&meta);
         if let Ok(dir) = fs::metadata(parent_dir(&entry.dest))
-            && platform::HAS_FILE_IDS
+            && os::HAS_FILE_IDS
             && FileStamp::of(&dir).dev != stamp.dev
         {
             return Err(Error::new(
@@ -192,11 +187,11 @@ impl Runner<'_> {
             Committed::Written { path, .. } => {
                 faults::point("after-move-rename");
                 if !self.traits.rename_keeps_times && meta.is_file() {
-                    platform::set_times_by_path(&path, meta.accessed().ok(), meta.modified().ok())
+                    os::set_times_by_path(&path, meta.accessed().ok(), meta.modified().ok())
                         .map_err(|e| Error::io(Operation::SetMetadata, &path, e))?;
                 }
                 let src_dir = parent_dir(&entry.src);
-                platform::sync_dir(src_dir).map_err(|e| Error::io(Operation::Sync, src_dir, e))?;
+                os::sync_dir(src_dir).map_err(|e| Error::io(Operation::Sync, src_dir, e))?;
                 self.record(
                     Record::Done {
                         i,
@@ -247,7 +242,7 @@ impl Runner<'_> {
             .map_err(|e| Error::io(Operation::Inspect, &entry.src, e))?;
         let committed = {
             let prepare = |temp: &Path| {
-                if let Err(e) = platform::copy_symlink_meta(&source, temp) {
+                if let Err(e) = os::copy_symlink_meta(&source, temp) {
                     return Err(Error::io(Operation::SetMetadata, temp, e));
                 }
                 self.journal_temp(i, entry, temp, Some(FileStamp::of(&source)))
@@ -393,7 +388,7 @@ impl Runner<'_> {
         })?;
         faults::point("after-backup");
         let dir = parent_dir(dest);
-        platform::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))
+        os::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))
     }
 
     /// Removes the source of a committed entry (moves), fsyncing its
@@ -445,7 +440,7 @@ impl Runner<'_> {
             io::ErrorKind::NotFound => Ok(()),
             _ => Err(e),
         });
-        match result.and_then(|()| platform::sync_dir(parent_dir(&entry.src))) {
+        match result.and_then(|()| os::sync_dir(parent_dir(&entry.src))) {
             Ok(()) => {
                 let _ = self.record(Record::SourceRemoved { i }, false);
                 true

@@ -49,7 +49,7 @@ use super::job::{Entry, EntryKind, FileError, JobId, JobOutcome, JobPlan, JobSpe
 use super::journal::{Journal, JournalState, Record, Trust};
 use super::lock::Wait;
 use super::plan::plan_job;
-use super::{faults, known_dirs, platform};
+use super::{faults, known_dirs, os};
 
 pub use recover::{RollbackReport, roll_back};
 
@@ -458,7 +458,7 @@ impl Runner<'_> {
         }
         if !self.dirty_dirs.is_empty() {
             let dirs: Vec<&Path> = self.dirty_dirs.iter().map(PathBuf::as_path).collect();
-            if let Err(e) = platform::sync_dirs(&dirs) {
+            if let Err(e) = os::sync_dirs(&dirs) {
                 self.warnings
                     .push(Error::io(Operation::Sync, dirs[0], e).to_string());
             }
@@ -532,16 +532,16 @@ impl Runner<'_> {
             let EntryKind::Dir { meta } = &entry.kind else {
                 continue;
             };
-            match platform::apply_dir_meta(meta, &entry.dest) {
+            match os::apply_dir_meta(meta, &entry.dest) {
                 Ok(kept) => {
                     // What a drive does not keep is counted over files.
                     self.notes.add_folder(kept);
                     if let (Ok(src), Ok(dst)) = (
                         std::fs::File::open(&entry.src),
                         std::fs::File::open(&entry.dest),
-                    ) && platform::copy_xattrs(&src, &dst).is_err()
+                    ) && os::copy_xattrs(&src, &dst).is_err()
                     {
-                        self.notes.add(platform::MetaKept {
+                        self.notes.add(os::MetaKept {
                             xattrs_lost: true,
                             ..Default::default()
                         });
@@ -554,7 +554,7 @@ impl Runner<'_> {
             if self.spec.kind == super::job::TransferKind::Move {
                 match std::fs::remove_dir(&entry.src) {
                     Ok(()) => {
-                        let _ = platform::sync_dir(parent_dir(&entry.src));
+                        let _ = os::sync_dir(parent_dir(&entry.src));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(_) => self.warnings.push(format!(

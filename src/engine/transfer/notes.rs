@@ -3,7 +3,7 @@
 //! permissions (120 files)"), never once per file.
 
 use crate::caps::Traits;
-use crate::platform::MetaKept;
+use crate::os::MetaKept;
 
 /// Counts, per kind, of files whose metadata could not all be kept.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -99,12 +99,5 @@ impl MetaNotes {
 }
 
 fn is_root() -> bool {
-    #[cfg(unix)]
-    {
-        rustix::process::geteuid().is_root()
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
+    crate::os::is_root()
 }

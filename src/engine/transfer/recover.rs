@@ -26,7 +26,7 @@ use crate::job::{EntryKind, JobPlan, TransferKind};
 use crate::journal::{JournalState, Record, Trust};
 use crate::lock::{self, DestinationLock, LockMode, Wait};
 use crate::names;
-use crate::platform::{self, FileStamp};
+use crate::os::{self, FileStamp};
 
 impl Runner<'_> {
     /// Picks up where an interrupted run stopped: removes its dead temps
@@ -220,13 +220,13 @@ fn remove_dead_litter(plan: &JobPlan, state: &JournalState, all: bool) -> BTreeS
 /// Removes the regular file at `path` if no live process holds its lock
 /// (and, given `identity`, only if it is still that file).
 fn remove_if_unlocked(path: &Path, identity: Option<FileStamp>) -> bool {
-    let Ok(file) = platform::open_lock_file_existing(path) else {
+    let Ok(file) = os::open_lock_file_existing(path) else {
         return false;
     };
     let Ok(meta) = file.metadata() else {
         return false;
     };
-    if identity.is_some_and(|id| !id.same_file(&meta)) && platform::HAS_FILE_IDS {
+    if identity.is_some_and(|id| !id.same_file(&meta)) && os::HAS_FILE_IDS {
         return false;
     }
     // A temp symlink or hard link has no lock of its own: the journal's
@@ -369,7 +369,7 @@ pub fn roll_back(state: &JournalState) -> RollbackReport {
         }
     }
     for dir in touched {
-        let _ = platform::sync_dir(&dir);
+        let _ = os::sync_dir(&dir);
     }
     if let Trust::Damaged { good_records } = state.trust {
         report.untrusted = Some(format!(

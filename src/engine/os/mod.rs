@@ -4,6 +4,9 @@
 //! Linux is where Ferry is tested; macOS and Windows must compile and behave
 //! sensibly (documented per function where they differ).
 
+pub mod caps;
+pub mod path;
+
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::path::Path;
@@ -54,6 +57,104 @@ pub fn create_exclusive(path: &Path) -> io::Result<File> {
         options.mode(0o600);
     }
     options.open(path)
+}
+
+/// `name` cut to at most `max` bytes (as the filesystem counts them) without
+/// splitting a character: at a character boundary for UTF-8 names, at any
+/// byte for other Unix names (bytes are all a Unix name is), and at a UTF-16
+/// code unit that does not split a surrogate pair on Windows (whose names
+/// may hold unpaired surrogates, so cutting their encoded bytes could split
+/// one).
+pub fn truncate_name(name: &std::ffi::OsStr, max: usize) -> std::borrow::Cow<'_, std::ffi::OsStr> {
+    use std::borrow::Cow;
+    if name.len() <= max {
+        return Cow::Borrowed(name);
+    }
+    if let Some(text) = name.to_str() {
+        let cut = (0..=max)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        return Cow::Borrowed(std::ffi::OsStr::new(&text[..cut]));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Cow::Borrowed(std::ffi::OsStr::from_bytes(&name.as_bytes()[..max]))
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::ffi::{OsStrExt, OsStringExt};
+        let units: Vec<u16> = name.encode_wide().collect();
+        let mut kept = Vec::new();
+        let mut len = 0;
+        let mut i = 0;
+        while i < units.len() {
+            let pair = (0xD800..0xDC00).contains(&units[i])
+                && units
+                    .get(i + 1)
+                    .is_some_and(|u| (0xDC00..0xE000).contains(u));
+            let (take, bytes) = match (pair, units[i]) {
+                (true, _) => (2, 4),
+                (false, u) if u < 0x80 => (1, 1),
+                (false, u) if u < 0x800 => (1, 2),
+                _ => (1, 3),
+            };
+            if len + bytes > max {
+                break;
+            }
+            kept.extend_from_slice(&units[i..i + take]);
+            len += bytes;
+            i += take;
+        }
+        Cow::Owned(std::ffi::OsString::from_wide(&kept))
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let text = name.to_string_lossy();
+        let cut = (0..=max)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        Cow::Owned(std::ffi::OsString::from(&text[..cut]))
+    }
+}
+
+/// Opens a file of Ferry's own state for reading and appending, creating
+/// it readable and writable by its owner only (mode 0600 on Unix).
+pub fn open_private_append(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Whether this process runs as root (never on Windows, where the notion
+/// differs and Ferry never gives files away).
+pub fn is_root() -> bool {
+    #[cfg(unix)]
+    {
+        rustix::process::geteuid().is_root()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+/// Kills this process at once, with no clean-up at all (SIGKILL on Unix):
+/// what fault injection uses to hit a crash window exactly.
+pub fn kill_self() -> ! {
+    #[cfg(unix)]
+    {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+    std::process::abort()
 }
 
 /// Opens a file for locking only, creating it (mode 0600) if needed.
@@ -184,9 +285,6 @@ pub fn link_count(meta: &Metadata) -> u64 {
 /// Whether a file may be unlinked while another handle has it open and
 /// locked. True on Unix; on Windows the lock holder must close first.
 pub const CAN_UNLINK_OPEN_FILES: bool = cfg!(unix);
-
-/// The process's limit on one file name, in bytes.
-pub const NAME_MAX: usize = 255;
 
 /// A phrase for a non-regular file type ("a FIFO", "a folder", …).
 pub fn describe_file_type(file_type: &std::fs::FileType) -> &'static str {

@@ -68,9 +68,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::error::{Error, Operation, Result};
-use super::names;
-use super::platform;
+use crate::error::{Error, Operation, Result};
+use crate::names;
+use crate::os as platform;
 
 /// The characters Windows refuses in names; [`probe`] tries each.
 pub const WINDOWS_RESERVED_CHARS: [char; 8] = [':', '*', '?', '"', '<', '>', '|', '\\'];
@@ -336,7 +336,7 @@ impl Capabilities {
         {
             out.push(format!(
                 "files up to {}",
-                super::format::bytes(max.saturating_add(1))
+                crate::format::bytes(max.saturating_add(1))
             ));
         }
         if !self.case_sensitive {
@@ -387,8 +387,8 @@ impl std::fmt::Display for Capabilities {
             write!(
                 f,
                 "; {} free of {}",
-                super::format::bytes(space.available),
-                super::format::bytes(space.total)
+                crate::format::bytes(space.available),
+                crate::format::bytes(space.total)
             )?;
         }
         Ok(())
