@@ -280,7 +280,9 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
             rename(temp, dest, true)?;
             Ok(written(dest, replaced))
         }
-        ConflictPolicy::Fail => match rename_noclobber(temp, dest, options) {
+        // Asking happens above this layer (the job asks a person and commits
+        // again with the answer); here it never replaces.
+        ConflictPolicy::Fail | ConflictPolicy::Ask => match rename_noclobber(temp, dest, options) {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(
                 e.with_detail("the destination already exists and the conflict policy is 'fail'")
             ),

@@ -14,9 +14,12 @@
 //! assert!(!worker.join().unwrap(), "a cancelled checkpoint returns false");
 //! ```
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+
+use super::job::Answer;
 
 /// Flags a worker checks before each chunk of I/O.
 #[derive(Debug, Default)]
@@ -26,6 +29,7 @@ pub struct Control {
     paused: AtomicBool,
     gate: Mutex<()>,
     wake: Condvar,
+    answers: Mutex<VecDeque<Answer>>,
 }
 
 impl Control {
@@ -85,6 +89,47 @@ impl Control {
                 .0;
         }
         !self.is_cancelled()
+    }
+
+    /// Hands the job a person's answer to one of its conflicts.
+    pub fn answer(&self, answer: Answer) {
+        self.answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(answer);
+        self.notify();
+    }
+
+    /// The answers that arrived since the last call.
+    pub fn take_answers(&self) -> Vec<Answer> {
+        self.answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect()
+    }
+
+    /// Waits up to `timeout` for an answer (less if the work is cancelled);
+    /// `None` if none came.
+    pub fn wait_answer(&self, timeout: Duration) -> Option<Answer> {
+        let guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        let pending = |c: &Self| {
+            c.answers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front()
+        };
+        if let Some(answer) = pending(self) {
+            return Some(answer);
+        }
+        if self.is_cancelled() {
+            return None;
+        }
+        let _ = self
+            .wake
+            .wait_timeout(guard, timeout)
+            .unwrap_or_else(|e| e.into_inner());
+        pending(self)
     }
 
     fn notify(&self) {

@@ -379,7 +379,7 @@ fn conflict_settled_early(
         Some(existing.modified().ok()),
         options.traits.time_step,
     ) {
-        Decision::Refuse => Err(Error::new(
+        Decision::Refuse | Decision::Ask => Err(Error::new(
             ErrorKind::AlreadyExists,
             Operation::Validate,
             dest,

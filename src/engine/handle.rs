@@ -37,12 +37,12 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::{Receiver, Sender, at, never, select, tick, unbounded};
 
 use super::control::Control;
-use super::job::{JobId, JobOutcome, JobSpec, JobSummary};
+use super::job::{Answer, Conflict, JobId, JobOutcome, JobSpec, JobSummary};
 use super::journal::{self, Journal, JournalState};
 use super::settings::Settings;
 use super::sweep::{Entry, LogRecord, ScanReport, Scheduler, SweepReport, Trigger};
 use super::sweeper::{self, SweepDone, SweepScope, SweepWork};
-use super::transfer::{LiveProgress, roll_back, run_job};
+use super::transfer::{LiveProgress, Phase, roll_back, run_job};
 
 /// How often running jobs report progress.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
@@ -108,6 +108,13 @@ pub enum Command {
     Unpause(Target),
     /// Stop jobs; their unfinished files are left as they were.
     Cancel(Target),
+    /// A person's answer to a job's [`Event::Conflict`].
+    Answer {
+        /// The job.
+        id: JobId,
+        /// The answer.
+        answer: Answer,
+    },
     /// Stop everything because the process is going away; the jobs stay
     /// journaled so they can be resumed.
     Interrupt,
@@ -144,6 +151,8 @@ pub struct Progress {
     pub eta: Option<Duration>,
     /// Whether the job is paused.
     pub paused: bool,
+    /// What it is doing now.
+    pub phase: Phase,
 }
 
 /// An interrupted job found in the journal directory.
@@ -185,6 +194,14 @@ pub enum Event {
     Unpaused {
         /// Its id.
         id: JobId,
+    },
+    /// A file's destination exists and the job's policy is to ask: the
+    /// file waits (the rest goes on) for a [`Command::Answer`].
+    Conflict {
+        /// The job.
+        id: JobId,
+        /// Both sides.
+        conflict: Conflict,
     },
     /// The job is over; always its last event.
     Finished {
@@ -556,6 +573,11 @@ impl Owner {
             Command::Pause(target) => self.control_jobs(target, Control::pause),
             Command::Unpause(target) => self.control_jobs(target, Control::resume),
             Command::Cancel(target) => self.control_jobs(target, Control::cancel),
+            Command::Answer { id, answer } => {
+                if let Some(job) = self.jobs.get(&id) {
+                    job.control.answer(answer);
+                }
+            }
             Command::Interrupt => self.control_jobs(Target::All, Control::interrupt),
             Command::Scan(scope) => self.start_sweep(SweepWork::Scan(scope)),
             Command::Sweep(scope) => {
@@ -666,6 +688,7 @@ impl Owner {
     fn publish_progress(&mut self) {
         let now = Instant::now();
         let mut reports = Vec::new();
+        let mut conflicts = Vec::new();
         for (&id, job) in &mut self.jobs {
             let p = &job.progress;
             let bytes_done = p.bytes_done.load(Ordering::Relaxed);
@@ -695,7 +718,11 @@ impl Owner {
                 rate: if paused { 0.0 } else { job.rate },
                 eta,
                 paused,
+                phase: p.phase(),
             };
+            for conflict in p.take_conflicts() {
+                conflicts.push((id, conflict));
+            }
             if job.last.as_ref() != Some(&report) {
                 job.last = Some(report.clone());
                 reports.push(report);
@@ -703,6 +730,9 @@ impl Owner {
         }
         for report in reports {
             self.emit(Event::Progress(report));
+        }
+        for (id, conflict) in conflicts {
+            self.emit(Event::Conflict { id, conflict });
         }
     }
 }

@@ -30,16 +30,21 @@ pub enum ConflictPolicy {
     /// Refuse and report an error (the default).
     #[default]
     Fail,
+    /// Ask a person, file by file (the window's default); other files go on
+    /// meanwhile. Not offered on the command line.
+    #[cfg_attr(feature = "clap", value(skip))]
+    Ask,
 }
 
 impl ConflictPolicy {
-    /// All policies, in the order the CLI and UI list them.
-    pub const ALL: [Self; 5] = [
-        Self::Fail,
+    /// All policies, in the order the window lists them.
+    pub const ALL: [Self; 6] = [
+        Self::Ask,
         Self::Overwrite,
         Self::Skip,
         Self::Rename,
         Self::Newer,
+        Self::Fail,
     ];
 
     /// Whether the policy may replace an existing destination.
@@ -55,6 +60,7 @@ impl ConflictPolicy {
             Self::Rename => "rename",
             Self::Newer => "newer",
             Self::Fail => "fail",
+            Self::Ask => "ask",
         }
     }
 
@@ -89,6 +95,7 @@ impl ConflictPolicy {
             Self::Skip => Decision::Keep,
             Self::Rename => Decision::WriteBeside,
             Self::Fail => Decision::Refuse,
+            Self::Ask => Decision::Ask,
             Self::Newer if Self::source_is_newer(source, existing, step) => Decision::Replace,
             Self::Newer => Decision::Keep,
         }
@@ -139,6 +146,65 @@ pub enum Decision {
     WriteBeside,
     /// Refuse: the destination exists.
     Refuse,
+    /// Ask a person (the file waits; others go on).
+    Ask,
+}
+
+/// A file the job found already at its destination, under the
+/// [`ConflictPolicy::Ask`] policy: both sides, for a person to choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The entry of the job's plan.
+    pub entry: usize,
+    /// The file being copied.
+    #[serde(with = "path_repr")]
+    pub src: PathBuf,
+    /// What is already there.
+    #[serde(with = "path_repr")]
+    pub dest: PathBuf,
+    /// The source's size.
+    pub src_size: u64,
+    /// The source's modification time.
+    pub src_modified: Option<std::time::SystemTime>,
+    /// The existing file's size.
+    pub dest_size: u64,
+    /// The existing file's modification time.
+    pub dest_modified: Option<std::time::SystemTime>,
+}
+
+/// What a person chose for a [`Conflict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    /// Replace the existing file.
+    Replace,
+    /// Keep the existing file; skip this one.
+    Skip,
+    /// Keep both: this one goes beside it as `name (1).ext`.
+    KeepBoth,
+}
+
+impl Choice {
+    /// The policy that carries the choice out.
+    pub fn policy(self) -> ConflictPolicy {
+        match self {
+            Self::Replace => ConflictPolicy::Overwrite,
+            Self::Skip => ConflictPolicy::Skip,
+            Self::KeepBoth => ConflictPolicy::Rename,
+        }
+    }
+}
+
+/// An answer to a [`Conflict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The entry asked about.
+    pub entry: usize,
+    /// What to do with it.
+    pub choice: Choice,
+    /// Do the same for every other conflict of this job (waiting or to
+    /// come).
+    pub for_all: bool,
 }
 
 /// Why `existing` cannot be replaced by the job's entry at all (a file in

@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, ErrorKind, Operation, Result};
-use super::job::{FileError, JobId, JobPlan, JobSpec, path_repr};
+use super::job::{ConflictPolicy, FileError, JobId, JobPlan, JobSpec, path_repr};
 use super::jsonl;
 use super::lock::{self, LockMode};
 use super::os::{self, FileStamp};
@@ -153,6 +153,23 @@ pub enum Record {
     },
     /// An all-or-nothing job reached its commit point: keep everything.
     Committed,
+    /// Entry `i` waits for a person's answer (its destination exists).
+    Asked {
+        /// Entry index.
+        i: usize,
+    },
+    /// A person answered for entry `i`.
+    Answered {
+        /// Entry index.
+        i: usize,
+        /// The policy that carries the answer out.
+        policy: ConflictPolicy,
+    },
+    /// A person answered for every conflict of the job.
+    AnsweredAll {
+        /// The policy that carries the answer out.
+        policy: ConflictPolicy,
+    },
 }
 
 /// A temp file a job made, as its journal recorded it.
@@ -217,6 +234,12 @@ pub struct JournalState {
     pub failed: BTreeMap<usize, FileError>,
     /// Whether an all-or-nothing job reached its commit point.
     pub committed: bool,
+    /// Entries asked about (and maybe answered since).
+    pub asked: BTreeSet<usize>,
+    /// Answers given, by entry.
+    pub answered: BTreeMap<usize, ConflictPolicy>,
+    /// An answer given for every conflict.
+    pub answered_all: Option<ConflictPolicy>,
     /// Whether every line checked out.
     pub trust: Trust,
     /// Bytes of the journal up to the end of the last good record.
@@ -255,6 +278,9 @@ impl JournalState {
             skipped: BTreeSet::new(),
             failed: BTreeMap::new(),
             committed: false,
+            asked: BTreeSet::new(),
+            answered: BTreeMap::new(),
+            answered_all: None,
             trust: Trust::Whole,
             good_len: 0,
             checksummed: true,
@@ -306,6 +332,13 @@ impl JournalState {
                 self.failed.insert(i, error);
             }
             Record::Committed => self.committed = true,
+            Record::Asked { i } => {
+                self.asked.insert(i);
+            }
+            Record::Answered { i, policy } => {
+                self.answered.insert(i, policy);
+            }
+            Record::AnsweredAll { policy } => self.answered_all = Some(policy),
         }
     }
 }

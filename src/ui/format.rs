@@ -68,7 +68,8 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 /// A conflict policy in words.
 pub fn policy(policy: ConflictPolicy) -> &'static str {
     match policy {
-        ConflictPolicy::Fail => "Stop with an error",
+        ConflictPolicy::Ask => "Ask me",
+        ConflictPolicy::Fail => "Leave it and report it",
         ConflictPolicy::Overwrite => "Replace it",
         ConflictPolicy::Skip => "Keep it (skip)",
         ConflictPolicy::Rename => "Keep both (rename)",

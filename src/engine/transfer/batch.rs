@@ -284,7 +284,7 @@ impl Runner<'_> {
                         control: Some(self.control),
                         before_place: Some(&hook),
                         traits: &self.traits,
-                        ..CopyOptions::new(self.spec.policy)
+                        ..CopyOptions::new(self.policy_for(i))
                     };
                     (i, written, staged.commit(&options, &mut [], false))
                 })
@@ -347,7 +347,7 @@ impl Runner<'_> {
             return (i, 0, Err(Error::cancelled(&entry.dest)));
         }
         self.progress.set_current(Some(&entry.dest));
-        let options = self.copy_options();
+        let options = self.copy_options(i);
         let mut written = 0u64;
         let result = stage_file(&entry.src, &entry.dest, &options, buf, &mut |n| {
             written += n;

@@ -99,7 +99,7 @@ impl Runner<'_> {
                 before_replace: aon.then_some(&backup_hook as _),
                 before_place: Some(&place_hook),
                 on_temp: Some(&temp_hook),
-                ..self.copy_options()
+                ..self.copy_options(i)
             };
             let progress = self.progress;
             copy_file(&entry.src, &entry.dest, &options, &mut |n| {
@@ -179,7 +179,7 @@ impl Runner<'_> {
                 source_modified: meta.modified().ok(),
                 before_place: Some(&place_hook),
                 traits: &self.traits,
-                ..CommitOptions::new(self.spec.policy)
+                ..CommitOptions::new(self.policy_for(i))
             };
             atomic::commit_path(&entry.src, &entry.dest, &options)?
         };
@@ -254,7 +254,7 @@ impl Runner<'_> {
                 before_replace: self.spec.all_or_nothing.then_some(&backup_hook as _),
                 before_place: Some(&place_hook),
                 traits: &self.traits,
-                ..CommitOptions::new(self.spec.policy)
+                ..CommitOptions::new(self.policy_for(i))
             };
             atomic::create_symlink_with(target, &entry.dest, &options, &prepare)?
         };
@@ -305,7 +305,7 @@ impl Runner<'_> {
                 before_replace: self.spec.all_or_nothing.then_some(&backup_hook as _),
                 before_place: Some(&place_hook),
                 traits: &self.traits,
-                ..CommitOptions::new(self.spec.policy)
+                ..CommitOptions::new(self.policy_for(i))
             };
             atomic::create_hard_link_with(&existing, &entry.dest, &options, &prepare)?
         };

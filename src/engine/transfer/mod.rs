@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod ask;
 mod batch;
 mod entries;
 mod notes;
@@ -45,7 +46,9 @@ use super::control::Control;
 use super::copy::{CopyMethod, CopyOptions};
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::job::ConflictPolicy;
-use super::job::{Entry, EntryKind, FileError, JobId, JobOutcome, JobPlan, JobSpec, JobSummary};
+use super::job::{
+    Conflict, Entry, EntryKind, FileError, JobId, JobOutcome, JobPlan, JobSpec, JobSummary,
+};
 use super::journal::{Journal, JournalState, Record, Trust};
 use super::lock::Wait;
 use super::plan::plan_job;
@@ -65,6 +68,25 @@ pub struct LiveProgress {
     /// Files and links in the plan.
     pub files_total: AtomicU64,
     current: Mutex<Option<PathBuf>>,
+    /// Conflicts asked and not yet published.
+    conflicts: Mutex<Vec<Conflict>>,
+    /// What the job is doing now ([`Phase`] as a number).
+    phase: std::sync::atomic::AtomicU8,
+}
+
+/// What a job is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Copying data (or renaming).
+    #[default]
+    Copying,
+    /// Reading copies back to check them (`--verify`).
+    Verifying,
+    /// Waiting for the disk to make data durable.
+    Flushing,
+    /// Waiting for a person to answer a conflict.
+    Asking,
 }
 
 impl LiveProgress {
@@ -78,6 +100,33 @@ impl LiveProgress {
 
     fn set_current(&self, path: Option<&Path>) {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = path.map(Path::to_path_buf);
+    }
+
+    /// The conflicts asked since the last call (the engine publishes them).
+    pub fn take_conflicts(&self) -> Vec<Conflict> {
+        std::mem::take(&mut *self.conflicts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn push_conflict(&self, conflict: Conflict) {
+        self.conflicts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conflict);
+    }
+
+    /// What the job is doing now.
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Relaxed) {
+            1 => Phase::Verifying,
+            2 => Phase::Flushing,
+            3 => Phase::Asking,
+            _ => Phase::Copying,
+        }
+    }
+
+    /// Says what the job is doing now.
+    pub fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
     }
 
     fn add_bytes(&self, n: u64) {
@@ -197,11 +246,18 @@ pub fn run_job(
         placed: HashMap::new(),
         traits,
         names_seen: HashMap::new(),
+        asked: BTreeSet::new(),
+        answered: HashMap::new(),
+        for_all: None,
     };
     if let Some(state) = &state {
+        runner.take_over_answers(state);
         runner.take_over(state);
     }
     runner.run_entries();
+    if !control.is_cancelled() {
+        runner.settle_questions();
+    }
 
     let cancelled = control.is_cancelled();
     let mut keep_journal = false;
@@ -307,6 +363,12 @@ struct Runner<'a> {
     /// On a case-insensitive destination: the names this job has written
     /// in each folder, lower-cased, with the first spelling.
     names_seen: HashMap<(PathBuf, std::ffi::OsString), std::ffi::OsString>,
+    /// Entries waiting for a person's answer.
+    asked: BTreeSet<usize>,
+    /// Answers given, by entry.
+    answered: HashMap<usize, ConflictPolicy>,
+    /// An answer given "for all" conflicts of the job.
+    for_all: Option<ConflictPolicy>,
 }
 
 impl Runner<'_> {
@@ -342,10 +404,10 @@ impl Runner<'_> {
             .sync()
     }
 
-    /// Copy options for this job's files (no hooks).
-    fn copy_options(&self) -> CopyOptions<'_> {
+    /// Copy options for entry `i` (no hooks).
+    fn copy_options(&self, i: usize) -> CopyOptions<'_> {
         CopyOptions {
-            policy: self.spec.policy,
+            policy: self.policy_for(i),
             control: Some(self.control),
             wait: Wait::Block,
             verify: self.spec.verify,
@@ -390,6 +452,7 @@ impl Runner<'_> {
             if !self.control.checkpoint() {
                 return;
             }
+            self.take_answers();
             faults::before_entry();
             if let Some((dir, reason)) = failed_dirs.iter().find(|(d, _)| entry.dest.starts_with(d))
             {
@@ -402,12 +465,12 @@ impl Runner<'_> {
                 self.fail(i, entry, &err);
                 continue;
             }
-            if let Some(refusal) = self.refusal(entry) {
+            if let Some(refusal) = self.refusal(i, entry) {
                 if entry.is_dir() {
                     failed_dirs.push((entry.dest.clone(), refusal.cause()));
                 }
                 match refusal.kind() {
-                    ErrorKind::AlreadyExists if self.spec.policy == ConflictPolicy::Skip => {
+                    ErrorKind::AlreadyExists if self.policy_for(i) == ConflictPolicy::Skip => {
                         let _ = self.record(Record::Skipped { i }, false);
                         let size = self.entry_size(entry);
                         self.file_finished(i, size, 0, false);
@@ -467,6 +530,12 @@ impl Runner<'_> {
     }
 
     fn fail(&mut self, i: usize, entry: &Entry, err: &Error) {
+        if self.asks(i, entry, err) {
+            if !self.done.contains(&i) {
+                self.progress.files_done.fetch_add(1, Ordering::Relaxed);
+            }
+            return self.ask(i, entry);
+        }
         let error = FileError::from_error(&entry.src, err);
         let _ = self.record(
             Record::Failed {

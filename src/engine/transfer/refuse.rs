@@ -12,7 +12,7 @@ use crate::names;
 
 impl Runner<'_> {
     /// Why `entry` cannot be written, if it cannot.
-    pub(super) fn refusal(&mut self, entry: &Entry) -> Option<Error> {
+    pub(super) fn refusal(&mut self, i: usize, entry: &Entry) -> Option<Error> {
         let name = entry.dest.file_name()?;
         let drive = self.traits.drive();
         if let EntryKind::File { size } = entry.kind
@@ -44,7 +44,7 @@ impl Runner<'_> {
             let folded = names::fold_case(name);
             match self.names_seen.get(&(dir.clone(), folded.clone())) {
                 Some(first) if first != name => {
-                    if self.spec.policy == ConflictPolicy::Rename {
+                    if self.policy_for(i) == ConflictPolicy::Rename {
                         return None; // the commit numbers it
                     }
                     return Some(Error::new(
