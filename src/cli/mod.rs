@@ -20,6 +20,7 @@ mod follow;
 mod jobs;
 mod sweep;
 mod transfer;
+mod verify;
 
 /// Raised by SIGINT/SIGTERM (Ctrl-C on Windows): the engine stops within one
 /// chunk and removes its temps.
@@ -51,6 +52,9 @@ enum Command {
     /// Move files and folders: each source is removed only once its copy is
     /// durable (a rename within one filesystem).
     Move(transfer::TransferArgs),
+    /// Read again the files a checksum manifest names (`--checksums`):
+    /// exit 0 if all are intact, 1 if any is missing or changed.
+    Verify(verify::VerifyArgs),
     /// List unfinished (journaled) jobs.
     Jobs(jobs::JobsArgs),
     /// Finish interrupted jobs.
@@ -80,6 +84,7 @@ pub fn main() -> ExitCode {
     match command {
         Command::Copy(args) => transfer::run(TransferKind::Copy, args),
         Command::Move(args) => transfer::run(TransferKind::Move, args),
+        Command::Verify(args) => verify::run(args),
         Command::Jobs(args) => jobs::run_jobs(args),
         Command::Resume(args) => jobs::run_resume(args),
         Command::Rollback(args) => jobs::run_rollback(args),

@@ -20,6 +20,11 @@ pub struct TransferArgs {
     /// Undo the whole job if any file fails or the job is cancelled.
     #[arg(long)]
     pub all_or_nothing: bool,
+    /// Write a checksum manifest (b3sum format: BLAKE3 of the bytes read
+    /// during the copy) of the copied files to FILE; check it later with
+    /// `ferry verify FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
     /// Files and folders to transfer.
     #[arg(value_name = "SRC", required = true)]
     pub sources: Vec<PathBuf>,
@@ -41,6 +46,8 @@ pub fn run(kind: TransferKind, args: TransferArgs) -> ExitCode {
         policy: args.on_conflict,
         verify: args.verify,
         all_or_nothing: args.all_or_nothing,
+        pairs: Vec::new(),
+        checksums: args.checksums,
     };
     let id = engine.enqueue(spec);
     follow(&engine, &[id], JobOutcome::Completed)

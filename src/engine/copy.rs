@@ -45,6 +45,9 @@ pub struct CopyOptions<'a> {
     /// Hash the source while reading and compare with the temp read back
     /// from the disk before the rename.
     pub verify: bool,
+    /// Hash the source's bytes as they are read (for a checksum manifest),
+    /// without reading the copy back.
+    pub hash: bool,
     /// Runs before an existing destination is replaced (backups).
     pub before_replace: Option<BeforeReplace<'a>>,
     /// Runs before a numbered name is tried (`rename` policy; journals).
@@ -64,6 +67,7 @@ impl CopyOptions<'_> {
             control: None,
             wait: Wait::Block,
             verify: false,
+            hash: false,
             before_replace: None,
             before_place: None,
             traits: &crate::caps::POSIX_TRAITS,
@@ -116,6 +120,8 @@ pub enum FileOutcome {
         /// The source as it was when opened (a move removes it only if it
         /// still matches).
         source: FileStamp,
+        /// The BLAKE3 hash of the bytes copied, in hex, where asked for.
+        hash: Option<String>,
     },
     /// The conflict policy kept the existing destination.
     Skipped,
@@ -164,6 +170,7 @@ pub struct StagedFile {
     method: CopyMethod,
     source_modified: Option<std::time::SystemTime>,
     hash: Option<blake3::Hash>,
+    verify: bool,
     file: FileStamp,
     source: FileStamp,
     kept: MetaKept,
@@ -213,7 +220,7 @@ pub fn stage_file(
         })?;
     }
     faults::point("after-temp");
-    let mut hasher = options.verify.then(blake3::Hasher::new);
+    let mut hasher = (options.verify || options.hash).then(blake3::Hasher::new);
     let (bytes, method) = copy_contents(
         &source,
         src,
@@ -239,6 +246,7 @@ pub fn stage_file(
         method,
         source_modified: meta.modified().ok(),
         hash: hasher.map(|h| h.finalize()),
+        verify: options.verify,
         file,
         source: source_stamp,
         kept,
@@ -306,7 +314,7 @@ impl StagedFile {
         sync_dir: bool,
     ) -> Result<FileOutcome> {
         self.temp.sync()?;
-        if let Some(expected) = &self.hash {
+        if let (true, Some(expected)) = (self.verify, &self.hash) {
             verify_temp(&self.temp, expected, buf, options.control)?;
         }
         let commit = CommitOptions {
@@ -335,6 +343,7 @@ impl StagedFile {
                 method: self.method,
                 kept: self.kept,
                 source: self.source,
+                hash: self.hash.map(|h| h.to_hex().to_string()),
             },
             Committed::Skipped => FileOutcome::Skipped,
         })

@@ -37,12 +37,14 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::{Receiver, Sender, at, never, select, tick, unbounded};
 
 use super::control::Control;
-use super::job::{Answer, Conflict, JobId, JobOutcome, JobSpec, JobSummary};
+use super::history::{History, HistoryEntry};
+use super::job::{Answer, Conflict, ConflictPolicy, JobId, JobOutcome, JobSpec, JobSummary};
 use super::journal::{self, Journal, JournalState};
+use super::manifest::{VerifyReport, verify};
 use super::settings::Settings;
 use super::sweep::{Entry, LogRecord, ScanReport, Scheduler, SweepReport, Trigger};
 use super::sweeper::{self, SweepDone, SweepScope, SweepWork};
-use super::transfer::{LiveProgress, Phase, roll_back, run_job};
+use super::transfer::{LiveProgress, Phase, discard, roll_back, run_job};
 
 /// How often running jobs report progress.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
@@ -102,6 +104,27 @@ pub enum Command {
     ResumeJournaled(JobId),
     /// Undo an interrupted all-or-nothing job.
     RollBack(JobId),
+    /// Give up an interrupted job: its dead temps and locks are removed,
+    /// what it finished stays, its journal goes.
+    Discard(JobId),
+    /// Copy again the files a job in the history failed to copy, as a new
+    /// job (with this policy, or the job's own).
+    Retry {
+        /// The ended job.
+        id: JobId,
+        /// The conflict policy for the retry.
+        policy: Option<ConflictPolicy>,
+    },
+    /// Forget the history of ended jobs.
+    ClearHistory,
+    /// Read again every file a checksum manifest names
+    /// ([`Event::Verified`]); [`Command::Cancel`] with the same id stops it.
+    Verify {
+        /// An id for the work, chosen by the client.
+        id: JobId,
+        /// The manifest.
+        manifest: PathBuf,
+    },
     /// Hold jobs at their next chunk.
     Pause(Target),
     /// Let paused jobs go on.
@@ -162,9 +185,9 @@ pub struct Unfinished {
     pub id: JobId,
     /// What it was doing.
     pub spec: JobSpec,
-    /// Entries committed before it stopped.
+    /// Files and links finished before it stopped (folders not counted).
     pub done: usize,
-    /// Entries in its plan.
+    /// Files and links in its plan.
     pub total: usize,
 }
 
@@ -210,8 +233,30 @@ pub enum Event {
         /// How it went.
         summary: JobSummary,
     },
-    /// Interrupted jobs found at start-up (resume or roll them back).
+    /// Interrupted jobs found at start-up (resume or roll them back), and
+    /// the list again whenever one is discarded.
     Unfinished(Vec<Unfinished>),
+    /// The job was accepted: its plan is made (files and bytes to write).
+    Planned {
+        /// Its id.
+        id: JobId,
+        /// Files and links to write.
+        files: u64,
+        /// Bytes to write.
+        bytes: u64,
+    },
+    /// The jobs that ended before, kept in the data folder (at start-up and
+    /// after the history is cleared), oldest first.
+    History(Vec<HistoryEntry>),
+    /// A job ended and was added to the history.
+    HistoryAdded(Box<HistoryEntry>),
+    /// A [`Command::Verify`] ended: what it found, or why it could not.
+    Verified {
+        /// Its id.
+        id: JobId,
+        /// The files intact, changed and missing.
+        result: Result<VerifyReport, String>,
+    },
     /// Something a person should know that is not tied to a job.
     Warning(String),
     /// A scan's candidates.
@@ -312,14 +357,22 @@ enum Work {
         journal: Journal,
         state: JournalState,
     },
+    Verify {
+        id: JobId,
+        manifest: PathBuf,
+        control: Arc<Control>,
+    },
 }
 
 enum WorkerMsg {
     Started(JobId),
     Finished(JobId, JobSummary),
+    Verified(JobId, Result<VerifyReport, String>),
 }
 
 struct Running {
+    spec: JobSpec,
+    planned: bool,
     control: Arc<Control>,
     progress: Arc<LiveProgress>,
     last: Option<Progress>,
@@ -342,6 +395,7 @@ struct Owner {
     sweep_cancel: Arc<AtomicBool>,
     sweeping: bool,
     scheduler: Scheduler,
+    history: History,
 }
 
 impl Owner {
@@ -367,6 +421,16 @@ impl Owner {
             &config.data_dir,
             SystemTime::now(),
         );
+        let (history, history_problem) = match History::load_in(&config.data_dir) {
+            Ok(history) => (history, None),
+            Err(e) => (
+                History::load_in(&config.data_dir).unwrap_or_default(),
+                Some(e.to_string()),
+            ),
+        };
+        if let Some(problem) = history_problem {
+            let _ = events.send(Event::Warning(problem));
+        }
         let mut owner = Self {
             config,
             events,
@@ -382,6 +446,7 @@ impl Owner {
             sweep_cancel,
             sweeping: false,
             scheduler,
+            history,
         };
         owner.grow_workers(owner.config.workers);
         owner
@@ -414,7 +479,10 @@ impl Owner {
     }
 
     fn run(mut self, commands: Receiver<Command>) {
-        self.report_unfinished();
+        self.emit(Event::History(
+            self.history.entries().iter().cloned().collect(),
+        ));
+        self.report_unfinished(false);
         self.publish_sweep_status(sweeper::recent_log(&self.config.data_dir));
         self.wake();
         let ticker = tick(PROGRESS_INTERVAL);
@@ -438,8 +506,14 @@ impl Owner {
                 },
                 recv(self.worker_rx) -> msg => match msg {
                     Ok(WorkerMsg::Started(id)) => self.emit(Event::Started { id }),
-                    Ok(WorkerMsg::Finished(id, summary)) => {
+                    Ok(WorkerMsg::Verified(id, result)) => {
                         self.jobs.remove(&id);
+                        self.emit(Event::Verified { id, result });
+                    }
+                    Ok(WorkerMsg::Finished(id, summary)) => {
+                        if let Some(job) = self.jobs.remove(&id) {
+                            self.remember(id, job.spec, &summary);
+                        }
                         self.emit(Event::Finished { id, summary });
                     }
                     Err(_) => break,
@@ -557,7 +631,7 @@ impl Owner {
                         id,
                         spec: state.spec.clone(),
                     });
-                    self.track(id);
+                    self.track(id, state.spec.clone());
                     self.dispatch(Work::RollBack { id, journal, state });
                 }
                 Ok((_, state)) if state.committed => self.refuse(
@@ -573,6 +647,30 @@ impl Owner {
             Command::Pause(target) => self.control_jobs(target, Control::pause),
             Command::Unpause(target) => self.control_jobs(target, Control::resume),
             Command::Cancel(target) => self.control_jobs(target, Control::cancel),
+            Command::Discard(id) => self.discard(id),
+            Command::Retry { id, policy } => {
+                match self.history.get(id).and_then(|e| e.retry(policy)) {
+                    Some(spec) => self.queue(JobId::random(), spec, None),
+                    None => self.emit(Event::Warning(format!(
+                        "job {id} has no failed files that could be copied again"
+                    ))),
+                }
+            }
+            Command::Verify { id, manifest } => {
+                let placeholder = JobSpec::copy(Vec::new(), &manifest);
+                let (control, _) = self.track(id, placeholder);
+                self.dispatch(Work::Verify {
+                    id,
+                    manifest,
+                    control,
+                });
+            }
+            Command::ClearHistory => {
+                if let Err(e) = self.history.clear() {
+                    self.emit(Event::Warning(e.to_string()));
+                }
+                self.emit(Event::History(Vec::new()));
+            }
             Command::Answer { id, answer } => {
                 if let Some(job) = self.jobs.get(&id) {
                     job.control.answer(answer);
@@ -594,7 +692,7 @@ impl Owner {
             id,
             spec: spec.clone(),
         });
-        let (control, progress) = self.track(id);
+        let (control, progress) = self.track(id, spec.clone());
         self.dispatch(Work::Run {
             id,
             spec,
@@ -604,8 +702,10 @@ impl Owner {
         });
     }
 
-    fn track(&mut self, id: JobId) -> (Arc<Control>, Arc<LiveProgress>) {
+    fn track(&mut self, id: JobId, spec: JobSpec) -> (Arc<Control>, Arc<LiveProgress>) {
         let running = Running {
+            spec,
+            planned: false,
             control: Arc::default(),
             progress: Arc::default(),
             last: None,
@@ -632,6 +732,24 @@ impl Owner {
                 ..JobSummary::empty(JobOutcome::Failed)
             },
         });
+    }
+
+    /// Gives up an interrupted job: removes its dead temps and locks (what
+    /// it finished stays) and its journal, then tells the clients the new
+    /// list of interrupted jobs.
+    fn discard(&mut self, id: JobId) {
+        match self.open_journal(id) {
+            Ok((journal, state)) => {
+                for problem in discard(&state) {
+                    self.emit(Event::Warning(problem.to_string()));
+                }
+                if let Err(e) = journal.remove() {
+                    self.emit(Event::Warning(e.to_string()));
+                }
+            }
+            Err(message) => self.emit(Event::Warning(message)),
+        }
+        self.report_unfinished(true);
     }
 
     fn open_journal(&self, id: JobId) -> Result<(Journal, JournalState), String> {
@@ -661,7 +779,18 @@ impl Owner {
         }
     }
 
-    fn report_unfinished(&self) {
+    /// Keeps an ended job in the history (and tells the clients).
+    fn remember(&mut self, id: JobId, spec: JobSpec, summary: &JobSummary) {
+        let entry = HistoryEntry::new(id, spec, summary.clone());
+        if let Err(e) = self.history.push(entry.clone()) {
+            self.emit(Event::Warning(e.to_string()));
+        }
+        self.emit(Event::HistoryAdded(Box::new(entry)));
+    }
+
+    /// Tells the clients about the interrupted jobs (with `always`, also
+    /// when there are none: after one was discarded).
+    fn report_unfinished(&self, always: bool) {
         match journal::list(&self.config.data_dir) {
             Ok((jobs, errors)) => {
                 let unfinished: Vec<Unfinished> = jobs
@@ -669,12 +798,12 @@ impl Owner {
                     .filter(|j| !j.running)
                     .map(|j| Unfinished {
                         id: j.state.id,
-                        done: j.state.done.len(),
-                        total: j.state.plan.as_ref().map_or(0, |p| p.entries.len()),
+                        done: j.state.files_done(),
+                        total: j.state.files_total(),
                         spec: j.state.spec,
                     })
                     .collect();
-                if !unfinished.is_empty() {
+                if always || !unfinished.is_empty() {
                     self.emit(Event::Unfinished(unfinished));
                 }
                 for e in errors {
@@ -689,6 +818,7 @@ impl Owner {
         let now = Instant::now();
         let mut reports = Vec::new();
         let mut conflicts = Vec::new();
+        let mut planned = Vec::new();
         for (&id, job) in &mut self.jobs {
             let p = &job.progress;
             let bytes_done = p.bytes_done.load(Ordering::Relaxed);
@@ -708,6 +838,14 @@ impl Owner {
             let paused = job.control.is_paused();
             let eta = (job.rate > 1.0 && !paused)
                 .then(|| Duration::from_secs_f64((bytes_total - bytes_done) as f64 / job.rate));
+            if !job.planned && p.is_planned() {
+                job.planned = true;
+                planned.push((
+                    id,
+                    p.files_total.load(Ordering::Relaxed),
+                    p.bytes_total.load(Ordering::Relaxed),
+                ));
+            }
             let report = Progress {
                 id,
                 bytes_done,
@@ -728,6 +866,9 @@ impl Owner {
                 reports.push(report);
             }
         }
+        for (id, files, bytes) in planned {
+            self.emit(Event::Planned { id, files, bytes });
+        }
         for report in reports {
             self.emit(Event::Progress(report));
         }
@@ -740,6 +881,18 @@ impl Owner {
 fn worker(work: Receiver<Work>, done: Sender<WorkerMsg>, data_dir: PathBuf) {
     for item in work {
         let id = item.id();
+        if let Work::Verify {
+            manifest, control, ..
+        } = &item
+        {
+            let _ = done.send(WorkerMsg::Started(id));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                verify(manifest, Some(control.cancel_flag())).map_err(|e| e.to_string())
+            }))
+            .unwrap_or_else(|_| Err("internal error while verifying; please report it".into()));
+            let _ = done.send(WorkerMsg::Verified(id, result));
+            continue;
+        }
         let _ = done.send(WorkerMsg::Started(id));
         // A bug must not hang Ferry: a panic ends this job as failed (its
         // journal stays, so it can be resumed), and the worker goes on.
@@ -770,7 +923,7 @@ fn internal_error(id: JobId, panic: &(dyn std::any::Any + Send)) -> JobSummary {
 impl Work {
     fn id(&self) -> JobId {
         match self {
-            Work::Run { id, .. } | Work::RollBack { id, .. } => *id,
+            Work::Run { id, .. } | Work::RollBack { id, .. } | Work::Verify { id, .. } => *id,
         }
     }
 }
@@ -791,6 +944,7 @@ fn run_work(item: Work, data_dir: &std::path::Path) -> JobSummary {
                     run_job(id, &spec, data_dir, &control, &progress, resume)
                 }
             }
+            Work::Verify { .. } => unreachable!("verified in the worker loop"),
             Work::RollBack {
                 id: _,
                 journal,

@@ -309,6 +309,63 @@ pub struct JobSpec {
     pub verify: bool,
     /// Undo the whole job on any failure or cancel.
     pub all_or_nothing: bool,
+    /// Source and target pairs named one by one (a retry of failed files),
+    /// each like a single source with a target path; used instead of
+    /// `sources` when not empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "pairs_repr")]
+    pub pairs: Vec<(PathBuf, PathBuf)>,
+    /// Write a `b3sum`-format manifest of the copied files here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<PathBuf>,
+}
+
+/// Serde for source and target pairs (paths as [`crate::os::path`] writes
+/// them).
+mod pairs_repr {
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::os::path::{PathRepr, decode, encode};
+
+    pub fn serialize<S: Serializer>(pairs: &[(PathBuf, PathBuf)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(pairs.iter().map(|(a, b)| (encode(a), encode(b))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(PathBuf, PathBuf)>, D::Error> {
+        Vec::<(PathRepr, PathRepr)>::deserialize(d)?
+            .into_iter()
+            .map(|(a, b)| {
+                Ok((
+                    decode(a).ok_or_else(|| {
+                        serde::de::Error::custom("a path this system cannot name")
+                    })?,
+                    decode(b).ok_or_else(|| {
+                        serde::de::Error::custom("a path this system cannot name")
+                    })?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Serde for an optional path.
+mod opt_path {
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::os::path::{PathRepr, decode, encode};
+
+    pub fn serialize<S: Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+        path.as_ref().map(|p| encode(p)).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+        Ok(Option::<PathRepr>::deserialize(d)?.and_then(decode))
+    }
 }
 
 impl JobSpec {
@@ -321,6 +378,8 @@ impl JobSpec {
             policy: ConflictPolicy::default(),
             verify: false,
             all_or_nothing: false,
+            pairs: Vec::new(),
+            checksums: None,
         }
     }
 
@@ -340,14 +399,20 @@ impl JobSpec {
         Self {
             sources: self.sources.iter().map(abs).collect(),
             dest: abs(&self.dest),
+            pairs: self.pairs.iter().map(|(a, b)| (abs(a), abs(b))).collect(),
+            checksums: self.checksums.as_ref().map(abs),
             ..self.clone()
         }
     }
 
     /// A short name for people: the first source's name and how many more.
     pub fn title(&self) -> String {
-        let first = self
-            .sources
+        let sources: Vec<&PathBuf> = if self.pairs.is_empty() {
+            self.sources.iter().collect()
+        } else {
+            self.pairs.iter().map(|(s, _)| s).collect()
+        };
+        let first = sources
             .first()
             .map(|p| {
                 p.file_name()
@@ -356,7 +421,7 @@ impl JobSpec {
                     .into_owned()
             })
             .unwrap_or_default();
-        match self.sources.len() {
+        match sources.len() {
             0 | 1 => first,
             n => format!("{first} and {} more", n - 1),
         }
@@ -454,6 +519,9 @@ pub struct FileError {
     pub kind: String,
     /// The full message for people.
     pub message: String,
+    /// Where the file was to go (what a retry writes).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_path")]
+    pub dest: Option<PathBuf>,
     /// What went wrong without the paths, in words: files failing for the
     /// same reason can be shown together.
     #[serde(default)]
@@ -468,6 +536,7 @@ impl FileError {
             kind: kind_word(err.kind()).to_string(),
             message: err.to_string(),
             reason: err.reason(),
+            dest: None,
         }
     }
 }

@@ -133,6 +133,9 @@ pub enum Record {
         dest: PathBuf,
         /// Bytes written.
         bytes: u64,
+        /// The BLAKE3 hash of its bytes, where the job keeps a manifest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<String>,
     },
     /// The source of entry `i` was removed (moves).
     SourceRemoved {
@@ -234,6 +237,8 @@ pub struct JournalState {
     pub failed: BTreeMap<usize, FileError>,
     /// Whether an all-or-nothing job reached its commit point.
     pub committed: bool,
+    /// Hashes of finished entries, where the job keeps a manifest.
+    pub hashes: BTreeMap<usize, String>,
     /// Entries asked about (and maybe answered since).
     pub asked: BTreeSet<usize>,
     /// Answers given, by entry.
@@ -249,6 +254,23 @@ pub struct JournalState {
 }
 
 impl JournalState {
+    /// Files and links finished (folders are not counted).
+    pub fn files_done(&self) -> usize {
+        let plan = self.plan.as_ref();
+        self.done
+            .keys()
+            .filter(|&&i| {
+                plan.and_then(|p| p.entries.get(i))
+                    .is_some_and(|e| !e.is_dir())
+            })
+            .count()
+    }
+
+    /// Files and links in the plan.
+    pub fn files_total(&self) -> usize {
+        self.plan.as_ref().map_or(0, |p| p.total_files() as usize)
+    }
+
     /// The latest temp made for entry `i`.
     pub fn latest_temp(&self, i: usize) -> Option<&TempRecord> {
         self.temps.get(&i).and_then(|t| t.last())
@@ -278,6 +300,7 @@ impl JournalState {
             skipped: BTreeSet::new(),
             failed: BTreeMap::new(),
             committed: false,
+            hashes: BTreeMap::new(),
             asked: BTreeSet::new(),
             answered: BTreeMap::new(),
             answered_all: None,
@@ -318,8 +341,16 @@ impl JournalState {
             Record::Backup { i, path } => {
                 self.backups.entry(i).or_default().push(path);
             }
-            Record::Done { i, dest, bytes } => {
+            Record::Done {
+                i,
+                dest,
+                bytes,
+                hash,
+            } => {
                 self.failed.remove(&i);
+                if let Some(hash) = hash {
+                    self.hashes.insert(i, hash);
+                }
                 self.done.insert(i, (dest, bytes));
             }
             Record::SourceRemoved { i } => {

@@ -46,6 +46,33 @@ use super::os::{self, FileId};
 /// Returns every problem found, so a person can fix them all at once;
 /// nothing is written either way.
 pub fn plan_job(spec: &JobSpec) -> Result<JobPlan, Vec<Error>> {
+    let mut planner = Planner {
+        plan: JobPlan::default(),
+        errors: Vec::new(),
+        claimed: HashMap::new(),
+        kind: spec.kind,
+        links: HashMap::new(),
+    };
+    if !spec.pairs.is_empty() {
+        // Named one by one (a retry): each source to its own target path.
+        for (source, target) in &spec.pairs {
+            match destination_directory(1, target) {
+                Ok(None) => planner.add_top(source, target),
+                Ok(Some(_)) if fs::metadata(source).is_ok_and(|m| m.is_dir()) => {
+                    planner.add_top(source, target)
+                }
+                Ok(Some(_)) => planner
+                    .errors
+                    .push(invalid(target, "a folder of that name is in the way")),
+                Err(e) => planner.errors.push(e),
+            }
+        }
+        return if planner.errors.is_empty() {
+            Ok(planner.plan)
+        } else {
+            Err(planner.errors)
+        };
+    }
     if spec.sources.is_empty() {
         return Err(vec![Error::new(
             ErrorKind::InvalidInput,
@@ -55,13 +82,6 @@ pub fn plan_job(spec: &JobSpec) -> Result<JobPlan, Vec<Error>> {
         )]);
     }
     let dest_dir = destination_directory(spec.sources.len(), &spec.dest).map_err(|e| vec![e])?;
-    let mut planner = Planner {
-        plan: JobPlan::default(),
-        errors: Vec::new(),
-        claimed: HashMap::new(),
-        kind: spec.kind,
-        links: HashMap::new(),
-    };
     for source in &spec.sources {
         if let Some(dir) = &dest_dir
             && names_contents(source)

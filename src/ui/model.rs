@@ -160,8 +160,12 @@ impl Model {
     /// Returns whether the Cleanup data became stale (a rescan is due).
     pub fn apply(&mut self, event: Event, notices: &mut Notices) -> bool {
         match event {
-            // Answered in the Transfers tab (issue 12's conflict dialog).
-            Event::Conflict { .. } => {}
+            // Shown by the Transfers tab as they come (issue 12).
+            Event::Conflict { .. }
+            | Event::Planned { .. }
+            | Event::History(_)
+            | Event::HistoryAdded(_)
+            | Event::Verified { .. } => {}
             Event::Queued { id, spec } => {
                 self.unfinished.retain(|u| u.id != id);
                 if self.job_mut(id).is_none() {

@@ -75,6 +75,8 @@ impl NewJob {
             policy: self.policy,
             verify: self.verify,
             all_or_nothing: self.all_or_nothing,
+            pairs: Vec::new(),
+            checksums: None,
         })
     }
 }

@@ -198,12 +198,13 @@ impl Runner<'_> {
                     bytes,
                     method,
                     kept,
+                    hash,
                     ..
                 }) => {
                     faults::point("after-place");
                     self.notes.add(kept);
                     dirs.insert(parent_dir(&plan.entries[i].dest));
-                    committed.push((i, written, size, path, bytes, method));
+                    committed.push((i, written, size, path, bytes, method, hash));
                 }
                 Ok(FileOutcome::Skipped) => {
                     let _ = self.record(Record::Skipped { i }, false);
@@ -233,16 +234,22 @@ impl Runner<'_> {
 
         let records: Vec<Record> = committed
             .iter()
-            .map(|(i, _, _, path, bytes, _)| Record::Done {
+            .map(|(i, _, _, path, bytes, _, hash)| Record::Done {
                 i: *i,
                 dest: path.clone(),
                 bytes: *bytes,
+                hash: hash.clone(),
             })
             .collect();
         if let Err(e) = self.record_all(&records) {
             self.warnings.push(e.to_string());
         }
-        for (i, written, size, path, bytes, method) in committed {
+        for (_, _, _, path, _, _, hash) in &committed {
+            if let Some(hash) = hash {
+                self.manifest_line(path, hash);
+            }
+        }
+        for (i, written, size, path, bytes, method, _) in committed {
             self.note_placed(i, &path);
             self.methods.insert(method);
             self.bytes_written += bytes;

@@ -114,19 +114,13 @@ impl Runner<'_> {
                 method,
                 kept,
                 source,
+                hash,
                 ..
             }) => {
                 faults::point("after-place");
                 self.methods.insert(method);
                 self.notes.add(kept);
-                self.record(
-                    Record::Done {
-                        i,
-                        dest: path.clone(),
-                        bytes,
-                    },
-                    false,
-                )?;
+                self.done_at(i, &path, bytes, hash)?;
                 self.note_placed(i, &path);
                 if self.moves_by_rename() && !self.remove_source(i, entry, Some(source)) {
                     // Copied, but not moved: reported as a failure.
@@ -192,14 +186,8 @@ impl Runner<'_> {
                 }
                 let src_dir = parent_dir(&entry.src);
                 os::sync_dir(src_dir).map_err(|e| Error::io(Operation::Sync, src_dir, e))?;
-                self.record(
-                    Record::Done {
-                        i,
-                        dest: path.clone(),
-                        bytes: size,
-                    },
-                    false,
-                )?;
+                let hash = self.hash_if_needed(&path);
+                self.done_at(i, &path, size, hash)?;
                 self.record(Record::SourceRemoved { i }, false)?;
                 self.note_placed(i, &path);
                 self.methods.insert(CopyMethod::Rename);
@@ -346,14 +334,11 @@ impl Runner<'_> {
         match committed {
             Committed::Written { path, .. } => {
                 faults::point("after-place");
-                self.record(
-                    Record::Done {
-                        i,
-                        dest: path,
-                        bytes: 0,
-                    },
-                    false,
-                )?;
+                let hash = match entry.kind {
+                    EntryKind::HardLink { .. } => self.hash_if_needed(&path),
+                    _ => None,
+                };
+                self.done_at(i, &path, 0, hash)?;
                 if self.moves_by_rename() && !self.remove_source(i, entry, source) {
                     self.done.insert(i);
                     return Ok(());

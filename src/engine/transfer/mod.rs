@@ -51,10 +51,11 @@ use super::job::{
 };
 use super::journal::{Journal, JournalState, Record, Trust};
 use super::lock::Wait;
+use super::manifest::Manifest;
 use super::plan::plan_job;
 use super::{faults, known_dirs, os};
 
-pub use recover::{RollbackReport, roll_back};
+pub use recover::{RollbackReport, discard, roll_back};
 
 /// A job's progress, updated by its worker and sampled by the engine.
 #[derive(Debug, Default)]
@@ -72,6 +73,8 @@ pub struct LiveProgress {
     conflicts: Mutex<Vec<Conflict>>,
     /// What the job is doing now ([`Phase`] as a number).
     phase: std::sync::atomic::AtomicU8,
+    /// Set once the plan is made (the totals are known).
+    planned: std::sync::atomic::AtomicBool,
 }
 
 /// What a job is doing now.
@@ -112,6 +115,11 @@ impl LiveProgress {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(conflict);
+    }
+
+    /// Whether the job's plan is made (it was accepted).
+    pub fn is_planned(&self) -> bool {
+        self.planned.load(Ordering::Relaxed)
     }
 
     /// What the job is doing now.
@@ -208,6 +216,7 @@ pub fn run_job(
     progress
         .bytes_total
         .store(plan.total_bytes(), Ordering::Relaxed);
+    progress.planned.store(true, Ordering::Relaxed);
     let found = probe_destination(spec);
     let traits = found.as_ref().map(|c| c.traits()).unwrap_or_default();
     if let Err(e) = check_space(spec, &plan, found.as_ref()) {
@@ -249,7 +258,16 @@ pub fn run_job(
         asked: BTreeSet::new(),
         answered: HashMap::new(),
         for_all: None,
+        manifest: None,
     };
+    if let Some(path) = &spec.checksums {
+        match Manifest::create(path) {
+            Ok(manifest) => runner.manifest = Some(Mutex::new(manifest)),
+            Err(e) => runner
+                .warnings
+                .push(format!("no checksum manifest will be written: {e}")),
+        }
+    }
     if let Some(state) = &state {
         runner.take_over_answers(state);
         runner.take_over(state);
@@ -284,6 +302,20 @@ pub fn run_job(
         }
     };
 
+    if let Some(manifest) = runner.manifest.take() {
+        let manifest = manifest.into_inner().unwrap_or_else(|e| e.into_inner());
+        let wanted = matches!(
+            outcome,
+            JobOutcome::Completed
+                | JobOutcome::CompletedWithErrors
+                | JobOutcome::CompletedWithWarnings
+        );
+        if wanted && let Err(e) = manifest.commit() {
+            runner
+                .warnings
+                .push(format!("the checksum manifest was not written: {e}"));
+        }
+    }
     let failed = std::mem::take(&mut runner.failed);
     let mut warnings = std::mem::take(&mut runner.warnings);
     warnings.extend(runner.notes.warnings(&runner.traits));
@@ -369,6 +401,8 @@ struct Runner<'a> {
     answered: HashMap<usize, ConflictPolicy>,
     /// An answer given "for all" conflicts of the job.
     for_all: Option<ConflictPolicy>,
+    /// The checksum manifest being written, if the job keeps one.
+    manifest: Option<Mutex<Manifest>>,
 }
 
 impl Runner<'_> {
@@ -411,6 +445,7 @@ impl Runner<'_> {
             control: Some(self.control),
             wait: Wait::Block,
             verify: self.spec.verify,
+            hash: self.manifest.is_some(),
             before_replace: None,
             before_place: None,
             traits: &self.traits,
@@ -536,7 +571,8 @@ impl Runner<'_> {
             }
             return self.ask(i, entry);
         }
-        let error = FileError::from_error(&entry.src, err);
+        let mut error = FileError::from_error(&entry.src, err);
+        error.dest = Some(entry.dest.clone());
         let _ = self.record(
             Record::Failed {
                 i,
@@ -558,6 +594,64 @@ impl Runner<'_> {
             self.files_written += 1;
         } else {
             self.skipped += 1;
+        }
+    }
+
+    /// Journals entry `i` as done at `path` (with its hash, which also goes
+    /// into the manifest where the job keeps one).
+    fn done_at(&self, i: usize, path: &Path, bytes: u64, hash: Option<String>) -> Result<()> {
+        if let Some(hash) = &hash {
+            self.manifest_line(path, hash);
+        }
+        self.record(
+            Record::Done {
+                i,
+                dest: path.to_path_buf(),
+                bytes,
+                hash,
+            },
+            false,
+        )
+    }
+
+    /// Adds a line to the manifest, if the job keeps one.
+    fn manifest_line(&self, path: &Path, hash: &str) {
+        if let Some(manifest) = &self.manifest {
+            let mut manifest = manifest.lock().unwrap_or_else(|e| e.into_inner());
+            // A manifest that cannot be written is reported when committed.
+            let _ = manifest.add(path, hash);
+        }
+    }
+
+    /// The hash of a file that was put in place without being read (a move
+    /// by rename, a hard link), where the job keeps a manifest: its bytes
+    /// are read once for it.
+    fn hash_if_needed(&self, path: &Path) -> Option<String> {
+        self.manifest.as_ref()?;
+        let mut buf = vec![0u8; 1 << 20];
+        crate::manifest::hash_file(path, &mut buf)
+            .ok()
+            .map(|h| h.to_hex().to_string())
+    }
+
+    /// The manifest line of entry `i`, which an earlier run finished (its
+    /// journaled hash, else its bytes are read).
+    fn manifest_for_earlier_run(&self, state: &JournalState, i: usize, path: &Path) {
+        if self.manifest.is_none()
+            || !matches!(
+                self.plan.entries.get(i).map(|e| &e.kind),
+                Some(EntryKind::File { .. } | EntryKind::HardLink { .. })
+            )
+        {
+            return;
+        }
+        let hash = state
+            .hashes
+            .get(&i)
+            .cloned()
+            .or_else(|| self.hash_if_needed(path));
+        if let Some(hash) = hash {
+            self.manifest_line(path, &hash);
         }
     }
 

@@ -46,6 +46,7 @@ impl Runner<'_> {
                         i,
                         dest: path.clone(),
                         bytes,
+                        hash: None,
                     },
                     false,
                 );
@@ -57,6 +58,7 @@ impl Runner<'_> {
         }
         for (&i, (path, bytes)) in &done {
             self.note_placed(i, path);
+            self.manifest_for_earlier_run(state, i, path);
             let entry = &self.plan.entries[i];
             if entry.is_dir() {
                 self.done.insert(i);
@@ -240,6 +242,19 @@ fn remove_if_unlocked(path: &Path, identity: Option<FileStamp>) -> bool {
 /// holds it).
 fn clear_stale_lock(dest: &Path) {
     let _ = DestinationLock::acquire(dest, LockMode::Exclusive, Wait::Try, None);
+}
+
+/// Gives up an interrupted job: removes its dead temps (journaled, and by
+/// name) and stale destination locks; what it finished stays where it is.
+/// Returns nothing to report today (removals that fail leave orphans for the
+/// sweeper), kept as a list for callers that report problems.
+pub fn discard(state: &JournalState) -> Vec<Error> {
+    let empty = JobPlan::default();
+    let plan = state.plan.as_ref().unwrap_or(&empty);
+    for dir in remove_dead_litter(plan, state, true) {
+        let _ = os::sync_dir(&dir);
+    }
+    Vec::new()
 }
 
 /// What a rollback did not manage.
