@@ -164,6 +164,34 @@ impl AtomicFile {
         ))
     }
 
+    /// Takes over the temp `temp_path` that a dead run of the same job left
+    /// for `dest` (to continue writing it): opens it, locks it (fails with
+    /// [`ErrorKind::Busy`] if a live process holds it) and keeps it locked
+    /// for its whole life, like a new one.
+    pub fn adopt(temp_path: &Path, dest: &Path) -> Result<Self> {
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(temp_path)
+            .map_err(|e| Error::io(Operation::CreateTemp, temp_path, e))?;
+        if !lock::try_lock(&file, LockMode::Exclusive)
+            .map_err(|e| Error::io(Operation::Lock, temp_path, e))?
+        {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                Operation::Lock,
+                temp_path,
+                "another process is writing this temp file",
+            ));
+        }
+        Ok(Self {
+            file: Some(file),
+            temp_path: temp_path.to_path_buf(),
+            dest: dest.to_path_buf(),
+            synced: false,
+        })
+    }
+
     /// The temp file's path (hidden, in the destination directory).
     pub fn temp_path(&self) -> &Path {
         &self.temp_path

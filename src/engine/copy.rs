@@ -50,6 +50,12 @@ pub struct CopyOptions<'a> {
     pub hash: bool,
     /// Runs before an existing destination is replaced (backups).
     pub before_replace: Option<BeforeReplace<'a>>,
+    /// Continue a dead run's temp instead of starting over (resume).
+    pub resume: Option<&'a Continue>,
+    /// Told, after an fsync, how many bytes of the temp are durable: every
+    /// so often during a large file's copy (journals keep it, so a resume
+    /// can continue from there).
+    pub on_durable: Option<&'a (dyn Fn(u64) -> Result<()> + Sync)>,
     /// Runs before a numbered name is tried (`rename` policy; journals).
     pub before_place: Option<super::atomic::BeforePlace<'a>>,
     /// What the destination's filesystem can do.
@@ -72,6 +78,8 @@ impl CopyOptions<'_> {
             before_place: None,
             traits: &crate::caps::POSIX_TRAITS,
             on_temp: None,
+            resume: None,
+            on_durable: None,
         }
     }
 }
@@ -125,6 +133,60 @@ pub enum FileOutcome {
     },
     /// The conflict policy kept the existing destination.
     Skipped,
+}
+
+/// A temp a dead run of the job left, whose first `offset` bytes are
+/// durable and equal to the source's (checked by whoever decided to
+/// continue it): the copy goes on from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Continue {
+    /// The temp.
+    pub temp: PathBuf,
+    /// Bytes kept.
+    pub offset: u64,
+}
+
+/// Files smaller than this get no durable checkpoints (starting over costs
+/// little).
+pub const CHECKPOINT_MIN: u64 = 64 << 20;
+
+/// When to make a large temp's data durable and say so: every 16 MiB, or
+/// every 64th of the file for larger ones (a resume rewrites at most that
+/// much; write-behind has already started writing it, so the fsync is
+/// short).
+struct Marks<'a> {
+    step: u64,
+    next: u64,
+    hook: Option<&'a (dyn Fn(u64) -> Result<()> + Sync)>,
+}
+
+impl<'a> Marks<'a> {
+    fn new(size: u64, start: u64, hook: Option<&'a (dyn Fn(u64) -> Result<()> + Sync)>) -> Self {
+        let step = (size / 64).max(16 << 20);
+        Self {
+            step,
+            next: start + step,
+            hook: hook.filter(|_| size >= CHECKPOINT_MIN),
+        }
+    }
+
+    /// `written` bytes of `temp` are written: past a mark, fsync and tell.
+    fn pass(&mut self, temp: &AtomicFile, written: u64) -> Result<()> {
+        let Some(hook) = self.hook else {
+            return Ok(());
+        };
+        if written < self.next {
+            return Ok(());
+        }
+        temp.handle()
+            .sync_data()
+            .map_err(|e| Error::io(Operation::Sync, temp.temp_path(), e))?;
+        hook(written)?;
+        while self.next <= written {
+            self.next += self.step;
+        }
+        Ok(())
+    }
 }
 
 /// Called with a new temp before any data is written to it.
@@ -205,14 +267,23 @@ pub fn stage_file(
     }
 
     let source_stamp = FileStamp::of(&meta);
-    let mut temp = AtomicFile::create(dest)?;
+    let mut hasher = (options.verify || options.hash).then(blake3::Hasher::new);
+    let (mut temp, start) = match options.resume {
+        Some(resume) => {
+            let temp = AtomicFile::adopt(&resume.temp, dest)?;
+            let start = resume.offset.min(meta.len());
+            prepare_continue(&temp, &source, src, start, buf, hasher.as_mut())?;
+            (temp, start)
+        }
+        None => (AtomicFile::create(dest)?, 0),
+    };
     let file = temp
         .handle()
         .metadata()
         .map(|m| FileStamp::of(&m))
         .map_err(|e| Error::io(Operation::Inspect, temp.temp_path(), e))?;
     faults::point("temp-unjournaled");
-    if let Some(on_temp) = options.on_temp {
+    if let (Some(on_temp), None) = (options.on_temp, options.resume) {
         on_temp(&TempInfo {
             path: temp.temp_path(),
             file,
@@ -220,7 +291,7 @@ pub fn stage_file(
         })?;
     }
     faults::point("after-temp");
-    let mut hasher = (options.verify || options.hash).then(blake3::Hasher::new);
+    let mut marks = Marks::new(meta.len(), start, options.on_durable);
     let (bytes, method) = copy_contents(
         &source,
         src,
@@ -229,6 +300,8 @@ pub fn stage_file(
         buf,
         options.control,
         hasher.as_mut(),
+        start,
+        &mut marks,
         on_progress,
     )?;
     check_unchanged(&source, src, &meta, bytes)?;
@@ -252,6 +325,41 @@ pub fn stage_file(
         kept,
         source_accessed: meta.accessed().ok(),
     })))
+}
+
+/// Readies an adopted temp to continue at `start`: cut to `start` bytes,
+/// both files positioned there, and the kept prefix fed to the hash (read
+/// from the source) where one is computed.
+fn prepare_continue(
+    temp: &AtomicFile,
+    source: &File,
+    src: &Path,
+    start: u64,
+    buf: &mut [u8],
+    hasher: Option<&mut blake3::Hasher>,
+) -> Result<()> {
+    let write_err = |e| Error::io(Operation::Write, temp.temp_path(), e);
+    temp.handle().set_len(start).map_err(write_err)?;
+    let mut handle = temp.handle();
+    handle.seek(SeekFrom::Start(start)).map_err(write_err)?;
+    let mut reader = source;
+    if let Some(hasher) = hasher {
+        let mut at = 0u64;
+        while at < start {
+            let want = (start - at).min(buf.len() as u64) as usize;
+            let n = os::read_at(source, &mut buf[..want], at)
+                .map_err(|e| Error::io(Operation::Read, src, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            at += n as u64;
+        }
+    }
+    reader
+        .seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io(Operation::Read, src, e))?;
+    Ok(())
 }
 
 /// Refuses a copy whose source changed while it was read (a file being
@@ -414,6 +522,8 @@ fn copy_contents(
     buf: &mut [u8],
     control: Option<&Control>,
     mut hasher: Option<&mut blake3::Hasher>,
+    start: u64,
+    marks: &mut Marks<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, CopyMethod)> {
     let size = meta.len();
@@ -427,12 +537,13 @@ fn copy_contents(
             hasher,
             0,
             None,
+            marks,
             on_progress,
         )?;
         return Ok((copied, CopyMethod::Buffered));
     }
     let fast = hasher.is_none() && !faults::forces_buffered();
-    if fast && os::reflink(source, meta, temp.handle()).is_ok() {
+    if fast && start == 0 && os::reflink(source, meta, temp.handle()).is_ok() {
         on_progress(size);
         return Ok((size, CopyMethod::Reflink));
     }
@@ -446,10 +557,12 @@ fn copy_contents(
             control,
             hasher.as_deref_mut(),
             fast,
+            start,
+            marks,
             on_progress,
         );
     }
-    let mut total = 0u64;
+    let mut total = start;
     if fast {
         let mut write_behind = os::WriteBehind::default();
         loop {
@@ -470,6 +583,7 @@ fn copy_contents(
                     total += n as u64;
                     write_behind.advance(temp.handle(), total);
                     on_progress(n as u64);
+                    marks.pass(temp, total)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // Both positions have advanced by `total`: the buffered copy
@@ -488,6 +602,7 @@ fn copy_contents(
         hasher,
         total,
         Some(size),
+        marks,
         on_progress,
     )?;
     Ok((total + copied, CopyMethod::Buffered))
@@ -505,6 +620,8 @@ fn copy_sparse(
     control: Option<&Control>,
     mut hasher: Option<&mut blake3::Hasher>,
     mut fast: bool,
+    start: u64,
+    marks: &mut Marks<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, CopyMethod)> {
     temp.note_written();
@@ -512,7 +629,7 @@ fn copy_sparse(
     let read_err = |e| Error::io(Operation::Read, src, e);
     let write_err = |e| Error::io(Operation::Write, temp.dest(), e);
     let mut used_kernel = false;
-    let mut pos = 0u64;
+    let mut pos = start;
     loop {
         let next = os::next_data(source, pos, size).map_err(read_err)?;
         let (start, end) = next.unwrap_or((size, size));
@@ -534,6 +651,7 @@ fn copy_sparse(
                     Ok(n) => {
                         used_kernel = true;
                         on_progress(n as u64);
+                        marks.pass(temp, to)?;
                         continue;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -554,6 +672,7 @@ fn copy_sparse(
             from += n as u64;
             to += n as u64;
             on_progress(n as u64);
+            marks.pass(temp, to)?;
         }
         pos = end;
     }
@@ -594,6 +713,7 @@ fn copy_buffered(
     mut hasher: Option<&mut blake3::Hasher>,
     already: u64,
     end: Option<u64>,
+    marks: &mut Marks<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<u64> {
     let mut total = 0u64;
@@ -622,6 +742,7 @@ fn copy_buffered(
         total += n as u64;
         write_behind.advance(temp.handle(), already + total);
         on_progress(n as u64);
+        marks.pass(temp, already + total)?;
     }
 }
 

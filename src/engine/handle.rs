@@ -38,6 +38,7 @@ use crossbeam_channel::{Receiver, Sender, at, never, select, tick, unbounded};
 
 use super::control::Control;
 use super::history::{History, HistoryEntry};
+use super::inspect::{Inspection, inspect};
 use super::job::{Answer, Conflict, ConflictPolicy, JobId, JobOutcome, JobSpec, JobSummary};
 use super::journal::{self, Journal, JournalState};
 use super::manifest::{VerifyReport, verify};
@@ -117,6 +118,18 @@ pub enum Command {
     },
     /// Forget the history of ended jobs.
     ClearHistory,
+    /// Check sources and a destination before a job is started
+    /// ([`Event::Inspected`]; only the newest of several waiting requests
+    /// is answered).
+    Inspect {
+        /// The sources.
+        sources: Vec<PathBuf>,
+        /// The destination.
+        dest: Option<PathBuf>,
+    },
+    /// Create a destination folder (with its parents) a person asked for;
+    /// answered by [`Event::FolderCreated`] and a new [`Event::Inspected`].
+    CreateFolder(PathBuf),
     /// Read again every file a checksum manifest names
     /// ([`Event::Verified`]); [`Command::Cancel`] with the same id stops it.
     Verify {
@@ -250,6 +263,15 @@ pub enum Event {
     History(Vec<HistoryEntry>),
     /// A job ended and was added to the history.
     HistoryAdded(Box<HistoryEntry>),
+    /// What a [`Command::Inspect`] found.
+    Inspected(Inspection),
+    /// A [`Command::CreateFolder`] ended (the error in words, if it failed).
+    FolderCreated {
+        /// The folder.
+        path: PathBuf,
+        /// Why it could not be created.
+        error: Option<String>,
+    },
     /// A [`Command::Verify`] ended: what it found, or why it could not.
     Verified {
         /// Its id.
@@ -391,6 +413,8 @@ struct Owner {
     jobs: HashMap<JobId, Running>,
     sweep_tx: Option<Sender<(SweepWork, Settings)>>,
     sweep_rx: Receiver<SweepDone>,
+    inspect_tx: Sender<InspectWork>,
+    inspect_rx: Receiver<Event>,
     sweeper: Option<JoinHandle<()>>,
     sweep_cancel: Arc<AtomicBool>,
     sweeping: bool,
@@ -404,6 +428,12 @@ impl Owner {
         let (worker_tx, worker_rx) = unbounded();
         let (sweep_tx, sweep_work) = unbounded();
         let (sweep_done, sweep_rx) = unbounded();
+        let (inspect_tx, inspect_work) = unbounded();
+        let (inspected_tx, inspect_rx) = unbounded();
+        thread::Builder::new()
+            .name("ferry-inspector".into())
+            .spawn(move || inspector(inspect_work, inspected_tx))
+            .expect("the inspector thread could not be started");
         let sweep_cancel = Arc::new(AtomicBool::new(false));
         let sweeper = {
             let data_dir = config.data_dir.clone();
@@ -442,6 +472,8 @@ impl Owner {
             jobs: HashMap::new(),
             sweep_tx: Some(sweep_tx),
             sweep_rx,
+            inspect_tx,
+            inspect_rx,
             sweeper: Some(sweeper),
             sweep_cancel,
             sweeping: false,
@@ -518,6 +550,11 @@ impl Owner {
                     }
                     Err(_) => break,
                 },
+                recv(self.inspect_rx) -> event => {
+                    if let Ok(event) = event {
+                        self.emit(event);
+                    }
+                }
                 recv(self.sweep_rx) -> done => {
                     if let Ok(done) = done {
                         self.sweep_done(done);
@@ -664,6 +701,12 @@ impl Owner {
                     manifest,
                     control,
                 });
+            }
+            Command::Inspect { sources, dest } => {
+                let _ = self.inspect_tx.send(InspectWork::Inspect { sources, dest });
+            }
+            Command::CreateFolder(path) => {
+                let _ = self.inspect_tx.send(InspectWork::CreateFolder(path));
             }
             Command::ClearHistory => {
                 if let Err(e) = self.history.clear() {
@@ -900,6 +943,49 @@ fn worker(work: Receiver<Work>, done: Sender<WorkerMsg>, data_dir: PathBuf) {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_work(item, &data_dir)))
                 .unwrap_or_else(|panic| internal_error(id, panic.as_ref()));
         let _ = done.send(WorkerMsg::Finished(id, summary));
+    }
+}
+
+/// What the inspector thread is asked.
+enum InspectWork {
+    Inspect {
+        sources: Vec<PathBuf>,
+        dest: Option<PathBuf>,
+    },
+    CreateFolder(PathBuf),
+}
+
+/// Checks paths and creates folders off the owner thread (a slow network
+/// mount must not hold up the engine). Of several checks waiting, only the
+/// newest is made: a person typing sends one per key.
+fn inspector(work: Receiver<InspectWork>, events: Sender<Event>) {
+    while let Ok(first) = work.recv() {
+        let mut batch = vec![first];
+        batch.extend(work.try_iter());
+        let newest_check = batch
+            .iter()
+            .rposition(|w| matches!(w, InspectWork::Inspect { .. }));
+        for (n, item) in batch.into_iter().enumerate() {
+            let event = match item {
+                InspectWork::Inspect { sources, dest } if Some(n) == newest_check => {
+                    Event::Inspected(inspect(&sources, dest.as_deref()))
+                }
+                InspectWork::Inspect { .. } => continue,
+                InspectWork::CreateFolder(path) => {
+                    let error = std::fs::create_dir_all(&path).err().map(|e| {
+                        super::Error::io(super::Operation::CreateDir, &path, e).to_string()
+                    });
+                    let _ = events.send(Event::FolderCreated {
+                        path: path.clone(),
+                        error,
+                    });
+                    Event::Inspected(inspect(&[], Some(&path)))
+                }
+            };
+            if events.send(event).is_err() {
+                return;
+            }
+        }
     }
 }
 

@@ -156,6 +156,14 @@ pub enum Record {
     },
     /// An all-or-nothing job reached its commit point: keep everything.
     Committed,
+    /// The first `bytes` of entry `i`'s latest temp are durable (fsynced):
+    /// a resume may continue from there.
+    Partial {
+        /// Entry index.
+        i: usize,
+        /// Bytes durable in the temp.
+        bytes: u64,
+    },
     /// Entry `i` waits for a person's answer (its destination exists).
     Asked {
         /// Entry index.
@@ -237,6 +245,8 @@ pub struct JournalState {
     pub failed: BTreeMap<usize, FileError>,
     /// Whether an all-or-nothing job reached its commit point.
     pub committed: bool,
+    /// How far each entry's latest temp is durable.
+    pub partial: BTreeMap<usize, u64>,
     /// Hashes of finished entries, where the job keeps a manifest.
     pub hashes: BTreeMap<usize, String>,
     /// Entries asked about (and maybe answered since).
@@ -301,6 +311,7 @@ impl JournalState {
             failed: BTreeMap::new(),
             committed: false,
             hashes: BTreeMap::new(),
+            partial: BTreeMap::new(),
             asked: BTreeSet::new(),
             answered: BTreeMap::new(),
             answered_all: None,
@@ -327,6 +338,7 @@ impl JournalState {
                 file,
                 source,
             } => {
+                self.partial.remove(&i);
                 self.temps.entry(i).or_default().push(TempRecord {
                     path,
                     existed,
@@ -363,6 +375,9 @@ impl JournalState {
                 self.failed.insert(i, error);
             }
             Record::Committed => self.committed = true,
+            Record::Partial { i, bytes } => {
+                self.partial.insert(i, bytes);
+            }
             Record::Asked { i } => {
                 self.asked.insert(i);
             }

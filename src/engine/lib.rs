@@ -20,6 +20,7 @@ pub mod faults;
 pub mod format;
 pub mod handle;
 pub mod history;
+pub mod inspect;
 pub mod job;
 pub mod journal;
 pub mod jsonl;

@@ -165,6 +165,8 @@ impl Model {
             | Event::Planned { .. }
             | Event::History(_)
             | Event::HistoryAdded(_)
+            | Event::Inspected(_)
+            | Event::FolderCreated { .. }
             | Event::Verified { .. } => {}
             Event::Queued { id, spec } => {
                 self.unfinished.retain(|u| u.id != id);

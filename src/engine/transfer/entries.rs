@@ -79,6 +79,12 @@ impl Runner<'_> {
         }
         let aon = self.spec.all_or_nothing;
         let mut written = 0u64;
+        let resume = self.continuations.remove(&i);
+        if let Some(resume) = &resume {
+            // The kept part counts as done already.
+            self.progress.add_bytes(resume.offset);
+            written = resume.offset;
+        }
         let result = {
             let backup_hook = |dest: &Path| self.keep_backup(i, dest);
             let place_hook = self.placing_hook(i);
@@ -95,10 +101,13 @@ impl Runner<'_> {
                 // recognise the destination by the temp's identity.
                 self.record(record, true)
             };
+            let durable_hook = |bytes: u64| self.record(Record::Partial { i, bytes }, false);
             let options = CopyOptions {
                 before_replace: aon.then_some(&backup_hook as _),
                 before_place: Some(&place_hook),
                 on_temp: Some(&temp_hook),
+                resume: resume.as_ref(),
+                on_durable: Some(&durable_hook),
                 ..self.copy_options(i)
             };
             let progress = self.progress;
@@ -129,7 +138,8 @@ impl Runner<'_> {
                     return Ok(());
                 }
                 self.file_finished(i, size, written, true);
-                self.bytes_written += bytes;
+                // Only what this run wrote (a continued temp kept the rest).
+                self.bytes_written += bytes - resume.map_or(0, |r| r.offset.min(bytes));
                 Ok(())
             }
             Ok(FileOutcome::Skipped) => {

@@ -43,7 +43,7 @@ use std::time::Instant;
 use super::atomic::parent_dir;
 use super::caps::{self, Traits};
 use super::control::Control;
-use super::copy::{CopyMethod, CopyOptions};
+use super::copy::{Continue, CopyMethod, CopyOptions};
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::job::ConflictPolicy;
 use super::job::{
@@ -259,6 +259,7 @@ pub fn run_job(
         answered: HashMap::new(),
         for_all: None,
         manifest: None,
+        continuations: HashMap::new(),
     };
     if let Some(path) = &spec.checksums {
         match Manifest::create(path) {
@@ -403,6 +404,8 @@ struct Runner<'a> {
     for_all: Option<ConflictPolicy>,
     /// The checksum manifest being written, if the job keeps one.
     manifest: Option<Mutex<Manifest>>,
+    /// Temps of a dead run to continue, by entry (resume mid-file).
+    continuations: HashMap<usize, Continue>,
 }
 
 impl Runner<'_> {
@@ -450,6 +453,8 @@ impl Runner<'_> {
             before_place: None,
             traits: &self.traits,
             on_temp: None,
+            resume: None,
+            on_durable: None,
         }
     }
 

@@ -21,9 +21,10 @@ use std::sync::atomic::Ordering;
 use super::Runner;
 use super::entries::candidates;
 use crate::atomic::parent_dir;
+use crate::copy::Continue;
 use crate::error::{Error, Operation};
 use crate::job::{EntryKind, JobPlan, TransferKind};
-use crate::journal::{JournalState, Record, Trust};
+use crate::journal::{JournalState, Record, TempRecord, Trust};
 use crate::lock::{self, DestinationLock, LockMode, Wait};
 use crate::names;
 use crate::os::{self, FileStamp};
@@ -33,7 +34,13 @@ impl Runner<'_> {
     /// and stale locks, recognises what it committed without journaling,
     /// and finishes the source removals of a move.
     pub(super) fn take_over(&mut self, state: &JournalState) {
-        remove_dead_litter(self.plan, state, false);
+        self.pick_continuations(state);
+        let keep: BTreeSet<PathBuf> = self
+            .continuations
+            .values()
+            .map(|c| c.temp.clone())
+            .collect();
+        remove_dead_litter(self.plan, state, false, &keep);
         let mut done = state.done.clone();
         for (i, entry) in self.plan.entries.iter().enumerate() {
             if entry.is_dir() || done.contains_key(&i) {
@@ -76,6 +83,86 @@ impl Runner<'_> {
             self.done.insert(i);
         }
     }
+}
+
+impl Runner<'_> {
+    /// For each large file the dead run was writing: continue its temp
+    /// where it was durable, if the source is unchanged (same file, size,
+    /// modification and status-change times as when the temp was started)
+    /// and the kept part still equals the source's first bytes; otherwise
+    /// say why it starts over.
+    fn pick_continuations(&mut self, state: &JournalState) {
+        for (&i, &offset) in &state.partial {
+            if state.done.contains_key(&i) || offset == 0 {
+                continue;
+            }
+            let Some(entry) = self.plan.entries.get(i) else {
+                continue;
+            };
+            let Some(temp) = state.latest_temp(i) else {
+                continue;
+            };
+            match can_continue(entry, temp, offset) {
+                Ok(()) => {
+                    self.continuations.insert(
+                        i,
+                        Continue {
+                            temp: temp.path.clone(),
+                            offset,
+                        },
+                    );
+                }
+                Err(why) => self.warnings.push(format!(
+                    "'{}' is copied again from the start: {why}",
+                    entry.src.display()
+                )),
+            }
+        }
+    }
+}
+
+/// Whether the dead run's `temp` of `entry` can be continued at `offset`.
+fn can_continue(entry: &crate::job::Entry, temp: &TempRecord, offset: u64) -> Result<(), String> {
+    let (Some(file), Some(opened)) = (temp.file, temp.source) else {
+        return Err("the interrupted copy left too little to go on from".into());
+    };
+    let kept =
+        fs::symlink_metadata(&temp.path).map_err(|_| "the partial copy is gone".to_string())?;
+    if !file.same_file(&kept) || kept.len() < offset || !kept.is_file() {
+        return Err("the partial copy is not the one the interrupted run wrote".into());
+    }
+    let now = fs::metadata(&entry.src).map_err(|_| "the source is gone".to_string())?;
+    if !opened.unchanged(&now) {
+        return Err("the source changed since the interrupted copy".into());
+    }
+    if !same_prefix(&entry.src, &temp.path, offset) {
+        return Err("the partial copy does not match the source".into());
+    }
+    Ok(())
+}
+
+/// Whether the first `len` bytes of `a` and `b` are equal.
+fn same_prefix(a: &Path, b: &Path, len: u64) -> bool {
+    let (Ok(mut fa), Ok(mut fb)) = (File::open(a), File::open(b)) else {
+        return false;
+    };
+    let mut left = len;
+    let mut buf_a = vec![0u8; 1 << 20];
+    let mut buf_b = vec![0u8; 1 << 20];
+    while left > 0 {
+        let want = left.min(buf_a.len() as u64) as usize;
+        let (Ok(n), Ok(m)) = (
+            read_full(&mut fa, &mut buf_a[..want]),
+            read_full(&mut fb, &mut buf_b[..want]),
+        ) else {
+            return false;
+        };
+        if n != want || m != want || buf_a[..n] != buf_b[..m] {
+            return false;
+        }
+        left -= want as u64;
+    }
+    true
 }
 
 /// Where entry `i` is, if the dead run put it in place without journaling
@@ -173,10 +260,16 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 /// and its destination locks, each only if no live process holds its lock.
 /// With `all` every entry's folder is searched (rollback), else only the
 /// folders of unfinished entries (resume). Returns the folders it changed.
-fn remove_dead_litter(plan: &JobPlan, state: &JournalState, all: bool) -> BTreeSet<PathBuf> {
+fn remove_dead_litter(
+    plan: &JobPlan,
+    state: &JournalState,
+    all: bool,
+    keep: &BTreeSet<PathBuf>,
+) -> BTreeSet<PathBuf> {
     let mut touched = BTreeSet::new();
     for temp in state.temps.values().flatten() {
         if temp.path.file_name().is_some_and(names::is_temp_name)
+            && !keep.contains(&temp.path)
             && remove_if_unlocked(&temp.path, temp.file)
         {
             touched.insert(parent_dir(&temp.path).to_path_buf());
@@ -210,7 +303,9 @@ fn remove_dead_litter(plan: &JobPlan, state: &JournalState, all: bool) -> BTreeS
             let Some(stem) = names::temp_stem(&name) else {
                 continue;
             };
-            if stems.contains(&(dir, stem.to_os_string())) && remove_if_unlocked(&item.path(), None)
+            if stems.contains(&(dir, stem.to_os_string()))
+                && !keep.contains(&item.path())
+                && remove_if_unlocked(&item.path(), None)
             {
                 touched.insert(dir.to_path_buf());
             }
@@ -251,7 +346,7 @@ fn clear_stale_lock(dest: &Path) {
 pub fn discard(state: &JournalState) -> Vec<Error> {
     let empty = JobPlan::default();
     let plan = state.plan.as_ref().unwrap_or(&empty);
-    for dir in remove_dead_litter(plan, state, true) {
+    for dir in remove_dead_litter(plan, state, true, &BTreeSet::new()) {
         let _ = os::sync_dir(&dir);
     }
     Vec::new()
@@ -297,7 +392,7 @@ pub fn roll_back(state: &JournalState) -> RollbackReport {
     let empty = JobPlan::default();
     let plan = state.plan.as_ref().unwrap_or(&empty);
     let entries = &plan.entries[..];
-    let mut touched = remove_dead_litter(plan, state, true);
+    let mut touched = remove_dead_litter(plan, state, true, &BTreeSet::new());
     let mut remove = |path: &Path, report: &mut RollbackReport| match fs::remove_file(path) {
         Ok(()) => {
             touched.insert(parent_dir(path).to_path_buf());
