@@ -20,6 +20,9 @@ use super::{
 use crate::error::Result;
 use crate::sweep::Schedule;
 
+/// The scheduler, for people.
+pub const MANAGER: &str = "systemd";
+
 /// The timer unit's name.
 pub const TIMER: &str = "ferry-sweep.timer";
 /// The service unit's name.
@@ -60,19 +63,25 @@ pub fn install(spec: &TimerSpec) -> Result<Installed> {
         .find_map(|l| l.strip_prefix("ExecStart="))
         .unwrap_or_default()
         .to_string();
-    let manager = run_ok("systemctl", &["--user", "daemon-reload"])
-        .and_then(|_| run_ok("systemctl", &["--user", "enable", TIMER]))
-        // Restarted, so a new interval counts from now.
-        .and_then(|_| run_ok("systemctl", &["--user", "restart", TIMER]));
-    let (manager, enable_by_hand) = match manager {
-        Ok(_) => (Manager::Enabled, Vec::new()),
-        Err(why) => (
-            Manager::Unreachable(why),
-            vec![
-                "systemctl --user daemon-reload".to_string(),
-                format!("systemctl --user enable --now {TIMER}"),
-            ],
-        ),
+    let by_hand = vec![
+        "systemctl --user daemon-reload".to_string(),
+        format!("systemctl --user enable --now {TIMER}"),
+    ];
+    let (manager, enable_by_hand) = match run_ok("systemctl", &["--user", "daemon-reload"]) {
+        Ok(_) => match run_ok("systemctl", &["--user", "enable", TIMER])
+            // Restarted, so a new interval counts from now.
+            .and_then(|_| run_ok("systemctl", &["--user", "restart", TIMER]))
+        {
+            Ok(_) => (Manager::Enabled, Vec::new()),
+            Err(why) => (Manager::Unreachable(why), by_hand),
+        },
+        // No user manager answers (none runs, a container): systemctl
+        // still links the timer on its own, so the manager starts it at the
+        // next log-in.
+        Err(why) => match run_ok("systemctl", &["--user", "enable", TIMER]) {
+            Ok(_) => (Manager::AtNextLogin(why), by_hand),
+            Err(_) => (Manager::Unreachable(why), by_hand),
+        },
     };
     Ok(Installed {
         files,
@@ -95,6 +104,11 @@ pub fn remove(place: &TimerPlace) -> Result<Removed> {
         });
     }
     let mut manager_problem = run_ok("systemctl", &["--user", "disable", "--now", TIMER]).err();
+    if manager_problem.is_some() {
+        // No user manager answers: at least unlink it (systemctl can on
+        // its own), so no log-in starts it.
+        let _ = run_ok("systemctl", &["--user", "disable", TIMER]);
+    }
     // Where systemctl could not unlink it (no user manager), the link goes
     // with the files.
     let mut deleted = delete_files(&files)?;
@@ -155,7 +169,7 @@ fn ask_manager(status: &mut TimerStatus) {
             word
         }
     };
-    let show = run_ok(
+    let show = match run_ok(
         "systemctl",
         &[
             "--user",
@@ -164,8 +178,17 @@ fn ask_manager(status: &mut TimerStatus) {
             "--timestamp=unix",
             "--property=ActiveState,NextElapseUSecRealtime,NextElapseUSecMonotonic,LastTriggerUSec",
         ],
-    )
-    .unwrap_or_default();
+    ) {
+        Ok(show) => show,
+        Err(why) if enabled == "enabled" => {
+            status.manager = Manager::AtNextLogin(why);
+            return;
+        }
+        Err(why) => {
+            status.manager = Manager::Unreachable(format!("{why}; the unit files say {enabled}"));
+            return;
+        }
+    };
     let prop = |name: &str| {
         show.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))

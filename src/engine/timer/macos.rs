@@ -13,6 +13,9 @@ use super::{
 };
 use crate::error::Result;
 
+/// The scheduler, for people.
+pub const MANAGER: &str = "launchd";
+
 /// The agent's label (and file name, with `.plist`).
 pub const LABEL: &str = "org.Ferry.ferry.sweep";
 

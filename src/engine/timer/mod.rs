@@ -98,6 +98,11 @@ pub struct TimerPlace {
     pub ferry_config_dir: PathBuf,
 }
 
+/// The name of the platform's scheduler, for people (`systemd`, …).
+pub fn manager_name() -> &'static str {
+    os::MANAGER
+}
+
 impl TimerPlace {
     /// The files an installed timer consists of, whether or not they exist.
     pub fn files(&self) -> Vec<PathBuf> {
@@ -125,6 +130,9 @@ pub struct TimerSpec {
 pub enum Manager {
     /// It runs the timer (enabled and started, or loaded).
     Enabled,
+    /// The timer is enabled for the next start of the user's scheduler (the
+    /// next log-in), but the scheduler did not answer now: why, in words.
+    AtNextLogin(String),
     /// It knows the timer but will not run it; its state in its own words
     /// (`disabled`, `inactive`, …).
     NotEnabled(String),
@@ -415,7 +423,7 @@ pub(crate) fn run_tool(program: &str, args: &[&str]) -> std::result::Result<Tool
     Ok(ToolRun {
         ok: output.status.success(),
         stdout,
-        said: format!("'{program} {}': {said}", args.join(" ")),
+        said: format!("{program} {}: {said}", args[..args.len().min(3)].join(" ")),
     })
 }
 

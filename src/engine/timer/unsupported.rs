@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use super::{Installed, Manager, Removed, TimerPlace, TimerSpec, TimerStatus};
 use crate::error::{Error, ErrorKind, Operation, Result};
 
+/// The scheduler, for people.
+pub const MANAGER: &str = "no scheduler";
+
 pub fn files(_place: &TimerPlace) -> Vec<PathBuf> {
     Vec::new()
 }

@@ -13,6 +13,9 @@ use super::{
 };
 use crate::error::Result;
 
+/// The scheduler, for people.
+pub const MANAGER: &str = "Task Scheduler";
+
 /// The task's name.
 pub const TASK: &str = "Ferry sweep";
 /// The script the task runs, in Ferry's config folder.
