@@ -2,6 +2,9 @@
 //! engine itself reads no environment variables).
 //!
 //! * `FERRY_DATA_DIR`, `FERRY_CONFIG_DIR`: see [`ferry_engine::dirs`].
+//! * `HOME`, `XDG_CONFIG_HOME` (`USERPROFILE` on Windows): where `ferry
+//!   schedule` puts the per-user timer (read in `cli::schedule`, handed to
+//!   `ferry_engine::timer`).
 //! * With the `fault-injection` feature (tests only): `FERRY_FAULT_CHUNK_DELAY_MS=N`
 //!   and `FERRY_FAULT_ENTRY_DELAY_MS=N` (sleep before each chunk / entry),
 //!   `FERRY_FAULT_FLIP_BYTE=1` (corrupt each temp before it is verified),

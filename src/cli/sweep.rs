@@ -9,6 +9,11 @@
 //! files younger than their minimum age, and backups of all-or-nothing
 //! jobs are kept whatever it says. What a sweep would do with each file is
 //! the engine's verdict, printed as it is.
+//!
+//! `ferry sweep --scheduled` (hidden: the per-user timer of `ferry schedule
+//! install` runs it) is the window's scheduled sweep instead of a manual
+//! one: the settings' roots and rules, logged as scheduled, and only when
+//! the engine's scheduler says one is due.
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
