@@ -452,7 +452,10 @@ mod tests {
             ))
         );
         assert_eq!(parse_span("infinity"), None);
-        assert_eq!(unix_time("@1767420000").is_some(), true);
+        assert_eq!(
+            unix_time("@1767420000"),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_420_000))
+        );
         assert_eq!(unix_time("n/a"), None);
     }
 
