@@ -112,7 +112,9 @@ pub fn remove(place: &TimerPlace) -> Result<Removed> {
     // Where systemctl could not unlink it (no user manager), the link goes
     // with the files.
     let mut deleted = delete_files(&files)?;
-    deleted.extend(delete_files(&[link])?);
+    if link.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
+        deleted.extend(delete_files(&[link])?);
+    }
     if manager_problem.is_none() {
         manager_problem = run_ok("systemctl", &["--user", "daemon-reload"]).err();
     }
@@ -375,6 +377,8 @@ fn service_unit(spec: &TimerSpec) -> Result<String> {
          Type=oneshot\n\
          {env}\
          ExecStart={exec}\n\
+         # A sweep stops itself after 10 minutes; this is a backstop.\n\
+         TimeoutStartSec=15min\n\
          # A sweep is light, but it need not compete with what you are doing.\n\
          Nice=10\n\
          IOSchedulingClass=idle\n",
