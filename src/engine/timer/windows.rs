@@ -61,7 +61,7 @@ fn script(spec: &TimerSpec) -> Result<String> {
 fn schedule(interval: Duration) -> (&'static str, u64, Option<String>) {
     let minutes = interval.as_secs().div_ceil(60).max(1);
     if minutes < 1440 {
-        let note = (interval.as_secs() % 60 != 0)
+        let note = (!interval.as_secs().is_multiple_of(60))
             .then(|| format!("Task Scheduler counts in minutes: it runs every {minutes} minutes"));
         return ("MINUTE", minutes, note);
     }
