@@ -376,7 +376,8 @@ pub(crate) struct ToolRun {
     pub ok: bool,
     /// What it printed on stdout.
     pub stdout: String,
-    /// Its command line and what it said, for people (stderr, else stdout).
+    /// Its command line and the last line it said, for people (stderr,
+    /// else stdout).
     pub said: String,
 }
 
@@ -415,11 +416,16 @@ pub(crate) fn run_tool(program: &str, args: &[&str]) -> std::result::Result<Tool
         })?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // The last line it printed is the error (earlier ones are progress:
+    // `Removed "…"`).
     let said = [stderr.trim(), stdout.trim()]
         .into_iter()
         .find(|s| !s.is_empty())
-        .map(|s| s.lines().map(str::trim).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| format!("it exited with {}", output.status));
+        .and_then(|s| s.lines().map(str::trim).rfind(|l| !l.is_empty()))
+        .map_or_else(
+            || format!("it exited with {}", output.status),
+            str::to_string,
+        );
     Ok(ToolRun {
         ok: output.status.success(),
         stdout,
