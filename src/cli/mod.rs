@@ -18,6 +18,7 @@ use ferry_engine::settings::Settings;
 
 mod follow;
 mod jobs;
+mod schedule;
 mod sweep;
 mod transfer;
 mod verify;
@@ -65,6 +66,9 @@ enum Command {
     Scan(sweep::ScanArgs),
     /// Remove orphaned temp files safely.
     Sweep(sweep::SweepArgs),
+    /// The per-user timer that sweeps while the window is closed:
+    /// install, remove or status.
+    Schedule(schedule::ScheduleArgs),
 }
 
 /// Runs the command line; returns the process exit status.
@@ -90,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => jobs::run_rollback(args),
         Command::Scan(args) => sweep::run_scan(args),
         Command::Sweep(args) => sweep::run_sweep(args),
+        Command::Schedule(args) => schedule::run(args),
     }
 }
 

@@ -9,12 +9,17 @@
 //! files younger than their minimum age, and backups of all-or-nothing
 //! jobs are kept whatever it says. What a sweep would do with each file is
 //! the engine's verdict, printed as it is.
+//!
+//! `ferry sweep --scheduled` (hidden: the per-user timer of `ferry schedule
+//! install` runs it) is the window's scheduled sweep instead of a manual
+//! one: the settings' roots and rules, logged as scheduled, and only when
+//! the engine's scheduler says one is due.
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -22,7 +27,8 @@ use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
 use ferry_engine::ErrorKind;
 use ferry_engine::settings::Settings;
 use ferry_engine::sweep::{
-    self, Backup, Entry, Kind, ScanReport, Status, Stop, SweepReport, SweepRequest,
+    self, Backup, Entry, Kind, ScanReport, Schedule, Scheduler, Status, Stop, SweepReport,
+    SweepRequest,
 };
 
 /// Arguments of `ferry scan`.
@@ -60,12 +66,18 @@ pub struct SweepArgs {
     /// sweep roots and every folder Ferry has written into).
     #[arg(value_name = "ROOT")]
     roots: Vec<PathBuf>,
+    /// What the per-user timer runs (`ferry schedule install`): the
+    /// scheduled sweep the window would run, with the settings' roots and
+    /// rules and logged as scheduled, if one is due by the settings'
+    /// schedule; otherwise nothing.
+    #[arg(long, hide = true, conflicts_with_all = ["older_than", "dry_run", "json", "roots"])]
+    scheduled: bool,
 }
 
 /// Runs `ferry scan`.
 pub fn run_scan(args: ScanArgs) -> ExitCode {
-    let request = match prepare(args.older_than, &args.roots) {
-        Ok(request) => request,
+    let (request, _) = match prepare(args.older_than, &args.roots) {
+        Ok(prepared) => prepared,
         Err(code) => return code,
     };
     let report = sweep::scan(&request);
@@ -80,12 +92,20 @@ pub fn run_scan(args: ScanArgs) -> ExitCode {
 
 /// Runs `ferry sweep`.
 pub fn run_sweep(args: SweepArgs) -> ExitCode {
-    let mut request = match prepare(args.older_than, &args.roots) {
-        Ok(request) => request,
+    let (mut request, settings) = match prepare(args.older_than, &args.roots) {
+        Ok(prepared) => prepared,
         Err(code) => return code,
     };
     request.dry_run = args.dry_run;
-    let report = match sweep::run_sweep(&request) {
+    let result = if args.scheduled {
+        match scheduled_sweep(&request, settings.sweep.schedule) {
+            Some(result) => result,
+            None => return ExitCode::SUCCESS,
+        }
+    } else {
+        sweep::run_sweep(&request)
+    };
+    let report = match result {
         Ok(report) => report,
         Err(e) if e.kind() == ErrorKind::Cancelled => {
             eprintln!("ferry: interrupted; nothing was removed");
@@ -115,6 +135,38 @@ pub fn run_sweep(args: SweepArgs) -> ExitCode {
     stop_code(report.stopped, &report.roots, &request)
 }
 
+/// `ferry sweep --scheduled`: the engine runs the scheduled sweep if one is
+/// due by the clock the window keeps (the last sweep's time and when the
+/// schedule was set, in the data folder). `None` (said on stdout) when the
+/// schedule is off or nothing is due yet.
+fn scheduled_sweep(
+    request: &SweepRequest<'_>,
+    schedule: Schedule,
+) -> Option<ferry_engine::Result<SweepReport>> {
+    if schedule == Schedule::Off {
+        println!(
+            "Scheduled sweeps are off in the settings: nothing to do ('ferry schedule remove' \
+             removes the timer)."
+        );
+        return None;
+    }
+    let data_dir = match request.resolve_data_dir() {
+        Ok(dir) => dir,
+        Err(e) => return Some(Err(e)),
+    };
+    let now = SystemTime::now();
+    let mut scheduler = Scheduler::start_in(schedule, &data_dir, now);
+    let result = sweep::run_due(&mut scheduler, request, now);
+    if result.is_none() {
+        let due = scheduler
+            .next_due(now)
+            .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+            .unwrap_or_default();
+        println!("No scheduled sweep is due yet ({schedule}): the next one is due at {due}.");
+    }
+    result
+}
+
 /// A duration for `--older-than`: humantime, at least one second.
 fn parse_age(text: &str) -> Result<Duration, String> {
     let age = humantime::parse_duration(text).map_err(|e| {
@@ -128,11 +180,11 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// The request both commands share: settings (warnings on stderr), roots
 /// checked up front (a missing one is an error and nothing is done), the
-/// threshold, and Ctrl-C as the cancel flag.
+/// threshold, and Ctrl-C as the cancel flag; and the settings it came from.
 fn prepare(
     older_than: Option<Duration>,
     roots: &[PathBuf],
-) -> Result<SweepRequest<'static>, ExitCode> {
+) -> Result<(SweepRequest<'static>, Settings), ExitCode> {
     let settings = super::load_settings();
     let mut request = if roots.is_empty() {
         SweepRequest::from_settings(&settings)
@@ -161,7 +213,7 @@ fn prepare(
     }
     request.cancel = Some(&INTERRUPTED);
     request.data_dir = Some(super::data_dir().map_err(|()| ExitCode::from(1))?);
-    Ok(request)
+    Ok((request, settings))
 }
 
 fn warn_all(warnings: &[String]) {

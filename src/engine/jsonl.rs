@@ -1,16 +1,18 @@
 //! Append-only JSON lines: the one way Ferry appends records to its own
 //! files (job journals, the remembered folders, the sweep log). Each record
-//! is one line, `<16 hex> <JSON>`, the hex digits being the first 64 bits of
-//! the JSON's BLAKE3 hash, so a torn or damaged line is recognised on
-//! reading; a batch of records is one `write`, fsynced before the call
-//! returns when it must be durable. Lines written by older versions (bare
-//! JSON) are still read.
+//! is one line; a batch of records is one `write`, started on a fresh line
+//! if a crash tore the last one, and fsynced before the call returns when
+//! it must be durable. Journals, which recovery must be able to trust,
+//! prefix each record with `<16 hex> ` (the first 64 bits of the JSON's
+//! BLAKE3 hash), so a damaged line is recognised ([`Lines::Checked`]); the
+//! logs people read with other tools are bare JSON ([`Lines::Plain`]).
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("log.jsonl");
 //! let mut file = ferry_engine::os::open_private_append(&path)?;
-//! ferry_engine::jsonl::append(&mut file, &path, &["one", "two"], true)?;
+//! use ferry_engine::jsonl::Lines;
+//! ferry_engine::jsonl::append(&mut file, &path, &["one", "two"], Lines::Plain, true)?;
 //! let text = std::fs::read(&path)?;
 //! let read: Vec<String> = ferry_engine::jsonl::lines(&text).filter_map(|l| l.ok()).collect();
 //! assert_eq!(read, ["one", "two"]);
@@ -49,6 +51,15 @@ pub fn encode_plain(out: &mut Vec<u8>, record: &impl Serialize) -> serde_json::R
     Ok(())
 }
 
+/// How records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// `<16 hex> <JSON>`: checked on reading.
+    Checked,
+    /// Bare JSON.
+    Plain,
+}
+
 /// Appends `records` to `file` (named `path`, for errors) in one write,
 /// starting on a fresh line if a crash tore the last one; with `durable`,
 /// fsyncs before returning.
@@ -56,12 +67,16 @@ pub fn append(
     file: &mut File,
     path: &Path,
     records: &[impl Serialize],
+    lines: Lines,
     durable: bool,
 ) -> Result<()> {
     let mut bytes = Vec::new();
     for record in records {
-        encode(&mut bytes, record)
-            .map_err(|e| Error::new(ErrorKind::Io, Operation::State, path, e.to_string()))?;
+        let encoded = match lines {
+            Lines::Checked => encode(&mut bytes, record),
+            Lines::Plain => encode_plain(&mut bytes, record),
+        };
+        encoded.map_err(|e| Error::new(ErrorKind::Io, Operation::State, path, e.to_string()))?;
     }
     write_lines(file, path, &bytes, durable)
 }

@@ -69,7 +69,7 @@ pub fn remember_in<'a>(data_dir: &Path, dirs: impl IntoIterator<Item = &'a Path>
         .map(|dir| encode(dir))
         .collect();
     if !added.is_empty() {
-        jsonl::append(&mut file, &path, &added, true)?;
+        jsonl::append(&mut file, &path, &added, jsonl::Lines::Plain, true)?;
     }
     for dir in wanted {
         seen.insert((data_dir.clone(), dir));

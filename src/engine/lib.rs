@@ -10,6 +10,8 @@
 //! * [`dirs`]: the config and data folders.
 //! * [`error`]: the one error type.
 //! * [`platform`]: operating-system specifics, behind `cfg`.
+//! * [`timer`]: the per-user timer (systemd, launchd, Task Scheduler) that
+//!   runs scheduled sweeps while Ferry is closed.
 
 pub mod atomic;
 pub mod control;
@@ -34,6 +36,7 @@ pub use os::caps;
 pub mod settings;
 pub mod sweep;
 pub mod sweeper;
+pub mod timer;
 pub mod transfer;
 
 pub use error::{Error, ErrorKind, Operation, Result};

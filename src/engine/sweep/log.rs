@@ -132,7 +132,7 @@ fn append_lines(data_dir: &Path, lines: &[Line]) -> Result<()> {
         fs::rename(&path, data_dir.join(format!("{LOG_FILE}.1"))).map_err(state_err)?;
     }
     let mut file = crate::os::open_private_append(&path).map_err(state_err)?;
-    jsonl::append(&mut file, &path, lines, true)
+    jsonl::append(&mut file, &path, lines, jsonl::Lines::Plain, true)
 }
 
 /// The newest `limit` lines of the sweep log in `data_dir`, oldest first.
