@@ -1,6 +1,10 @@
 //! Numbers for people: bytes, rates, durations and moments.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 use ferry_engine::atomic::ConflictPolicy;
 
@@ -62,6 +66,42 @@ pub fn moment(time: SystemTime, now: SystemTime) -> String {
     }
 }
 
+static ZONE: OnceLock<TimeZone> = OnceLock::new();
+static UTC: TimeZone = TimeZone::UTC;
+
+/// Reads the system's time zone (the `TZ` variable or `/etc/localtime`)
+/// once, so that [`clock`] never touches the disk. Called before the event
+/// loop starts; until then (and if there is none) clock times are in UTC.
+pub fn load_time_zone() {
+    ZONE.get_or_init(|| TimeZone::try_system().unwrap_or(TimeZone::UTC));
+}
+
+fn zone() -> &'static TimeZone {
+    ZONE.get().unwrap_or(&UTC)
+}
+
+/// A moment as a local clock time, as short as it can be said next to
+/// `now`: `14:20` today, `tomorrow 14:20`, `yesterday 09:05`, `Tue 14:20`
+/// within a week, `2026-11-22 14:20` otherwise.
+pub fn clock(time: SystemTime, now: SystemTime) -> String {
+    let (Ok(at), Ok(today)) = (Timestamp::try_from(time), Timestamp::try_from(now)) else {
+        return "?".to_string();
+    };
+    let (at, today) = (zone().to_datetime(at), zone().to_datetime(today));
+    let hm = at.strftime("%H:%M").to_string();
+    let days = today
+        .date()
+        .until(at.date())
+        .map_or(i64::MAX, |span| i64::from(span.get_days()));
+    match days {
+        0 => hm,
+        1 => format!("tomorrow {hm}"),
+        -1 => format!("yesterday {hm}"),
+        -6..=6 => format!("{} {hm}", at.strftime("%a")),
+        _ => format!("{} {hm}", at.strftime("%Y-%m-%d")),
+    }
+}
+
 /// `1 file`, `3 files`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
@@ -113,5 +153,23 @@ mod tests {
         assert_eq!(moment(now + Duration::from_secs(7200), now), "in 2h");
         assert_eq!(count(1, "file", "files"), "1 file");
         assert_eq!(count(2, "file", "files"), "2 files");
+    }
+
+    #[test]
+    fn clock_times() {
+        // Without a loaded zone, UTC.
+        let noon = SystemTime::UNIX_EPOCH
+            + Duration::from_secs(1_795_000_000 / 86_400 * 86_400)
+            + Duration::from_secs(12 * 3600 + 20 * 60);
+        assert_eq!(clock(noon, noon), "12:20");
+        let hour = Duration::from_secs(3600);
+        assert_eq!(clock(noon + 12 * hour, noon), "tomorrow 00:20");
+        assert_eq!(clock(noon - 13 * hour, noon), "yesterday 23:20");
+        assert_eq!(clock(noon + 72 * hour, noon).len(), "Tue 12:20".len());
+        assert!(clock(noon + 24 * 30 * hour, noon).ends_with(" 12:20"));
+        assert_eq!(
+            clock(noon + 24 * 30 * hour, noon).len(),
+            "2026-11-22 12:20".len()
+        );
     }
 }
