@@ -108,14 +108,49 @@ const TIME_STEPS: [f64; 14] = [
     365.0 * 86_400.0,
 ];
 
-fn time_steps(base: f64) -> [f64; 3] {
-    let i = TIME_STEPS
+/// The three grid steps after the first of `steps` that is at least `base`.
+fn steps_from(steps: &[f64], base: f64) -> [f64; 3] {
+    let i = steps
         .iter()
         .position(|&s| s >= base)
-        .unwrap_or(TIME_STEPS.len() - 1);
-    let at = |j: usize| TIME_STEPS[j.min(TIME_STEPS.len() - 1)];
+        .unwrap_or(steps.len() - 1);
+    let at = |j: usize| steps[j.min(steps.len() - 1)];
     [at(i), at(i + 1), at(i + 2)]
 }
+
+fn time_steps(base: f64) -> [f64; 3] {
+    steps_from(&TIME_STEPS, base)
+}
+
+/// Steps on the value axis: 1, 2, 5 times powers of ten for files; for
+/// sizes the same within each binary unit (1 KiB, 2 KiB, 5 KiB, … 500 KiB,
+/// 1 MiB…), so the labels read as round numbers.
+fn value_steps(measure: ChartMeasure, base: f64) -> [f64; 3] {
+    let mut steps = Vec::new();
+    match measure {
+        ChartMeasure::Files => {
+            let mut decade = 1.0;
+            while decade < 1e15 {
+                steps.extend([decade, 2.0 * decade, 5.0 * decade]);
+                decade *= 10.0;
+            }
+        }
+        ChartMeasure::Size => {
+            let mut unit = 1.0;
+            for _ in 0..6 {
+                for m in [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0] {
+                    steps.push(m * unit);
+                }
+                unit *= 1024.0;
+            }
+        }
+    }
+    steps_from(&steps, base)
+}
+
+/// The shortest stretch of time the chart shows, so a few points made in
+/// the first minutes do not fill it.
+const MIN_SPAN: Duration = Duration::from_secs(3600);
 
 /// The chart (or a word on why there is none yet).
 pub fn chart_ui(ui: &mut egui::Ui, model: &Model, measure: ChartMeasure, elapsed: Duration) {
@@ -152,7 +187,7 @@ pub fn chart_ui(ui: &mut egui::Ui, model: &Model, measure: ChartMeasure, elapsed
         .min()
         .unwrap_or(now);
     let span = secs(now) - secs(first);
-    let bar_width = (span / 80.0).max(20.0);
+    let bar_width = (span.max(MIN_SPAN.as_secs_f64()) / 80.0).max(20.0);
     let bars: Vec<Bar> = sweeps
         .iter()
         .map(|s| {
@@ -197,6 +232,12 @@ pub fn chart_ui(ui: &mut egui::Ui, model: &Model, measure: ChartMeasure, elapsed
     };
 
     let y_measure = measure;
+    let highest = total
+        .iter()
+        .map(|p| p[1])
+        .chain(sweeps.iter().map(|s| value(s.removed, measure)))
+        .fold(0.0, f64::max);
+    let start = secs(now) - span.max(MIN_SPAN.as_secs_f64());
     Plot::new("leftovers-chart")
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .allow_scroll(false)
@@ -205,9 +246,15 @@ pub fn chart_ui(ui: &mut egui::Ui, model: &Model, measure: ChartMeasure, elapsed
         .allow_boxed_zoom(false)
         .show_crosshair(false)
         .include_y(0.0)
+        // Room above the highest point for the legend.
+        .include_y(highest * 1.45)
+        .include_x(start)
         .include_x(secs(now))
         .x_grid_spacer(uniform_grid_spacer(|input| {
             time_steps(input.base_step_size)
+        }))
+        .y_grid_spacer(uniform_grid_spacer(move |input| {
+            value_steps(y_measure, input.base_step_size)
         }))
         .x_axis_formatter(move |mark, _| format::clock(time_of(mark.value), now))
         .y_axis_formatter(move |mark, _| {

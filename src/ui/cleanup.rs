@@ -852,7 +852,7 @@ fn confirm_ui(ui: &mut egui::Ui, cleanup: &mut CleanupView, out: &mut Outbox, el
             ui.add_space(4.0);
             ui.label(
                 RichText::new(format!(
-                    "⚠ {} not written by Ferry but by other programs ({}). Ferry cannot \
+                    "Careful: {} not written by Ferry but by other programs ({}). Ferry cannot \
                      know whether those programs will come back to them (a paused download, a \
                      sync in progress): remove them only if you are sure they are done.",
                     if theirs.files == 1 {
@@ -882,14 +882,18 @@ fn confirm_ui(ui: &mut egui::Ui, cleanup: &mut CleanupView, out: &mut Outbox, el
                             let full = e.path.display().to_string();
                             let shown = elide_middle(ui, &full, &font, width - side);
                             let label = ui.add(egui::Label::new(shown).selectable(false));
+                            let size = format::bytes(e.size);
+                            let age =
+                                format::duration(Duration::from_secs((e.age + elapsed).as_secs()));
+                            // For screen readers (and tests): the whole line.
+                            let spoken = format!("Will remove {full} ({size}, {age} old)");
                             label.widget_info(|| {
-                                egui::WidgetInfo::labeled(egui::Role::Label, true, &full)
+                                egui::WidgetInfo::labeled(egui::Role::Label, true, &spoken)
                             });
                             let kind = Item::Entry(e);
                             label.on_hover_text(format!("{full}\n{}", kind.kind_word()));
-                            ui.label(format::bytes(e.size));
-                            let age = e.age + elapsed;
-                            ui.label(format::duration(Duration::from_secs(age.as_secs())));
+                            ui.label(size);
+                            ui.label(age);
                             ui.end_row();
                         }
                     });

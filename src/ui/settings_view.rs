@@ -503,7 +503,10 @@ pub fn settings_ui(
 }
 
 fn unsaved_mark(ui: &mut egui::Ui) {
-    ui.label(RichText::new("● Unsaved changes").color(colours::warning(ui)))
+    let colour = colours::warning(ui);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), 4.0, colour);
+    ui.label(RichText::new("Unsaved changes").color(colour))
         .on_hover_text("Save settings puts them in force; Revert goes back.");
 }
 
@@ -610,8 +613,11 @@ fn folders_ui(
     let mut remove = None;
     for (i, root) in form.roots.iter().enumerate() {
         ui.horizontal_wrapped(|ui| {
-            if ui
-                .small_button("Remove")
+            let button = ui.small_button("Remove");
+            // Named with its folder for screen readers.
+            let name = format!("Remove {}", root.display());
+            button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+            if button
                 .on_hover_text(format!("Stop cleaning {}", root.display()))
                 .clicked()
             {
@@ -620,7 +626,7 @@ fn folders_ui(
             ui.monospace(root.display().to_string());
             if let Some(problem) = refusal.on(&Field::Root(root.clone())) {
                 ui.label(
-                    RichText::new(format!("⚠ {}", problem_beside(problem, root)))
+                    RichText::new(format!("{} (not saved)", problem_beside(problem, root)))
                         .color(colours::error(ui)),
                 )
                 .on_hover_text(problem);
