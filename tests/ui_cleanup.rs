@@ -456,7 +456,7 @@ fn the_table_fits_800_by_600_stretches_wider_and_scrolls_narrower() {
             .is_some_and(|s| s.entries.len() == 2)
     });
     h.run_steps(2);
-    // The table's header (the chart has a "Size" switch further down).
+    // The table's header.
     let header = |h: &App, name: &str| {
         h.query_all_by_label(name)
             .map(|n| n.rect())

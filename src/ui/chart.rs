@@ -17,8 +17,8 @@ use super::state::ChartMeasure;
 
 /// The Size / Files switch.
 pub fn measure_ui(ui: &mut egui::Ui, measure: &mut ChartMeasure) {
-    ui.selectable_value(measure, ChartMeasure::Size, "Size");
-    ui.selectable_value(measure, ChartMeasure::Files, "Files");
+    ui.selectable_value(measure, ChartMeasure::Size, "Sizes");
+    ui.selectable_value(measure, ChartMeasure::Files, "File counts");
 }
 
 /// One sweep, from the lines of the sweep log it wrote.
