@@ -840,30 +840,42 @@ fn confirm_ui(ui: &mut egui::Ui, cleanup: &mut CleanupView, out: &mut Outbox, el
             format::count(all.files, "file", "files"),
             format::bytes(all.bytes)
         ));
-        let parts: Vec<String> = [
-            (ours.files > 0).then(|| format!("{} of Ferry's leftover files", files(ours))),
-            (theirs.files > 0).then(|| format!("{} of other tools", files(theirs))),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        ui.label(format!("{}.", parts.join(" and ")));
+        if ours.files > 0 {
+            ui.label(format!(
+                "Ferry's own leftover files: {}",
+                files(ours)
+                    .replacen(" files", "", 1)
+                    .replacen(" file", "", 1)
+            ));
+        }
+        if theirs.files > 0 {
+            ui.label(format!(
+                "Other tools' files: {}",
+                files(theirs)
+                    .replacen(" files", "", 1)
+                    .replacen(" file", "", 1)
+            ));
+        }
         if theirs.files > 0 {
             ui.add_space(4.0);
-            ui.label(
-                RichText::new(format!(
-                    "Careful: {} not written by Ferry but by other programs ({}). Ferry cannot \
-                     know whether those programs will come back to them (a paused download, a \
-                     sync in progress): remove them only if you are sure they are done.",
-                    if theirs.files == 1 {
-                        "1 of these files was".to_string()
-                    } else {
-                        format!("{} of these files were", theirs.files)
-                    },
-                    tools.into_iter().collect::<Vec<_>>().join(", ")
-                ))
-                .color(colours::warning(ui)),
-            );
+            let tools = tools.into_iter().collect::<Vec<_>>().join(", ");
+            let text = if theirs.files == 1 {
+                format!(
+                    "Careful: 1 of these files was not written by Ferry but by another program \
+                     ({tools}). Ferry cannot know whether that program will come back to it (a \
+                     paused download, a sync in progress): remove it only if you are sure it is \
+                     done with."
+                )
+            } else {
+                format!(
+                    "Careful: {} of these files were not written by Ferry but by other programs \
+                     ({tools}). Ferry cannot know whether those programs will come back to them \
+                     (a paused download, a sync in progress): remove them only if you are sure \
+                     they are done with.",
+                    theirs.files
+                )
+            };
+            ui.label(RichText::new(text).color(colours::warning(ui)));
         }
         ui.add_space(6.0);
         let font = egui::TextStyle::Body.resolve(ui.style());
