@@ -6,7 +6,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use eframe::egui;
-use egui_plot::{Bar, BarChart, HoverPosition, Legend, Line, Plot, uniform_grid_spacer};
+use egui_plot::{
+    AxisHints, Bar, BarChart, GridInput, GridMark, HoverPosition, Legend, Line, Plot,
+    uniform_grid_spacer,
+};
 
 use ferry_engine::sweep::{LogRecord, ScanReport, Tally, TrendSample, Trigger};
 
@@ -122,6 +125,31 @@ fn time_steps(base: f64) -> [f64; 3] {
     steps_from(&TIME_STEPS, base)
 }
 
+/// Grid marks on the time axis at whole local minutes, hours and days
+/// (`offset`: the local zone's seconds ahead of UTC); each mark carries
+/// the largest of the three steps it falls on.
+fn time_marks(input: GridInput, offset: f64) -> Vec<GridMark> {
+    let steps = time_steps(input.base_step_size);
+    let (min, max) = input.bounds;
+    let mut marks = Vec::new();
+    let fine = steps[0];
+    let mut local = ((min + offset) / fine).ceil() * fine;
+    while local - offset <= max && marks.len() < 10_000 {
+        let step_size = steps
+            .iter()
+            .rev()
+            .copied()
+            .find(|s| (local / s).fract().abs() < 1e-9)
+            .unwrap_or(fine);
+        marks.push(GridMark {
+            value: local - offset,
+            step_size,
+        });
+        local += fine;
+    }
+    marks
+}
+
 /// Steps on the value axis: 1, 2, 5 times powers of ten for files; for
 /// sizes the same within each binary unit (1 KiB, 2 KiB, 5 KiB, … 500 KiB,
 /// 1 MiB…), so the labels read as round numbers.
@@ -232,6 +260,8 @@ pub fn chart_ui(ui: &mut egui::Ui, model: &Model, measure: ChartMeasure, elapsed
     };
 
     let y_measure = measure;
+    // Hours and days on the axis fall on the local clock's.
+    let offset = format::utc_offset(now) as f64;
     let highest = total
         .iter()
         .map(|p| p[1])
@@ -250,13 +280,21 @@ pub fn chart_ui(ui: &mut egui::Ui, model: &Model, measure: ChartMeasure, elapsed
         .include_y(highest * 1.45)
         .include_x(start)
         .include_x(secs(now))
-        .x_grid_spacer(uniform_grid_spacer(|input| {
-            time_steps(input.base_step_size)
-        }))
+        .x_grid_spacer(move |input| time_marks(input, offset))
         .y_grid_spacer(uniform_grid_spacer(move |input| {
             value_steps(y_measure, input.base_step_size)
         }))
-        .x_axis_formatter(move |mark, _| format::clock(time_of(mark.value), now))
+        // Clock times are narrow: they may stand closer than the default.
+        .custom_x_axes(vec![
+            AxisHints::new_x()
+                .formatter(|mark, _| {
+                    format::clock_mark(
+                        time_of(mark.value),
+                        Duration::from_secs_f64(mark.step_size.max(0.0)),
+                    )
+                })
+                .label_spacing(45.0..=60.0),
+        ])
         .y_axis_formatter(move |mark, _| {
             if mark.value < 0.0 {
                 return String::new();

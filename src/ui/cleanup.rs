@@ -356,7 +356,8 @@ pub fn cleanup_ui(
 
     egui::Panel::bottom("cleanup-history")
         .resizable(true)
-        .default_size(190.0)
+        // A third of the tab at first; people drag the edge.
+        .default_size((ui.available_height() * 0.36).max(170.0))
         .min_size(90.0)
         .max_size((ui.available_height() - 120.0).max(90.0))
         .frame(egui::Frame::NONE.inner_margin(egui::Margin {

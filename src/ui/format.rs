@@ -102,6 +102,28 @@ pub fn clock(time: SystemTime, now: SystemTime) -> String {
     }
 }
 
+/// A moment on a chart's time axis: `14:00`, the day at midnight (`Sun`),
+/// or the day and date (`Sun 29`) for marks a day or more apart.
+pub fn clock_mark(time: SystemTime, step: Duration) -> String {
+    let Ok(at) = Timestamp::try_from(time) else {
+        return String::new();
+    };
+    let at = zone().to_datetime(at);
+    if step >= Duration::from_secs(86_400) {
+        at.strftime("%a %d").to_string()
+    } else if at.hour() == 0 && at.minute() == 0 {
+        // Midnight names the day that starts.
+        at.strftime("%a").to_string()
+    } else {
+        at.strftime("%H:%M").to_string()
+    }
+}
+
+/// How far the local zone is ahead of UTC at `time`, in seconds.
+pub fn utc_offset(time: SystemTime) -> i64 {
+    Timestamp::try_from(time).map_or(0, |t| i64::from(zone().to_offset(t).seconds()))
+}
+
 /// `1 file`, `3 files`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {

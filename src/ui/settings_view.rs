@@ -797,11 +797,13 @@ fn transfer_ui(
                         same(|s| s.transfer.workers.to_string()),
                     ),
                 );
-                ui.weak(format!(
-                    "transfers running at once, 1 to {MAX_WORKERS} (more start now; fewer take \
-                     effect at the next start)"
-                ));
             });
+            ui.end_row();
+            ui.label("");
+            ui.weak(format!(
+                "Transfers running at once, 1 to {MAX_WORKERS} (more start now; fewer take \
+                 effect at the next start)."
+            ));
             ui.end_row();
         });
 }
