@@ -455,7 +455,7 @@ fn an_orphan_appears_in_cleanup_and_is_swept_when_selected() {
     );
     assert!(has_label(&harness, "Orphan"));
     assert!(has_label(&harness, "Active"));
-    assert!(has_label(&harness, "Reclaimable: 1 file · 4.9 KiB"));
+    assert!(has_label(&harness, "Can be swept: 1 file (4.9 KiB)"));
     // The active row's checkbox is disabled and says why.
     let live =
         harness.get_by_label_contains(".live.bin.fedcba9876543210.ferry-part cannot be selected");
@@ -500,7 +500,7 @@ fn an_orphan_appears_in_cleanup_and_is_swept_when_selected() {
     assert!(keep.exists());
     assert!(harness.query_by_label(&select).is_none());
     assert!(has_label(&harness, "Sweep: removed 1 file, freed 4.9 KiB."));
-    assert!(has_label(&harness, "Recent sweep log (1)"));
+    assert!(has_label(&harness, "Sweep log (1)"));
     drop(held);
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::settings::Settings;
-use super::sweep::{self, Entry, LogRecord, ScanReport, SweepReport, SweepRequest, Trigger};
+use super::sweep::{self, Entry, LogRecord, ScanReport, SweepReport, SweepRequest, Trend, Trigger};
 
 /// How many sweep-log lines the engine publishes.
 pub const LOG_LINES: usize = 200;
@@ -58,6 +58,8 @@ pub fn run(
     data_dir: PathBuf,
     cancel: Arc<AtomicBool>,
 ) {
+    // Leftovers over time: one sample per scan of the settings' scope.
+    let mut trend = Trend::load_in(&data_dir);
     for (item, settings) in work {
         let request = |scope: &SweepScope| {
             let mut request = if scope.roots.is_empty() {
@@ -75,7 +77,13 @@ pub fn run(
             request
         };
         let message = match &item {
-            SweepWork::Scan(scope) => SweepDone::Scanned(sweep::scan(&request(scope))),
+            SweepWork::Scan(scope) => {
+                let mut report = sweep::scan(&request(scope));
+                if scope.roots.is_empty() && scope.older_than.is_none() {
+                    trend.record(&mut report);
+                }
+                SweepDone::Scanned(report)
+            }
             SweepWork::Sweep(scope, trigger) => {
                 let mut req = request(scope);
                 req.trigger = *trigger;

@@ -15,7 +15,7 @@ use ferry_engine::handle::{Command, Engine, EngineConfig, Event, Target};
 use ferry_engine::settings::{FILE_NAME, Settings};
 use ferry_engine::sweeper::SweepScope;
 
-use super::cleanup::{CleanupView, cleanup_ui, sweepable};
+use super::cleanup::{self, CleanupView, Summary, cleanup_ui};
 use super::dialogs::{Answer, DialogHost, FileDialogs, Purpose, RfdDialogs};
 use super::format;
 use super::model::Model;
@@ -50,6 +50,8 @@ impl AppConfig {
     /// there; `data_dir` is created if needed.
     pub fn with_dirs(data_dir: PathBuf, config_dir: &Path) -> Result<Self, String> {
         let data_dir = dirs::ensure(data_dir).map_err(|e| e.to_string())?;
+        // Clock times in the window are local; the zone is read here, once.
+        format::load_time_zone();
         let settings_path = config_dir.join(FILE_NAME);
         let (settings, warnings) = Settings::load_from(&settings_path)
             .unwrap_or_else(|e| (Settings::default(), vec![e.to_string()]));
@@ -136,7 +138,11 @@ impl FerryApp {
         }
         let mut app = Self {
             new_job: NewJob::new(&config.settings),
-            settings_form: SettingsForm::new(&config.settings, 0),
+            settings_form: SettingsForm::new(
+                &config.settings,
+                0,
+                view.schedule_interval_secs.map(Duration::from_secs),
+            ),
             model: Model::new(config.settings),
             view,
             cleanup: CleanupView::default(),
@@ -391,25 +397,34 @@ impl FerryApp {
 
     fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            let orphans: Vec<_> = self
-                .model
-                .scan
-                .iter()
-                .flat_map(|s| &s.entries)
-                .filter(|e| sweepable(e, &self.model.settings).is_ok())
-                .collect();
-            if orphans.is_empty() {
-                ui.weak("No leftover files to clean up");
-            } else {
-                let bytes = orphans.iter().map(|e| e.size).sum();
-                ui.label(
-                    RichText::new(format!(
-                        "{} ({}) can be cleaned up",
-                        format::count(orphans.len() as u64, "leftover file", "leftover files"),
-                        format::bytes(bytes)
-                    ))
-                    .color(colours::warning(ui)),
-                );
+            // The same sums as the Cleanup tab's, from the same scan.
+            match self.model.scan.as_ref().map(Summary::of) {
+                None => {
+                    ui.weak("Looking for leftover files…");
+                }
+                Some(summary) if summary.leftovers.files == 0 => {
+                    ui.weak("No leftover files");
+                }
+                Some(summary) => {
+                    let leftovers = format!(
+                        "{} ({})",
+                        format::count(summary.leftovers.files, "leftover file", "leftover files"),
+                        format::bytes(summary.leftovers.bytes)
+                    );
+                    let removable = summary.removable();
+                    if removable.files == 0 {
+                        ui.weak(format!("{leftovers}; none can be swept now"));
+                    } else {
+                        ui.label(
+                            RichText::new(format!(
+                                "{leftovers}; {} ({}) can be swept",
+                                format::count(removable.files, "file", "files"),
+                                format::bytes(removable.bytes)
+                            ))
+                            .color(colours::warning(ui)),
+                        );
+                    }
+                }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.weak(format!("Data: {}", self.data_dir.display()));
@@ -455,15 +470,25 @@ impl eframe::App for FerryApp {
         self.handle_close(&ctx);
         let hovering = ctx.input(|i| i.raw.hovered_files.len());
 
-        if self.view.tab == Tab::Cleanup && !self.model.scanning {
-            let old = self
+        if self.view.tab == Tab::Cleanup {
+            let elapsed = self.model.scanned_at.map(|at| at.elapsed());
+            // A file the engine called too young becomes old enough: look
+            // again then, for the engine's new verdict.
+            let next_change = self
                 .model
-                .scanned_at
-                .is_none_or(|at| at.elapsed() >= RESCAN_AFTER);
-            if self.cleanup_stale || old {
-                self.rescan();
+                .scan
+                .as_ref()
+                .zip(elapsed)
+                .and_then(|(scan, elapsed)| cleanup::next_change(scan, elapsed));
+            if !self.model.scanning {
+                let old = elapsed.is_none_or(|e| e >= RESCAN_AFTER);
+                let due = next_change.is_some_and(|left| left.is_zero());
+                if self.cleanup_stale || old || due {
+                    self.rescan();
+                }
             }
-            ctx.request_repaint_after(RESCAN_AFTER);
+            // Ages tick between scans (computed from the scan's time).
+            ctx.request_repaint_after(Duration::from_secs(1));
         }
 
         let mut out = Outbox::default();
@@ -501,6 +526,7 @@ impl eframe::App for FerryApp {
                 ui,
                 &self.model,
                 &mut self.settings_form,
+                &mut self.view.schedule_interval_secs,
                 self.dialogs.open_purpose(),
                 &mut out,
             ),

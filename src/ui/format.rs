@@ -1,6 +1,10 @@
 //! Numbers for people: bytes, rates, durations and moments.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 use ferry_engine::atomic::ConflictPolicy;
 
@@ -56,6 +60,64 @@ pub fn moment(time: SystemTime, now: SystemTime) -> String {
     }
 }
 
+static ZONE: OnceLock<TimeZone> = OnceLock::new();
+static UTC: TimeZone = TimeZone::UTC;
+
+/// Reads the system's time zone (the `TZ` variable or `/etc/localtime`)
+/// once, so that [`clock`] never touches the disk. Called before the event
+/// loop starts; until then (and if there is none) clock times are in UTC.
+pub fn load_time_zone() {
+    ZONE.get_or_init(|| TimeZone::try_system().unwrap_or(TimeZone::UTC));
+}
+
+fn zone() -> &'static TimeZone {
+    ZONE.get().unwrap_or(&UTC)
+}
+
+/// A moment as a local clock time, as short as it can be said next to
+/// `now`: `14:20` today, `tomorrow 14:20`, `yesterday 09:05`, `Tue 14:20`
+/// within a week, `2026-11-22 14:20` otherwise.
+pub fn clock(time: SystemTime, now: SystemTime) -> String {
+    let (Ok(at), Ok(today)) = (Timestamp::try_from(time), Timestamp::try_from(now)) else {
+        return "?".to_string();
+    };
+    let (at, today) = (zone().to_datetime(at), zone().to_datetime(today));
+    let hm = at.strftime("%H:%M").to_string();
+    let days = today
+        .date()
+        .until(at.date())
+        .map_or(i64::MAX, |span| i64::from(span.get_days()));
+    match days {
+        0 => hm,
+        1 => format!("tomorrow {hm}"),
+        -1 => format!("yesterday {hm}"),
+        -6..=6 => format!("{} {hm}", at.strftime("%a")),
+        _ => format!("{} {hm}", at.strftime("%Y-%m-%d")),
+    }
+}
+
+/// A moment on a chart's time axis: `14:00`, the day at midnight (`Sun`),
+/// or the day and date (`Sun 29`) for marks a day or more apart.
+pub fn clock_mark(time: SystemTime, step: Duration) -> String {
+    let Ok(at) = Timestamp::try_from(time) else {
+        return String::new();
+    };
+    let at = zone().to_datetime(at);
+    if step >= Duration::from_secs(86_400) {
+        at.strftime("%a %d").to_string()
+    } else if at.hour() == 0 && at.minute() == 0 {
+        // Midnight names the day that starts.
+        at.strftime("%a").to_string()
+    } else {
+        at.strftime("%H:%M").to_string()
+    }
+}
+
+/// How far the local zone is ahead of UTC at `time`, in seconds.
+pub fn utc_offset(time: SystemTime) -> i64 {
+    Timestamp::try_from(time).map_or(0, |t| i64::from(zone().to_offset(t).seconds()))
+}
+
 /// `1 file`, `3 files`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
@@ -108,5 +170,23 @@ mod tests {
         assert_eq!(moment(now + Duration::from_secs(7200), now), "in 2h");
         assert_eq!(count(1, "file", "files"), "1 file");
         assert_eq!(count(2, "file", "files"), "2 files");
+    }
+
+    #[test]
+    fn clock_times() {
+        // Without a loaded zone, UTC.
+        let noon = SystemTime::UNIX_EPOCH
+            + Duration::from_secs(1_795_000_000 / 86_400 * 86_400)
+            + Duration::from_secs(12 * 3600 + 20 * 60);
+        assert_eq!(clock(noon, noon), "12:20");
+        let hour = Duration::from_secs(3600);
+        assert_eq!(clock(noon + 12 * hour, noon), "tomorrow 00:20");
+        assert_eq!(clock(noon - 13 * hour, noon), "yesterday 23:20");
+        assert_eq!(clock(noon + 72 * hour, noon).len(), "Tue 12:20".len());
+        assert!(clock(noon + 24 * 30 * hour, noon).ends_with(" 12:20"));
+        assert_eq!(
+            clock(noon + 24 * 30 * hour, noon).len(),
+            "2026-11-22 12:20".len()
+        );
     }
 }

@@ -19,6 +19,7 @@ use eframe::egui;
 use ferry_engine::handle::Command;
 
 pub mod app;
+pub mod chart;
 pub mod cleanup;
 pub mod dialogs;
 pub mod format;

@@ -1,24 +1,32 @@
-//! The Settings tab: a form over [`Settings`] that checks every field as it
-//! is typed (errors shown beside the field) and hands the result to the
-//! engine, which validates it again, saves it and puts it in force.
+//! The Settings tab: a form over [`Settings`] that starts from the settings
+//! in force (so fields it does not show are kept as they are), checks what
+//! is typed (a number, in range) beside each field, and hands the result to
+//! the engine. The engine checks everything again, including that each
+//! folder exists, and answers saved or refused; each refusal is shown
+//! beside its field. The form never looks at the disk itself.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use eframe::egui::{self, RichText};
 
 use ferry_engine::atomic::ConflictPolicy;
 use ferry_engine::handle::Command;
 use ferry_engine::settings::{
-    MAX_INTERVAL, MAX_THRESHOLD, MAX_WORKERS, MIN_INTERVAL, MIN_THRESHOLD, Settings,
+    MAX_INTERVAL, MAX_THRESHOLD, MAX_WORKERS, MIN_FOREIGN_MIN_AGE, MIN_INTERVAL, MIN_THRESHOLD,
+    Settings,
 };
 use ferry_engine::sweep::{ForeignPattern, Schedule};
 
+use super::cleanup::schedule_ui;
 use super::dialogs::Purpose;
 use super::format;
 use super::model::Model;
 use super::{Outbox, colours};
+
+/// The interval offered when no schedule was ever set.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 
 /// A unit for durations typed in the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,16 +87,33 @@ fn parse_duration(text: &str, unit: Unit) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs.round() as u64))
 }
 
+/// Parses a duration and checks it against the engine's bounds.
+fn parse_within(text: &str, unit: Unit, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = parse_duration(text, unit)?;
+    if d < min || d > max {
+        return Err(format!(
+            "must be between {} and {} (it is {})",
+            format::duration(min),
+            format::duration(max),
+            format::duration(d)
+        ));
+    }
+    Ok(d)
+}
+
 /// The form's fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsForm {
+    /// The settings the form was loaded from: every field the form does not
+    /// show is saved as it is there.
+    pub base: Settings,
     /// Sweep threshold, as typed.
     pub threshold: String,
     /// Its unit.
     pub threshold_unit: Unit,
     /// Whether sweeps are scheduled.
     pub scheduled: bool,
-    /// Interval, as typed.
+    /// Interval, as typed (kept while the schedule is off).
     pub interval: String,
     /// Its unit.
     pub interval_unit: Unit,
@@ -100,16 +125,24 @@ pub struct SettingsForm {
     pub typed_root_error: Option<String>,
     /// Enabled foreign patterns.
     pub foreign: BTreeSet<ForeignPattern>,
+    /// Other tools' files' minimum age, as typed.
+    pub foreign_min_age: String,
+    /// Its unit.
+    pub foreign_min_age_unit: Unit,
+    /// Whether scheduled sweeps include other tools' files.
+    pub foreign_in_schedule: bool,
     /// Default conflict policy.
     pub conflict: ConflictPolicy,
     /// Default verify.
     pub verify: bool,
     /// Default all-or-nothing.
     pub all_or_nothing: bool,
-    /// Transfer workers.
-    pub workers: usize,
+    /// Transfer workers, as typed.
+    pub workers: String,
     /// The model's settings generation this form was loaded from.
     pub generation: u64,
+    /// The settings last handed to the engine (to place its answer).
+    pub sent: Option<Settings>,
 }
 
 /// Problems with the form, per field.
@@ -121,76 +154,80 @@ pub struct FieldErrors {
     pub schedule: Option<String>,
     /// The roots.
     pub roots: Option<String>,
+    /// Other tools' files' minimum age.
+    pub foreign_min_age: Option<String>,
     /// The workers.
     pub workers: Option<String>,
-    /// Anything else.
-    pub other: Vec<String>,
-}
-
-impl FieldErrors {
-    fn is_empty(&self) -> bool {
-        self.threshold.is_none()
-            && self.schedule.is_none()
-            && self.roots.is_none()
-            && self.workers.is_none()
-            && self.other.is_empty()
-    }
 }
 
 impl SettingsForm {
-    /// The form showing `settings`.
-    pub fn new(settings: &Settings, generation: u64) -> Self {
-        let (threshold, threshold_unit) = Unit::fit(settings.sweep.threshold);
-        let (scheduled, (interval, interval_unit)) = match settings.sweep.schedule {
-            Schedule::Off => (false, ("6".to_string(), Unit::Hours)),
+    /// The form showing `settings`; when the schedule is off, the interval
+    /// offered is `interval` (the last one used), else six hours.
+    pub fn new(settings: &Settings, generation: u64, interval: Option<Duration>) -> Self {
+        let sweep = &settings.sweep;
+        let (threshold, threshold_unit) = Unit::fit(sweep.threshold);
+        let (scheduled, (interval, interval_unit)) = match sweep.schedule {
+            Schedule::Off => (false, Unit::fit(interval.unwrap_or(DEFAULT_INTERVAL))),
             Schedule::Every(d) => (true, Unit::fit(d)),
         };
+        let (foreign_min_age, foreign_min_age_unit) = Unit::fit(sweep.foreign_min_age);
         Self {
+            base: settings.clone(),
             threshold,
             threshold_unit,
             scheduled,
             interval,
             interval_unit,
-            roots: settings.sweep.roots.clone(),
+            roots: sweep.roots.clone(),
             typed_root: String::new(),
             typed_root_error: None,
-            foreign: settings.sweep.foreign_patterns.iter().copied().collect(),
+            foreign: sweep.foreign_patterns.iter().copied().collect(),
+            foreign_min_age,
+            foreign_min_age_unit,
+            foreign_in_schedule: sweep.foreign_in_schedule,
             conflict: settings.transfer.conflict,
             verify: settings.transfer.verify,
             all_or_nothing: settings.transfer.all_or_nothing,
-            workers: settings.transfer.workers,
+            workers: settings.transfer.workers.to_string(),
             generation,
+            sent: None,
         }
     }
 
-    /// The settings the form describes, or what is wrong with it.
+    /// The interval typed in, if it is one (also while the schedule is off).
+    pub fn interval(&self) -> Option<Duration> {
+        parse_within(
+            &self.interval,
+            self.interval_unit,
+            MIN_INTERVAL,
+            MAX_INTERVAL,
+        )
+        .ok()
+    }
+
+    /// The settings the form describes, or what is wrong with what was
+    /// typed. Only the values are checked here; the engine checks them
+    /// again, and the folders on its side.
     pub fn settings(&self) -> Result<Settings, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let mut settings = Settings::default();
-        let human = |d: Duration| format::duration(d);
-        match parse_duration(&self.threshold, self.threshold_unit) {
-            Ok(d) if d < MIN_THRESHOLD || d > MAX_THRESHOLD => {
-                errors.threshold = Some(format!(
-                    "must be between {} and {} (it is {})",
-                    human(MIN_THRESHOLD),
-                    human(MAX_THRESHOLD),
-                    human(d)
-                ));
-            }
-            Ok(d) => settings.sweep.threshold = d,
+        let mut settings = self.base.clone();
+        let sweep = &mut settings.sweep;
+        match parse_within(
+            &self.threshold,
+            self.threshold_unit,
+            MIN_THRESHOLD,
+            MAX_THRESHOLD,
+        ) {
+            Ok(d) => sweep.threshold = d,
             Err(e) => errors.threshold = Some(e),
         }
-        settings.sweep.schedule = if self.scheduled {
-            match parse_duration(&self.interval, self.interval_unit) {
-                Ok(d) if d < MIN_INTERVAL || d > MAX_INTERVAL => {
-                    errors.schedule = Some(format!(
-                        "must be between {} and {} (it is {})",
-                        human(MIN_INTERVAL),
-                        human(MAX_INTERVAL),
-                        human(d)
-                    ));
-                    Schedule::Off
-                }
+        sweep.schedule = if self.scheduled {
+            match parse_within(
+                &self.interval,
+                self.interval_unit,
+                MIN_INTERVAL,
+                MAX_INTERVAL,
+            ) {
                 Ok(d) => Schedule::Every(d),
                 Err(e) => {
                     errors.schedule = Some(e);
@@ -206,21 +243,41 @@ impl SettingsForm {
                 bad.display()
             ));
         }
-        settings.sweep.roots = self.roots.clone();
-        settings.sweep.foreign_patterns = self.foreign.iter().copied().collect();
-        if !(1..=MAX_WORKERS).contains(&self.workers) {
-            errors.workers = Some(format!("must be between 1 and {MAX_WORKERS}"));
+        sweep.roots = self.roots.clone();
+        // The same patterns keep the order they had.
+        let before: BTreeSet<ForeignPattern> = sweep.foreign_patterns.iter().copied().collect();
+        if before != self.foreign {
+            sweep.foreign_patterns = self.foreign.iter().copied().collect();
         }
-        settings.transfer.workers = self.workers;
+        match parse_within(
+            &self.foreign_min_age,
+            self.foreign_min_age_unit,
+            MIN_FOREIGN_MIN_AGE,
+            MAX_THRESHOLD,
+        ) {
+            Ok(d) => sweep.foreign_min_age = d,
+            Err(e) => errors.foreign_min_age = Some(e),
+        }
+        sweep.foreign_in_schedule = self.foreign_in_schedule;
+        match self.workers.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_WORKERS).contains(&n) => settings.transfer.workers = n,
+            Ok(0) => {
+                errors.workers = Some(format!(
+                    "must be between 1 and {MAX_WORKERS} (0 would run no transfer)"
+                ));
+            }
+            Ok(_) => errors.workers = Some(format!("must be between 1 and {MAX_WORKERS}")),
+            Err(_) => {
+                errors.workers = Some(format!(
+                    "'{}' is not a whole number (1 to {MAX_WORKERS})",
+                    self.workers.trim()
+                ));
+            }
+        }
         settings.transfer.conflict = self.conflict;
         settings.transfer.verify = self.verify;
         settings.transfer.all_or_nothing = self.all_or_nothing;
-        if errors.is_empty()
-            && let Err(invalid) = settings.validate()
-        {
-            errors.other = invalid.problems;
-        }
-        if errors.is_empty() {
+        if errors == FieldErrors::default() {
             Ok(settings)
         } else {
             Err(errors)
@@ -253,194 +310,126 @@ impl SettingsForm {
     }
 }
 
-fn field_error(ui: &mut egui::Ui, error: &Option<String>) {
-    if let Some(e) = error {
-        ui.label(RichText::new(e.as_str()).color(colours::error(ui)));
+/// The field a problem the engine reported is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// The threshold.
+    Threshold,
+    /// The schedule.
+    Schedule,
+    /// Other tools' files' minimum age.
+    ForeignMinAge,
+    /// One folder to clean.
+    Root(PathBuf),
+    /// The workers.
+    Workers,
+    /// None in particular (saving failed, …).
+    General,
+}
+
+/// Places a problem the engine reported (its words) on a field of a form
+/// whose folders were `roots`.
+pub fn field_of(problem: &str, roots: &[PathBuf]) -> Field {
+    if let Some(root) = roots
+        .iter()
+        .find(|r| problem.contains(&format!("'{}'", r.display())))
+    {
+        return Field::Root(root.clone());
+    }
+    let p = problem.to_lowercase();
+    if p.starts_with("the sweep threshold") {
+        Field::Threshold
+    } else if p.starts_with("scheduled sweeps") {
+        Field::Schedule
+    } else if p.starts_with("the minimum age of other tools' files") {
+        Field::ForeignMinAge
+    } else if p.starts_with("the number of workers") {
+        Field::Workers
+    } else {
+        Field::General
     }
 }
 
-/// The Settings tab.
+/// The engine's refusal, placed on fields.
+struct Refusal {
+    problems: Vec<(Field, String)>,
+}
+
+impl Refusal {
+    fn new(model: &Model, form: &SettingsForm) -> Self {
+        let roots = form
+            .sent
+            .as_ref()
+            .map_or(&form.roots, |s| &s.sweep.roots)
+            .clone();
+        Self {
+            problems: model
+                .settings_rejected
+                .iter()
+                .map(|p| (field_of(p, &roots), p.clone()))
+                .collect(),
+        }
+    }
+
+    fn on(&self, field: &Field) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, p)| p.as_str())
+    }
+
+    fn general(&self) -> impl Iterator<Item = &str> {
+        self.problems
+            .iter()
+            .filter(|(f, _)| *f == Field::General)
+            .map(|(_, p)| p.as_str())
+    }
+}
+
+fn field_error(ui: &mut egui::Ui, error: Option<&str>) {
+    if let Some(e) = error {
+        ui.label(RichText::new(e).color(colours::error(ui)));
+    }
+}
+
+/// A local error, or else the engine's word on the field (while the field
+/// still holds what was sent).
+fn first<'a>(local: &'a Option<String>, engine: Option<&'a str>, same: bool) -> Option<&'a str> {
+    local.as_deref().or(if same { engine } else { None })
+}
+
+/// The Settings tab. `interval` is the last schedule interval used (kept
+/// between runs), offered when the schedule is turned on again.
 pub fn settings_ui(
     ui: &mut egui::Ui,
     model: &Model,
     form: &mut SettingsForm,
+    interval: &mut Option<u64>,
     dialog_open: Option<Purpose>,
     out: &mut Outbox,
 ) {
     if form.generation != model.settings_generation {
-        *form = SettingsForm::new(&model.settings, model.settings_generation);
+        let keep = form.interval().or(interval.map(Duration::from_secs));
+        *form = SettingsForm::new(&model.settings, model.settings_generation, keep);
+    }
+    if let Some(d) = form.interval() {
+        *interval = Some(d.as_secs());
     }
     let result = form.settings();
     let errors = result.clone().err().unwrap_or_default();
     let changed = result.as_ref().map_or(true, |s| *s != model.settings);
+    let refusal = Refusal::new(model, form);
+    let sent = form.sent.clone();
+    // Whether a field still holds what the engine refused.
+    let same = |pick: fn(&Settings) -> String| match (&result, &sent) {
+        (Ok(now), Some(sent)) => pick(now) == pick(sent),
+        _ => false,
+    };
 
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
+    egui::Panel::bottom("settings-actions")
+        .frame(egui::Frame::NONE.inner_margin(egui::Margin::symmetric(0, 6)))
         .show(ui, |ui| {
-            ui.heading("Cleanup settings");
-            egui::Grid::new("sweep-settings")
-                .num_columns(2)
-                .spacing([12.0, 8.0])
-                .show(ui, |ui| {
-                    let label = ui.label("Sweep threshold:");
-                    ui.horizontal(|ui| {
-                        let field = ui.add(
-                            egui::TextEdit::singleline(&mut form.threshold)
-                                .desired_width(70.0)
-                                .hint_text("e.g. 24"),
-                        );
-                        field.labelled_by(label.id);
-                        unit_combo(ui, "Threshold unit", &mut form.threshold_unit, &Unit::ALL);
-                        field_error(ui, &errors.threshold);
-                    });
-                    ui.end_row();
-                    ui.label("");
-                    ui.weak(
-                        "Unlocked temp files older than this are orphans and may be swept \
-                         (at least 1 minute).",
-                    );
-                    ui.end_row();
-
-                    let label = ui.label("Scheduled sweeps:");
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut form.scheduled, false, "Off");
-                        ui.radio_value(&mut form.scheduled, true, "Every");
-                        ui.add_enabled_ui(form.scheduled, |ui| {
-                            let field = ui.add(
-                                egui::TextEdit::singleline(&mut form.interval)
-                                    .desired_width(70.0)
-                                    .hint_text("e.g. 6"),
-                            );
-                            field.labelled_by(label.id);
-                            unit_combo(
-                                ui,
-                                "Interval unit",
-                                &mut form.interval_unit,
-                                &[Unit::Minutes, Unit::Hours],
-                            );
-                        });
-                        field_error(ui, &errors.schedule);
-                    });
-                    ui.end_row();
-                });
-
-            ui.add_space(6.0);
-            ui.label(RichText::new("Folders to clean up").strong());
-            ui.weak(
-                "Swept with their sub-folders, in addition to every folder Ferry has written \
-                 into.",
-            );
-            let mut remove = None;
-            for (i, root) in form.roots.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    if ui
-                        .small_button("Remove")
-                        .on_hover_text(format!("Stop sweeping {}", root.display()))
-                        .clicked()
-                    {
-                        remove = Some(i);
-                    }
-                    ui.monospace(root.display().to_string());
-                });
-            }
-            if let Some(i) = remove {
-                form.roots.remove(i);
-            }
-            if form.roots.is_empty() {
-                ui.weak("No extra folders.");
-            }
-            field_error(ui, &errors.roots);
-            ui.horizontal(|ui| {
-                let picking = dialog_open == Some(Purpose::SweepRoot);
-                if ui
-                    .add_enabled(
-                        dialog_open.is_none(),
-                        egui::Button::new(if picking {
-                            "Choosing…"
-                        } else {
-                            "Add folder…"
-                        }),
-                    )
-                    .clicked()
-                {
-                    out.dialog(Purpose::SweepRoot);
-                }
-                let label = ui.label("or type one:");
-                let field = ui.add(
-                    egui::TextEdit::singleline(&mut form.typed_root)
-                        .hint_text("/home/me/Downloads")
-                        .desired_width(280.0),
-                );
-                let field = field.labelled_by(label.id);
-                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                if ui.button("Add root").clicked() || entered {
-                    form.add_typed_root();
-                }
-            });
-            field_error(ui, &form.typed_root_error);
-
-            ui.add_space(6.0);
-            ui.label(RichText::new("Other tools' partial files").strong());
-            ui.weak(
-                "Always listed in Cleanup; swept only when enabled here (they were not written \
-                 by Ferry).",
-            );
-            for pattern in ForeignPattern::ALL {
-                let mut on = form.foreign.contains(&pattern);
-                if ui.checkbox(&mut on, pattern.describe()).changed() {
-                    if on {
-                        form.foreign.insert(pattern);
-                    } else {
-                        form.foreign.remove(&pattern);
-                    }
-                }
-            }
-
-            ui.add_space(10.0);
-            ui.heading("Transfer defaults");
-            egui::Grid::new("transfer-settings")
-                .num_columns(2)
-                .spacing([12.0, 8.0])
-                .show(ui, |ui| {
-                    ui.label("If a file exists:");
-                    egui::ComboBox::from_id_salt("default-conflict")
-                        .selected_text(format::policy(form.conflict))
-                        .show_ui(ui, |ui| {
-                            for policy in ConflictPolicy::ALL {
-                                ui.selectable_value(
-                                    &mut form.conflict,
-                                    policy,
-                                    format::policy(policy),
-                                );
-                            }
-                        })
-                        .response
-                        .on_hover_text("Default when a file of the same name exists");
-                    ui.end_row();
-                    ui.label("New transfers:");
-                    ui.horizontal(|ui| {
-                        ui.checkbox(&mut form.verify, "Verify copies by default");
-                        ui.checkbox(&mut form.all_or_nothing, "All or nothing by default");
-                    });
-                    ui.end_row();
-                    let label = ui.label("Workers:");
-                    ui.horizontal(|ui| {
-                        ui.add(egui::DragValue::new(&mut form.workers).range(1..=MAX_WORKERS))
-                            .labelled_by(label.id);
-                        ui.weak(
-                            "transfers running at once (more start now; fewer take effect \
-                             at the next start)",
-                        );
-                        field_error(ui, &errors.workers);
-                    });
-                    ui.end_row();
-                });
-
-            ui.add_space(10.0);
-            for problem in &errors.other {
-                ui.label(RichText::new(problem.as_str()).color(colours::error(ui)));
-            }
-            for problem in &model.settings_rejected {
+            for problem in refusal.general() {
                 ui.label(RichText::new(format!("Not saved: {problem}")).color(colours::error(ui)));
             }
             ui.horizontal(|ui| {
@@ -451,26 +440,371 @@ pub fn settings_ui(
                 if save.clicked()
                     && let Ok(settings) = &result
                 {
+                    form.sent = Some(settings.clone());
                     out.command(Command::UpdateSettings(settings.clone()));
                     out.settings_sent = true;
                 }
                 if ui
                     .add_enabled(changed, egui::Button::new("Revert"))
+                    .on_hover_text("Back to the settings in force")
                     .clicked()
                 {
-                    *form = SettingsForm::new(&model.settings, model.settings_generation);
+                    *form = SettingsForm::new(
+                        &model.settings,
+                        model.settings_generation,
+                        interval.map(Duration::from_secs),
+                    );
                 }
                 if model.settings_pending {
                     ui.spinner();
                     ui.weak("Saving…");
                 } else if !changed {
                     ui.weak("All changes are saved.");
-                } else if result.is_err() {
-                    ui.label(
-                        RichText::new("Fix the marked fields to save.").color(colours::error(ui)),
-                    );
+                } else {
+                    unsaved_mark(ui);
+                    if result.is_err() {
+                        ui.label(
+                            RichText::new("Fix the marked fields to save.")
+                                .color(colours::error(ui)),
+                        );
+                    } else if !model.settings_rejected.is_empty() {
+                        ui.label(
+                            RichText::new("Not saved: see the marked fields.")
+                                .color(colours::error(ui)),
+                        );
+                    }
                 }
             });
+        });
+
+    egui::CentralPanel::default()
+        .frame(egui::Frame::NONE)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.heading("Cleanup settings");
+                        if changed && !model.settings_pending {
+                            ui.add_space(8.0);
+                            unsaved_mark(ui);
+                        }
+                    });
+                    sweep_ui(ui, model, form, &errors, &refusal, &same);
+                    ui.add_space(6.0);
+                    folders_ui(ui, form, &errors, &refusal, dialog_open, out);
+                    ui.add_space(6.0);
+                    foreign_ui(ui, form, &errors, &refusal, &same);
+                    ui.add_space(10.0);
+                    transfer_ui(ui, form, &errors, &refusal, &same);
+                    ui.add_space(10.0);
+                });
+        });
+}
+
+fn unsaved_mark(ui: &mut egui::Ui) {
+    let colour = colours::warning(ui);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), 4.0, colour);
+    ui.label(RichText::new("Unsaved changes").color(colour))
+        .on_hover_text("Save settings puts them in force; Revert goes back.");
+}
+
+type Same<'a> = dyn Fn(fn(&Settings) -> String) -> bool + 'a;
+
+fn sweep_ui(
+    ui: &mut egui::Ui,
+    model: &Model,
+    form: &mut SettingsForm,
+    errors: &FieldErrors,
+    refusal: &Refusal,
+    same: &Same<'_>,
+) {
+    egui::Grid::new("sweep-settings")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            let label = ui.label("Sweep threshold:");
+            ui.horizontal(|ui| {
+                let field = ui.add(
+                    egui::TextEdit::singleline(&mut form.threshold)
+                        .desired_width(70.0)
+                        .hint_text("e.g. 24"),
+                );
+                field.labelled_by(label.id);
+                unit_combo(ui, "Threshold unit", &mut form.threshold_unit, &Unit::ALL);
+                field_error(
+                    ui,
+                    first(
+                        &errors.threshold,
+                        refusal.on(&Field::Threshold),
+                        same(|s| format!("{:?}", s.sweep.threshold)),
+                    ),
+                );
+            });
+            ui.end_row();
+            ui.label("");
+            ui.vertical(|ui| {
+                ui.weak(
+                    "Unlocked temp files older than this are orphans and may be swept (at \
+                     least 1 minute).",
+                );
+                ui.weak(
+                    "A file's age counts from the last change of its contents or its metadata \
+                     (the newer of its modification and status-change times), so setting an \
+                     old date on it (touch -d) does not make it old.",
+                );
+            });
+            ui.end_row();
+
+            let label = ui.label("Scheduled sweeps:");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut form.scheduled, false, "Off");
+                ui.radio_value(&mut form.scheduled, true, "Every");
+                ui.add_enabled_ui(form.scheduled, |ui| {
+                    let field = ui.add(
+                        egui::TextEdit::singleline(&mut form.interval)
+                            .desired_width(70.0)
+                            .hint_text("e.g. 6"),
+                    );
+                    field.labelled_by(label.id);
+                    unit_combo(
+                        ui,
+                        "Interval unit",
+                        &mut form.interval_unit,
+                        &[Unit::Minutes, Unit::Hours, Unit::Days],
+                    );
+                });
+                field_error(
+                    ui,
+                    first(
+                        &errors.schedule,
+                        refusal.on(&Field::Schedule),
+                        same(|s| s.sweep.schedule.to_string()),
+                    ),
+                );
+            });
+            ui.end_row();
+            ui.label("");
+            ui.vertical(|ui| {
+                ui.horizontal_wrapped(|ui| schedule_ui(ui, model, SystemTime::now()));
+                ui.weak(
+                    "Saving a schedule never sweeps at once: the first scheduled sweep comes one \
+                     interval later. Scheduled sweeps run while Ferry is open.",
+                );
+            });
+            ui.end_row();
+        });
+}
+
+fn folders_ui(
+    ui: &mut egui::Ui,
+    form: &mut SettingsForm,
+    errors: &FieldErrors,
+    refusal: &Refusal,
+    dialog_open: Option<Purpose>,
+    out: &mut Outbox,
+) {
+    ui.label(RichText::new("Folders to clean").strong());
+    ui.weak(
+        "Looked through with their sub-folders, in addition to every folder Ferry has written \
+         into.",
+    );
+    let mut remove = None;
+    for (i, root) in form.roots.iter().enumerate() {
+        ui.horizontal_wrapped(|ui| {
+            let button = ui.small_button("Remove");
+            // Named with its folder for screen readers.
+            let name = format!("Remove {}", root.display());
+            button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+            if button
+                .on_hover_text(format!("Stop cleaning {}", root.display()))
+                .clicked()
+            {
+                remove = Some(i);
+            }
+            ui.monospace(root.display().to_string());
+            if let Some(problem) = refusal.on(&Field::Root(root.clone())) {
+                ui.label(
+                    RichText::new(format!("{} (not saved)", problem_beside(problem, root)))
+                        .color(colours::error(ui)),
+                )
+                .on_hover_text(problem);
+            }
+        });
+    }
+    if let Some(i) = remove {
+        form.roots.remove(i);
+    }
+    if form.roots.is_empty() {
+        ui.weak("No folders besides those Ferry wrote into.");
+    }
+    field_error(ui, errors.roots.as_deref());
+    ui.horizontal_wrapped(|ui| {
+        let picking = dialog_open == Some(Purpose::SweepRoot);
+        if ui
+            .add_enabled(
+                dialog_open.is_none(),
+                egui::Button::new(if picking {
+                    "Choosing…"
+                } else {
+                    "Add folder…"
+                }),
+            )
+            .clicked()
+        {
+            out.dialog(Purpose::SweepRoot);
+        }
+        let label = ui.label("or type one:");
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut form.typed_root)
+                .hint_text("/home/me/Downloads")
+                .desired_width(260.0),
+        );
+        let field = field.labelled_by(label.id);
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui
+            .add_enabled(
+                !form.typed_root.trim().is_empty(),
+                egui::Button::new("Add this folder"),
+            )
+            .clicked()
+            || entered
+        {
+            form.add_typed_root();
+        }
+    });
+    field_error(ui, form.typed_root_error.as_deref());
+}
+
+/// The engine's sentence about a folder, without the folder's path (it is
+/// right beside it): "cannot be used: it does not exist".
+fn problem_beside(problem: &str, root: &std::path::Path) -> String {
+    let quoted = format!("'{}'", root.display());
+    match problem.split_once(&quoted) {
+        Some((_, rest)) => rest.trim().to_string(),
+        None => problem.to_string(),
+    }
+}
+
+fn foreign_ui(
+    ui: &mut egui::Ui,
+    form: &mut SettingsForm,
+    errors: &FieldErrors,
+    refusal: &Refusal,
+    same: &Same<'_>,
+) {
+    ui.label(RichText::new("Other tools' partial files").strong());
+    ui.weak(
+        "Always listed in Cleanup; swept only when their kind is enabled here (they were not \
+         written by Ferry), and only from Cleanup after you see the list, unless you include \
+         them in scheduled sweeps below.",
+    );
+    for pattern in ForeignPattern::ALL {
+        let mut on = form.foreign.contains(&pattern);
+        if ui.checkbox(&mut on, pattern.describe()).changed() {
+            if on {
+                form.foreign.insert(pattern);
+            } else {
+                form.foreign.remove(&pattern);
+            }
+        }
+    }
+    ui.add_space(4.0);
+    egui::Grid::new("foreign-settings")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            let label = ui.label("Minimum age:");
+            ui.horizontal(|ui| {
+                let field = ui.add(
+                    egui::TextEdit::singleline(&mut form.foreign_min_age)
+                        .desired_width(70.0)
+                        .hint_text("e.g. 1"),
+                );
+                field.labelled_by(label.id);
+                unit_combo(
+                    ui,
+                    "Minimum age unit",
+                    &mut form.foreign_min_age_unit,
+                    &Unit::ALL,
+                );
+                field_error(
+                    ui,
+                    first(
+                        &errors.foreign_min_age,
+                        refusal.on(&Field::ForeignMinAge),
+                        same(|s| format!("{:?}", s.sweep.foreign_min_age)),
+                    ),
+                );
+            });
+            ui.end_row();
+            ui.label("");
+            ui.weak(
+                "Other tools' files are swept only once they are at least this old, whatever \
+                 the threshold (at least 1 minute).",
+            );
+            ui.end_row();
+        });
+    ui.checkbox(
+        &mut form.foreign_in_schedule,
+        "Include other tools' files in scheduled sweeps",
+    )
+    .on_hover_text(
+        "Off: scheduled sweeps remove only Ferry's own orphans; other tools' files go only when \
+         you sweep them from Cleanup.",
+    );
+}
+
+fn transfer_ui(
+    ui: &mut egui::Ui,
+    form: &mut SettingsForm,
+    errors: &FieldErrors,
+    refusal: &Refusal,
+    same: &Same<'_>,
+) {
+    ui.heading("Transfer defaults");
+    egui::Grid::new("transfer-settings")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            ui.label("If a file exists:");
+            egui::ComboBox::from_id_salt("default-conflict")
+                .selected_text(format::policy(form.conflict))
+                .show_ui(ui, |ui| {
+                    for policy in ConflictPolicy::ALL {
+                        ui.selectable_value(&mut form.conflict, policy, format::policy(policy));
+                    }
+                })
+                .response
+                .on_hover_text("Default when a file of the same name exists");
+            ui.end_row();
+            ui.label("New transfers:");
+            ui.horizontal_wrapped(|ui| {
+                ui.checkbox(&mut form.verify, "Verify copies by default");
+                ui.checkbox(&mut form.all_or_nothing, "All or nothing by default");
+            });
+            ui.end_row();
+            let label = ui.label("Workers:");
+            ui.horizontal_wrapped(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut form.workers).desired_width(50.0))
+                    .labelled_by(label.id);
+                field_error(
+                    ui,
+                    first(
+                        &errors.workers,
+                        refusal.on(&Field::Workers),
+                        same(|s| s.transfer.workers.to_string()),
+                    ),
+                );
+            });
+            ui.end_row();
+            ui.label("");
+            ui.weak(format!(
+                "Transfers running at once, 1 to {MAX_WORKERS} (more start now; fewer take \
+                 effect at the next start)."
+            ));
+            ui.end_row();
         });
 }
 
@@ -497,7 +831,10 @@ mod tests {
         let mut settings = Settings::default();
         settings.sweep.threshold = Duration::from_secs(2 * 3600);
         settings.sweep.schedule = Schedule::Every(Duration::from_secs(90 * 60));
-        let form = SettingsForm::new(&settings, 0);
+        settings.sweep.foreign_min_age = Duration::from_secs(3 * 3600);
+        settings.sweep.foreign_in_schedule = true;
+        settings.sweep.foreign_patterns = vec![ForeignPattern::Crdownload, ForeignPattern::Rsync];
+        let form = SettingsForm::new(&settings, 0, None);
         assert_eq!(
             (form.threshold.as_str(), form.threshold_unit),
             ("2", Unit::Hours)
@@ -506,16 +843,71 @@ mod tests {
             (form.interval.as_str(), form.interval_unit),
             ("90", Unit::Minutes)
         );
+        assert_eq!(
+            (form.foreign_min_age.as_str(), form.foreign_min_age_unit),
+            ("3", Unit::Hours)
+        );
+        // Every field comes back as it was, the patterns in their order.
         assert_eq!(form.settings().unwrap(), settings);
 
         let mut bad = form.clone();
         bad.threshold = "0.5".into();
         bad.threshold_unit = Unit::Minutes;
         bad.interval = "soon".into();
-        bad.workers = 0;
+        bad.workers = "0".into();
+        bad.foreign_min_age = "0.1".into();
+        bad.foreign_min_age_unit = Unit::Minutes;
         let errors = bad.settings().unwrap_err();
         assert!(errors.threshold.unwrap().contains("between 1m"));
         assert!(errors.schedule.unwrap().contains("not a number"));
-        assert!(errors.workers.is_some());
+        assert!(errors.workers.unwrap().contains("between 1 and 64"));
+        assert!(errors.foreign_min_age.unwrap().contains("between 1m"));
+
+        // Off keeps the interval typed in; a new form offers the last one.
+        let mut off = form.clone();
+        off.scheduled = false;
+        assert_eq!(off.settings().unwrap().sweep.schedule, Schedule::Off);
+        assert_eq!(off.interval(), Some(Duration::from_secs(90 * 60)));
+        let saved = off.settings().unwrap();
+        let again = SettingsForm::new(&saved, 1, off.interval());
+        assert_eq!(
+            (
+                again.interval.as_str(),
+                again.interval_unit,
+                again.scheduled
+            ),
+            ("90", Unit::Minutes, false)
+        );
+    }
+
+    #[test]
+    fn the_engines_problems_land_on_their_fields() {
+        let roots = [PathBuf::from("/media/usb"), PathBuf::from("/srv/x")];
+        assert_eq!(
+            field_of(
+                "the sweep folder '/srv/x' cannot be used: it does not exist",
+                &roots
+            ),
+            Field::Root(roots[1].clone())
+        );
+        assert_eq!(
+            field_of(
+                "the number of workers must be between 1 and 64 (it is 0)",
+                &roots
+            ),
+            Field::Workers
+        );
+        assert_eq!(
+            field_of("the sweep threshold must be at least 1m", &roots),
+            Field::Threshold
+        );
+        assert_eq!(field_of("disk full", &roots), Field::General);
+        assert_eq!(
+            problem_beside(
+                "the sweep folder '/srv/x' cannot be used: it does not exist",
+                &roots[1]
+            ),
+            "cannot be used: it does not exist"
+        );
     }
 }

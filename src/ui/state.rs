@@ -31,10 +31,20 @@ impl Tab {
     }
 }
 
+/// What the Cleanup chart measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ChartMeasure {
+    /// Bytes.
+    #[default]
+    Size,
+    /// Files.
+    Files,
+}
+
 /// A column of the Cleanup table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SortColumn {
-    /// Active, young, orphan, foreign.
+    /// Active, young, orphan, foreign, backup.
     Status,
     /// The file's path.
     #[default]
@@ -43,12 +53,13 @@ pub enum SortColumn {
     Size,
     /// Its age.
     Age,
-    /// Part, lock or foreign.
+    /// Ferry temp, Ferry lock, other tool's, backup.
     Kind,
 }
 
 /// Which statuses the Cleanup table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StatusFilter {
     /// Files a live transfer holds.
     pub active: bool,
@@ -58,6 +69,8 @@ pub struct StatusFilter {
     pub orphan: bool,
     /// Other tools' files.
     pub foreign: bool,
+    /// Backups of replaced files (never swept).
+    pub backup: bool,
 }
 
 impl Default for StatusFilter {
@@ -67,6 +80,7 @@ impl Default for StatusFilter {
             young: true,
             orphan: true,
             foreign: true,
+            backup: true,
         }
     }
 }
@@ -85,6 +99,11 @@ pub struct ViewState {
     pub descending: bool,
     /// The Cleanup table's status filter.
     pub filter: StatusFilter,
+    /// What the Cleanup chart shows.
+    pub chart: ChartMeasure,
+    /// The interval of the last sweep schedule (seconds), so that turning
+    /// the schedule off, saving, and on again offers the same interval.
+    pub schedule_interval_secs: Option<u64>,
 }
 
 impl Default for ViewState {
@@ -95,6 +114,8 @@ impl Default for ViewState {
             sort: SortColumn::Path,
             descending: false,
             filter: StatusFilter::default(),
+            chart: ChartMeasure::Size,
+            schedule_interval_secs: None,
         }
     }
 }

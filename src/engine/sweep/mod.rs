@@ -87,6 +87,7 @@ mod report;
 mod request;
 mod scan;
 mod schedule;
+mod trend;
 
 #[cfg(unix)]
 mod unix;
@@ -109,3 +110,6 @@ pub(crate) use request::resolve_root;
 pub use request::{DEFAULT_LOCK_WAIT, DEFAULT_TIME_LIMIT, Root, SweepRequest, Trigger, check_root};
 pub use scan::scan;
 pub use schedule::{RETRY_DELAY, SCHEDULE_FILE, Schedule, Scheduler};
+pub use trend::{
+    TREND_FILE, TREND_SAMPLES, TREND_SPACING, Tally, Trend, TrendSample, read_trend_in,
+};

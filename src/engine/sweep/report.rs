@@ -161,6 +161,10 @@ pub struct ScanReport {
     pub warnings: Vec<String>,
     /// Set when the scan stopped before the end.
     pub stopped: Option<Stop>,
+    /// Leftovers over time, oldest first: filled by the engine's own scans
+    /// ([`Trend::record`](super::Trend::record)), which keep one sample per
+    /// scan in the data directory; empty for a scan run on its own.
+    pub trend: Vec<super::TrendSample>,
 }
 
 /// A file a sweep removed (or, in a dry run, would remove).
