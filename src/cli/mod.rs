@@ -103,7 +103,8 @@ pub fn main() -> ExitCode {
 fn open_window() -> ExitCode {
     let config = crate::env::dirs()
         .map_err(|e| e.to_string())
-        .and_then(|dirs| ferry_ui::AppConfig::with_dirs(dirs.data, &dirs.config));
+        .and_then(|dirs| ferry_ui::AppConfig::with_dirs(dirs.data, &dirs.config))
+        .map(|config| config.with_timer(schedule::timer_host()));
     match config {
         Ok(config) => ferry_ui::run(config),
         Err(e) => {

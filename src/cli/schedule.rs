@@ -60,6 +60,17 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
     }
 }
 
+/// What the engine needs to install the timer from the window: where it
+/// goes, this program and its folder overrides (`None` when there is no
+/// home folder or this program's path cannot be told).
+pub(crate) fn timer_host() -> Option<ferry_engine::handle::TimerHost> {
+    Some(ferry_engine::handle::TimerHost {
+        place: place().ok()?,
+        program: std::env::current_exe().ok()?,
+        env: timer_env(),
+    })
+}
+
 /// The user's folders, from the environment.
 fn place() -> Result<TimerPlace, String> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());

@@ -56,6 +56,9 @@ pub struct CopyOptions<'a> {
     /// so often during a large file's copy (journals keep it, so a resume
     /// can continue from there).
     pub on_durable: Option<&'a (dyn Fn(u64) -> Result<()> + Sync)>,
+    /// Told what the copy is doing after its data is written: flushing it
+    /// to the disk, reading it back (with bytes read so far and in all).
+    pub on_stage: Option<&'a (dyn Fn(Stage) + Sync)>,
     /// Runs before a numbered name is tried (`rename` policy; journals).
     pub before_place: Option<super::atomic::BeforePlace<'a>>,
     /// What the destination's filesystem can do.
@@ -80,6 +83,7 @@ impl CopyOptions<'_> {
             on_temp: None,
             resume: None,
             on_durable: None,
+            on_stage: None,
         }
     }
 }
@@ -144,6 +148,17 @@ pub struct Continue {
     pub temp: PathBuf,
     /// Bytes kept.
     pub offset: u64,
+}
+
+/// What a copy is doing once its data is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Making the data durable (fsync).
+    Flushing,
+    /// Reading the copy back: bytes read and in all.
+    Verifying(u64, u64),
+    /// Done with both.
+    Done,
 }
 
 /// Files smaller than this get no durable checkpoints (starting over costs
@@ -421,10 +436,24 @@ impl StagedFile {
         buf: &mut [u8],
         sync_dir: bool,
     ) -> Result<FileOutcome> {
+        let stage = |s| {
+            if let Some(on_stage) = options.on_stage {
+                on_stage(s);
+            }
+        };
+        stage(Stage::Flushing);
         self.temp.sync()?;
         if let (true, Some(expected)) = (self.verify, &self.hash) {
-            verify_temp(&self.temp, expected, buf, options.control)?;
+            verify_temp(
+                &self.temp,
+                expected,
+                buf,
+                options.control,
+                self.bytes,
+                &stage,
+            )?;
         }
+        stage(Stage::Done);
         let commit = CommitOptions {
             policy: options.policy,
             source_modified: self.source_modified,
@@ -761,8 +790,12 @@ fn verify_temp(
     expected: &blake3::Hash,
     buf: &mut [u8],
     control: Option<&Control>,
+    total: u64,
+    stage: &dyn Fn(Stage),
 ) -> Result<()> {
     let read_err = |e| Error::io(Operation::Verify, temp.temp_path(), e);
+    let mut read = 0u64;
+    stage(Stage::Verifying(0, total));
     let mut file = temp.handle();
     os::drop_cached_pages(file);
     file.seek(SeekFrom::Start(0)).map_err(read_err)?;
@@ -773,6 +806,8 @@ fn verify_temp(
             Ok(0) => break,
             Ok(n) => {
                 hasher.update(&buf[..n]);
+                read += n as u64;
+                stage(Stage::Verifying(read, total));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(read_err(e)),

@@ -67,6 +67,22 @@ pub struct EngineConfig {
     /// Where [`Command::UpdateSettings`] saves them; `None` keeps them in
     /// memory only.
     pub settings_path: Option<PathBuf>,
+    /// Where the per-user timer for scheduled sweeps goes and what it runs
+    /// (the embedding program knows); `None`: the timer commands say there
+    /// is none.
+    pub timer: Option<TimerHost>,
+}
+
+/// What the engine needs to install the per-user timer that sweeps while
+/// the window is closed.
+#[derive(Debug, Clone)]
+pub struct TimerHost {
+    /// Where its files go.
+    pub place: crate::timer::TimerPlace,
+    /// The program it runs (absolute), with `sweep --scheduled`.
+    pub program: PathBuf,
+    /// The environment it runs with (Ferry's folder overrides).
+    pub env: Vec<(String, PathBuf)>,
 }
 
 impl EngineConfig {
@@ -78,6 +94,7 @@ impl EngineConfig {
             waker: None,
             settings: Settings::default(),
             settings_path: None,
+            timer: None,
         }
     }
 }
@@ -127,6 +144,13 @@ pub enum Command {
         /// The destination.
         dest: Option<PathBuf>,
     },
+    /// Install the per-user timer that runs scheduled sweeps while Ferry is
+    /// closed, on the settings' schedule ([`Event::Timer`]).
+    InstallTimer,
+    /// Remove that timer ([`Event::Timer`]).
+    RemoveTimer,
+    /// Ask whether it is installed and when it last swept ([`Event::Timer`]).
+    TimerStatus,
     /// Create a destination folder (with its parents) a person asked for;
     /// answered by [`Event::FolderCreated`] and a new [`Event::Inspected`].
     CreateFolder(PathBuf),
@@ -189,6 +213,8 @@ pub struct Progress {
     pub paused: bool,
     /// What it is doing now.
     pub phase: Phase,
+    /// While verifying: bytes of the current file read back, and its size.
+    pub verifying: Option<(u64, u64)>,
 }
 
 /// An interrupted job found in the journal directory.
@@ -263,6 +289,9 @@ pub enum Event {
     History(Vec<HistoryEntry>),
     /// A job ended and was added to the history.
     HistoryAdded(Box<HistoryEntry>),
+    /// The per-user timer's state after a timer command (or why the command
+    /// failed, in words).
+    Timer(Result<crate::timer::TimerStatus, String>),
     /// What a [`Command::Inspect`] found.
     Inspected(Inspection),
     /// A [`Command::CreateFolder`] ended (the error in words, if it failed).
@@ -705,6 +734,20 @@ impl Owner {
             Command::Inspect { sources, dest } => {
                 let _ = self.inspect_tx.send(InspectWork::Inspect { sources, dest });
             }
+            Command::InstallTimer | Command::RemoveTimer | Command::TimerStatus => {
+                let action = match command {
+                    Command::InstallTimer => {
+                        TimerAction::Install(self.config.settings.sweep.schedule)
+                    }
+                    Command::RemoveTimer => TimerAction::Remove,
+                    _ => TimerAction::Status,
+                };
+                let _ = self.inspect_tx.send(InspectWork::Timer {
+                    action,
+                    host: self.config.timer.clone(),
+                    data_dir: self.config.data_dir.clone(),
+                });
+            }
             Command::CreateFolder(path) => {
                 let _ = self.inspect_tx.send(InspectWork::CreateFolder(path));
             }
@@ -900,6 +943,7 @@ impl Owner {
                 eta,
                 paused,
                 phase: p.phase(),
+                verifying: p.verify_progress(),
             };
             for conflict in p.take_conflicts() {
                 conflicts.push((id, conflict));
@@ -953,6 +997,59 @@ enum InspectWork {
         dest: Option<PathBuf>,
     },
     CreateFolder(PathBuf),
+    Timer {
+        action: TimerAction,
+        host: Option<TimerHost>,
+        data_dir: PathBuf,
+    },
+}
+
+/// What to do with the per-user timer.
+enum TimerAction {
+    Install(crate::sweep::Schedule),
+    Remove,
+    Status,
+}
+
+/// Carries out a timer command; the timer's state after it.
+fn timer_work(
+    action: TimerAction,
+    host: Option<TimerHost>,
+    data_dir: &std::path::Path,
+) -> Result<crate::timer::TimerStatus, String> {
+    use crate::timer;
+    let host = host.ok_or("this program cannot install a timer for scheduled sweeps")?;
+    match action {
+        TimerAction::Install(crate::sweep::Schedule::Every(interval)) => {
+            // Installing counts as setting the schedule, as in the window:
+            // the first sweep comes one interval later.
+            let _ = crate::sweep::Scheduler::start_in(
+                crate::sweep::Schedule::Every(interval),
+                data_dir,
+                SystemTime::now(),
+            );
+            timer::install(&timer::TimerSpec {
+                interval,
+                program: host.program.clone(),
+                args: vec!["sweep".into(), "--scheduled".into()],
+                env: host.env.clone(),
+                place: host.place.clone(),
+            })
+            .map_err(|e| format!("the timer was not installed: {e}"))?;
+        }
+        TimerAction::Install(_) => {
+            return Err(
+                "scheduled sweeps are off: choose how often to sweep, save, then install \
+                        the timer"
+                    .into(),
+            );
+        }
+        TimerAction::Remove => {
+            timer::remove(&host.place).map_err(|e| format!("the timer was not removed: {e}"))?;
+        }
+        TimerAction::Status => {}
+    }
+    timer::status(&host.place, data_dir).map_err(|e| e.to_string())
 }
 
 /// Checks paths and creates folders off the owner thread (a slow network
@@ -971,6 +1068,11 @@ fn inspector(work: Receiver<InspectWork>, events: Sender<Event>) {
                     Event::Inspected(inspect(&sources, dest.as_deref()))
                 }
                 InspectWork::Inspect { .. } => continue,
+                InspectWork::Timer {
+                    action,
+                    host,
+                    data_dir,
+                } => Event::Timer(timer_work(action, host, &data_dir)),
                 InspectWork::CreateFolder(path) => {
                     let error = std::fs::create_dir_all(&path).err().map(|e| {
                         super::Error::io(super::Operation::CreateDir, &path, e).to_string()

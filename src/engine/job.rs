@@ -590,6 +590,13 @@ pub struct JobSummary {
     pub bytes_done: u64,
     /// Files the conflict policy skipped.
     pub skipped: u64,
+    /// Of the files written, those that replaced an existing file.
+    #[serde(default)]
+    pub replaced: u64,
+    /// Of the files written, those written beside an existing one under a
+    /// numbered name.
+    #[serde(default)]
+    pub renamed: u64,
     /// Files an earlier, interrupted run of the job had already finished
     /// (counted neither in `files_done` nor in `bytes_done`).
     #[serde(default)]
@@ -612,6 +619,8 @@ impl JobSummary {
             files_done: 0,
             bytes_done: 0,
             skipped: 0,
+            replaced: 0,
+            renamed: 0,
             previously_done: 0,
             failed: Vec::new(),
             warnings: Vec::new(),

@@ -42,6 +42,9 @@ pub struct AppConfig {
     pub warnings: Vec<String>,
     /// The file dialogs.
     pub dialogs: Arc<dyn FileDialogs>,
+    /// Where the per-user timer for scheduled sweeps goes (given by the
+    /// program that opens the window; `None`: no timer can be installed).
+    pub timer: Option<ferry_engine::handle::TimerHost>,
 }
 
 impl AppConfig {
@@ -61,7 +64,14 @@ impl AppConfig {
             settings_path: Some(settings_path),
             warnings,
             dialogs: Arc::new(RfdDialogs),
+            timer: None,
         })
+    }
+
+    /// The same with the per-user timer's place.
+    pub fn with_timer(mut self, timer: Option<ferry_engine::handle::TimerHost>) -> Self {
+        self.timer = timer;
+        self
     }
 
     /// The same with other file dialogs (tests answer them themselves).
@@ -120,6 +130,7 @@ impl FerryApp {
             waker: Some(waker),
             settings: config.settings.clone(),
             settings_path: config.settings_path.clone(),
+            timer: config.timer.clone(),
         });
         let _ = events.set(engine.events().clone());
         // Anything published before the receiver was shared is drawn now.

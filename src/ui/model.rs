@@ -167,6 +167,7 @@ impl Model {
             | Event::HistoryAdded(_)
             | Event::Inspected(_)
             | Event::FolderCreated { .. }
+            | Event::Timer(_)
             | Event::Verified { .. } => {}
             Event::Queued { id, spec } => {
                 self.unfinished.retain(|u| u.id != id);

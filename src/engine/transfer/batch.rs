@@ -168,7 +168,10 @@ impl Runner<'_> {
             .map(|(i, ..)| parent_dir(&plan.entries[*i].dest))
             .collect();
         let temp_dirs: Vec<&Path> = temp_dirs.into_iter().collect();
-        if let Err(e) = os::sync_batch(&handles, &temp_dirs) {
+        self.progress.set_phase(super::Phase::Flushing);
+        let synced = os::sync_batch(&handles, &temp_dirs);
+        self.progress.set_phase(super::Phase::Copying);
+        if let Err(e) = synced {
             drop(handles);
             for (i, _, staged) in ready {
                 let err = Error::io(Operation::Sync, staged.temp().temp_path(), clone_io(&e));
@@ -199,9 +202,11 @@ impl Runner<'_> {
                     method,
                     kept,
                     hash,
+                    replaced,
                     ..
                 }) => {
                     faults::point("after-place");
+                    self.count_landing(i, &path, replaced);
                     self.notes.add(kept);
                     dirs.insert(parent_dir(&plan.entries[i].dest));
                     committed.push((i, written, size, path, bytes, method, hash));

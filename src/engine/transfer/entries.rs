@@ -124,9 +124,10 @@ impl Runner<'_> {
                 kept,
                 source,
                 hash,
-                ..
+                replaced,
             }) => {
                 faults::point("after-place");
+                self.count_landing(i, &path, replaced);
                 self.methods.insert(method);
                 self.notes.add(kept);
                 self.done_at(i, &path, bytes, hash)?;
@@ -188,8 +189,9 @@ impl Runner<'_> {
             atomic::commit_path(&entry.src, &entry.dest, &options)?
         };
         match committed {
-            Committed::Written { path, .. } => {
+            Committed::Written { path, replaced } => {
                 faults::point("after-move-rename");
+                self.count_landing(i, &path, replaced);
                 if !self.traits.rename_keeps_times && meta.is_file() {
                     os::set_times_by_path(&path, meta.accessed().ok(), meta.modified().ok())
                         .map_err(|e| Error::io(Operation::SetMetadata, &path, e))?;
@@ -342,7 +344,8 @@ impl Runner<'_> {
         source: Option<FileStamp>,
     ) -> Result<()> {
         match committed {
-            Committed::Written { path, .. } => {
+            Committed::Written { path, replaced } => {
+                self.count_landing(i, &path, replaced);
                 faults::point("after-place");
                 let hash = match entry.kind {
                     EntryKind::HardLink { .. } => self.hash_if_needed(&path),

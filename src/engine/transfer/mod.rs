@@ -75,6 +75,9 @@ pub struct LiveProgress {
     phase: std::sync::atomic::AtomicU8,
     /// Set once the plan is made (the totals are known).
     planned: std::sync::atomic::AtomicBool,
+    /// Verifying: bytes read back of the current file, and its size.
+    verify_done: AtomicU64,
+    verify_total: AtomicU64,
 }
 
 /// What a job is doing now.
@@ -135,6 +138,30 @@ impl LiveProgress {
     /// Says what the job is doing now.
     pub fn set_phase(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+
+    /// While verifying: bytes of the current file read back, and its size.
+    pub fn verify_progress(&self) -> Option<(u64, u64)> {
+        (self.phase() == Phase::Verifying).then(|| {
+            (
+                self.verify_done.load(Ordering::Relaxed),
+                self.verify_total.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Follows a copy's stages (see [`crate::copy::Stage`]).
+    pub fn stage(&self, stage: crate::copy::Stage) {
+        use crate::copy::Stage;
+        match stage {
+            Stage::Flushing => self.set_phase(Phase::Flushing),
+            Stage::Verifying(done, total) => {
+                self.verify_done.store(done, Ordering::Relaxed);
+                self.verify_total.store(total, Ordering::Relaxed);
+                self.set_phase(Phase::Verifying);
+            }
+            Stage::Done => self.set_phase(Phase::Copying),
+        }
     }
 
     fn add_bytes(&self, n: u64) {
@@ -246,6 +273,8 @@ pub fn run_job(
         bytes_written: 0,
         skipped: 0,
         previously_done: 0,
+        replaced: 0,
+        renamed: 0,
         methods: BTreeSet::new(),
         dirty_dirs: Vec::new(),
         batch_mode: Runner::wants_batches(spec, &plan),
@@ -260,6 +289,7 @@ pub fn run_job(
         for_all: None,
         manifest: None,
         continuations: HashMap::new(),
+        stage_hook: Box::new(move |s| progress.stage(s)),
     };
     if let Some(path) = &spec.checksums {
         match Manifest::create(path) {
@@ -325,6 +355,8 @@ pub fn run_job(
         files_done: runner.files_written,
         bytes_done: runner.bytes_written,
         skipped: runner.skipped,
+        replaced: runner.replaced,
+        renamed: runner.renamed,
         previously_done: runner.previously_done,
         failed,
         warnings: Vec::new(),
@@ -377,6 +409,10 @@ struct Runner<'a> {
     skipped: u64,
     /// Files and links an earlier run had finished.
     previously_done: u64,
+    /// Of the files written, those that replaced one.
+    replaced: u64,
+    /// Of the files written, those put under a numbered name.
+    renamed: u64,
     /// How data was moved, for the summary.
     methods: BTreeSet<CopyMethod>,
     /// Folders created but not yet made durable (batched jobs).
@@ -406,6 +442,8 @@ struct Runner<'a> {
     manifest: Option<Mutex<Manifest>>,
     /// Temps of a dead run to continue, by entry (resume mid-file).
     continuations: HashMap<usize, Continue>,
+    /// Passes a copy's stages to the progress.
+    stage_hook: Box<dyn Fn(crate::copy::Stage) + Sync + 'a>,
 }
 
 impl Runner<'_> {
@@ -455,6 +493,7 @@ impl Runner<'_> {
             on_temp: None,
             resume: None,
             on_durable: None,
+            on_stage: Some(&self.stage_hook),
         }
     }
 
@@ -600,6 +639,12 @@ impl Runner<'_> {
         } else {
             self.skipped += 1;
         }
+    }
+
+    /// Counts how a written entry `i` landed at `path`.
+    fn count_landing(&mut self, i: usize, path: &Path, replaced: bool) {
+        self.replaced += u64::from(replaced);
+        self.renamed += u64::from(path != self.plan.entries[i].dest);
     }
 
     /// Journals entry `i` as done at `path` (with its hash, which also goes
