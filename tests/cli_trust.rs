@@ -595,7 +595,8 @@ fn a_same_filesystem_move_killed_after_a_rename_resumes_cleanly() {
     many_files(&src, 12, 1);
     let expected = contents(&src);
     let dst = tmp.path().join("dst");
-    fs::create_dir_all(dst.join("src")).unwrap();
+    // The folder exists at the destination, so its files move one by one.
+    fs::create_dir_all(dst.join("src/d000")).unwrap();
     let data = tmp.path().join("data");
     run_killed_at(
         ferry(&data).arg("move").arg(&src).arg(&dst),

@@ -156,6 +156,14 @@ pub enum Record {
     },
     /// An all-or-nothing job reached its commit point: keep everything.
     Committed,
+    /// The folder of entry `i` was moved whole, by one rename: entries
+    /// `i..end` (its contents) are done with it.
+    TreeMoved {
+        /// The folder's entry.
+        i: usize,
+        /// One past its last entry.
+        end: usize,
+    },
     /// The first `bytes` of entry `i`'s latest temp are durable (fsynced):
     /// a resume may continue from there.
     Partial {
@@ -245,6 +253,8 @@ pub struct JournalState {
     pub failed: BTreeMap<usize, FileError>,
     /// Whether an all-or-nothing job reached its commit point.
     pub committed: bool,
+    /// Folders moved whole: first entry → one past the last.
+    pub trees: BTreeMap<usize, usize>,
     /// How far each entry's latest temp is durable.
     pub partial: BTreeMap<usize, u64>,
     /// Hashes of finished entries, where the job keeps a manifest.
@@ -312,6 +322,7 @@ impl JournalState {
             committed: false,
             hashes: BTreeMap::new(),
             partial: BTreeMap::new(),
+            trees: BTreeMap::new(),
             asked: BTreeSet::new(),
             answered: BTreeMap::new(),
             answered_all: None,
@@ -375,6 +386,9 @@ impl JournalState {
                 self.failed.insert(i, error);
             }
             Record::Committed => self.committed = true,
+            Record::TreeMoved { i, end } => {
+                self.trees.insert(i, end);
+            }
             Record::Partial { i, bytes } => {
                 self.partial.insert(i, bytes);
             }

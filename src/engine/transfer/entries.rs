@@ -22,7 +22,7 @@ use crate::{faults, names};
 impl Runner<'_> {
     /// Whether sources go by rename where they can (moves that are not
     /// all-or-nothing; those copy, and remove sources at the commit point).
-    fn moves_by_rename(&self) -> bool {
+    pub(super) fn moves_by_rename(&self) -> bool {
         self.spec.kind == TransferKind::Move && !self.spec.all_or_nothing
     }
 
@@ -154,6 +154,73 @@ impl Runner<'_> {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// A folder whose destination name is free, in a move within one
+    /// filesystem: moved whole with one no-clobber rename (as `mv` does:
+    /// the tree appears at once), journaled first by the folder's identity,
+    /// then both parent folders flushed. Returns whether it was moved; when
+    /// it cannot be (another filesystem, the name taken meanwhile, or the
+    /// rename refused) its entries go one by one.
+    pub(super) fn move_tree(&mut self, i: usize, entry: &Entry) -> Result<bool> {
+        if fs::symlink_metadata(&entry.dest).is_ok() {
+            return Ok(false);
+        }
+        let Ok(meta) = fs::symlink_metadata(&entry.src) else {
+            return Ok(false);
+        };
+        let stamp = FileStamp::of(&meta);
+        if let Ok(dir) = fs::metadata(parent_dir(&entry.dest))
+            && os::HAS_FILE_IDS
+            && FileStamp::of(&dir).dev != stamp.dev
+        {
+            return Ok(false);
+        }
+        self.record(Record::Moving { i, file: stamp }, true)?;
+        let options = CommitOptions {
+            cancel: Some(self.control.cancel_flag()),
+            traits: &self.traits,
+            ..CommitOptions::new(crate::job::ConflictPolicy::Fail)
+        };
+        match atomic::commit_path(&entry.src, &entry.dest, &options) {
+            Ok(Committed::Written { .. }) => {}
+            Ok(Committed::Skipped) | Err(_) => return Ok(false),
+        }
+        faults::point("after-move-rename");
+        let src_dir = parent_dir(&entry.src);
+        os::sync_dir(src_dir).map_err(|e| Error::io(Operation::Sync, src_dir, e))?;
+        let end = super::subtree_end(self.plan, i);
+        self.record(Record::TreeMoved { i, end }, false)?;
+        self.tree_done(i, end, false);
+        self.methods.insert(CopyMethod::Rename);
+        Ok(true)
+    }
+
+    /// Counts entries `i..end` (a folder moved whole) as done, by this run
+    /// or (`earlier`) by a dead one.
+    pub(super) fn tree_done(&mut self, i: usize, end: usize, earlier: bool) {
+        let mut files = 0;
+        let mut bytes = 0;
+        for j in i..end.min(self.plan.entries.len()) {
+            let entry = &self.plan.entries[j];
+            self.done.insert(j);
+            if self.link_targets.contains(&j) {
+                self.placed.insert(j, entry.dest.clone());
+            }
+            if !entry.is_dir() {
+                files += 1;
+                bytes += self.entry_size(entry);
+            }
+        }
+        self.moved_trees.push((i, end));
+        self.progress.files_done.fetch_add(files, Ordering::Relaxed);
+        self.progress.add_bytes(bytes);
+        if earlier {
+            self.previously_done += files;
+        } else {
+            self.files_written += files;
+            self.bytes_written += bytes;
         }
     }
 

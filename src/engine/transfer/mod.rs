@@ -289,6 +289,7 @@ pub fn run_job(
         for_all: None,
         manifest: None,
         continuations: HashMap::new(),
+        moved_trees: Vec::new(),
         stage_hook: Box::new(move |s| progress.stage(s)),
     };
     if let Some(path) = &spec.checksums {
@@ -378,6 +379,19 @@ pub fn run_job(
     }
 }
 
+/// One past the last entry of the folder at entry `i` (its contents follow
+/// it in the plan); `i + 1` for anything else.
+pub(crate) fn subtree_end(plan: &JobPlan, i: usize) -> usize {
+    let top = &plan.entries[i];
+    if !top.is_dir() {
+        return i + 1;
+    }
+    plan.entries[i + 1..]
+        .iter()
+        .position(|e| !e.dest.starts_with(&top.dest))
+        .map_or(plan.entries.len(), |n| i + 1 + n)
+}
+
 /// The error for a journal whose damage is not a torn last line.
 pub(crate) fn damaged_journal(state: &JournalState, data_dir: &Path) -> Error {
     let good = match state.trust {
@@ -442,6 +456,8 @@ struct Runner<'a> {
     manifest: Option<Mutex<Manifest>>,
     /// Temps of a dead run to continue, by entry (resume mid-file).
     continuations: HashMap<usize, Continue>,
+    /// Folders moved whole (first entry, one past the last).
+    moved_trees: Vec<(usize, usize)>,
     /// Passes a copy's stages to the progress.
     stage_hook: Box<dyn Fn(crate::copy::Stage) + Sync + 'a>,
 }
@@ -561,6 +577,16 @@ impl Runner<'_> {
                     }
                 }
                 continue;
+            }
+            if entry.is_dir() && self.moves_by_rename() {
+                match self.move_tree(i, entry) {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.fail(i, entry, &e);
+                        continue;
+                    }
+                }
             }
             if let EntryKind::File { size } = entry.kind
                 && self.batchable(&entry.kind)
@@ -741,10 +767,15 @@ impl Runner<'_> {
     /// Applies folder owners, modes and times after their contents, and
     /// removes the emptied source folders of a move.
     fn finish_folders(&mut self) {
-        for entry in self.plan.entries.iter().rev() {
+        let moved = std::mem::take(&mut self.moved_trees);
+        for (i, entry) in self.plan.entries.iter().enumerate().rev() {
             let EntryKind::Dir { meta } = &entry.kind else {
                 continue;
             };
+            // A folder moved whole kept its metadata, and has no source left.
+            if moved.iter().any(|&(start, end)| (start..end).contains(&i)) {
+                continue;
+            }
             match os::apply_dir_meta(meta, &entry.dest) {
                 Ok(kept) => {
                     // What a drive does not keep is counted over files.

@@ -41,9 +41,27 @@ impl Runner<'_> {
             .map(|c| c.temp.clone())
             .collect();
         remove_dead_litter(self.plan, state, false, &keep);
+        for (&i, &end) in &state.trees {
+            self.tree_done(i, end, true);
+        }
+        // Killed between the whole-folder rename and its record: the folder
+        // is at its destination if it has the identity journaled before.
+        for (&i, stamp) in &state.moving {
+            let Some(entry) = self.plan.entries.get(i) else {
+                continue;
+            };
+            if entry.is_dir()
+                && !state.trees.contains_key(&i)
+                && fs::symlink_metadata(&entry.dest).is_ok_and(|m| stamp.same_file(&m))
+            {
+                let end = super::subtree_end(self.plan, i);
+                let _ = self.record(Record::TreeMoved { i, end }, false);
+                self.tree_done(i, end, true);
+            }
+        }
         let mut done = state.done.clone();
         for (i, entry) in self.plan.entries.iter().enumerate() {
-            if entry.is_dir() || done.contains_key(&i) {
+            if entry.is_dir() || done.contains_key(&i) || self.done.contains(&i) {
                 continue;
             }
             if let Some(path) = placed_by_dead_run(i, state, self.plan, self.spec.all_or_nothing) {
