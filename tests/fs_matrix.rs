@@ -739,6 +739,58 @@ fn racing_writers(fs: Fs) {
     assert_no_litter(mnt.path());
 }
 
+// ------------------------------------------------------------- moves
+
+matrix!(moves {
+    tmpfs => Fs::Tmpfs,
+    btrfs => Fs::Btrfs,
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// A tree moved onto the drive (another filesystem: copied in batches, the
+/// sources removed once their copies are durable), then within the drive
+/// into an existing folder (renamed in batches) and to a free name (one
+/// rename): identical each time, no source left, no litter.
+fn moves(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("photos");
+    make_tree(&src);
+    let reference = sandbox.dir("ref").join("photos");
+    make_tree(&reference);
+    let move_ = |args: &[&std::ffi::OsStr]| {
+        let mut cmd = sandbox.ferry();
+        cmd.arg("move").args(args);
+        common::run_with_timeout(cmd, Duration::from_secs(60))
+    };
+    let out = move_(&[src.as_os_str(), mnt.path().as_os_str()]);
+    report(fs, "move onto the drive", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!src.exists(), "the sources went");
+    let on_drive = mnt.path().join("photos");
+    assert_same_tree(fs, &reference, &on_drive);
+
+    // Within the drive, into an existing folder (merged entry by entry).
+    let merged = mnt.path().join("album");
+    fs::create_dir_all(merged.join("photos/many")).unwrap();
+    let out = move_(&[on_drive.as_os_str(), merged.as_os_str()]);
+    report(fs, "merge within the drive", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!on_drive.exists());
+    let names = |root: &Path| walk(root);
+    assert_eq!(names(&merged.join("photos")), names(&reference));
+
+    // Within the drive, to a free name.
+    let renamed = mnt.path().join("renamed");
+    let out = move_(&[merged.join("photos").as_os_str(), renamed.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(names(&renamed), names(&reference));
+    assert_no_litter(mnt.path());
+}
+
 // ------------------------------------------------------ time granularity
 
 matrix!(newer_at_the_drives_step {

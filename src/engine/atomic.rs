@@ -439,7 +439,9 @@ fn rename_noclobber(from: &Path, to: &Path, options: &CommitOptions<'_>) -> Resu
 pub fn commit_path(item: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Committed> {
     let _dest_lock = destination_lock(dest, options)?;
     let outcome = place(item, dest, options)?;
-    if let Committed::Written { path, .. } = &outcome {
+    if let Committed::Written { path, .. } = &outcome
+        && options.sync_dir
+    {
         let dir = parent_dir(path);
         os::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))?;
     }

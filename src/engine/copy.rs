@@ -802,6 +802,7 @@ fn verify_temp(
     let mut hasher = blake3::Hasher::new();
     loop {
         checkpoint(control, temp.dest())?;
+        faults::before_chunk();
         match file.read(buf) {
             Ok(0) => break,
             Ok(n) => {

@@ -327,7 +327,7 @@ impl fmt::Display for Error {
             [first, rest @ ..] => {
                 write!(f, " '{}'", first.display())?;
                 for p in rest {
-                    write!(f, " → '{}'", p.display())?;
+                    write!(f, " -> '{}'", p.display())?;
                 }
             }
         }
@@ -365,7 +365,7 @@ mod tests {
         let text = err.to_string();
         assert_eq!(
             text,
-            "could not move into place '/a/.x.ferry-part' → '/a/x': permission denied \
+            "could not move into place '/a/.x.ferry-part' -> '/a/x': permission denied \
              (check the file's permissions and owner)"
         );
     }

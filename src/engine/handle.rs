@@ -38,7 +38,7 @@ use crossbeam_channel::{Receiver, Sender, at, never, select, tick, unbounded};
 
 use super::control::Control;
 use super::history::{History, HistoryEntry};
-use super::inspect::{Inspection, inspect};
+use super::inspect::{Inspection, inspect_with};
 use super::job::{Answer, Conflict, ConflictPolicy, JobId, JobOutcome, JobSpec, JobSummary};
 use super::journal::{self, Journal, JournalState};
 use super::manifest::{VerifyReport, verify};
@@ -423,6 +423,8 @@ enum WorkerMsg {
 
 struct Running {
     spec: JobSpec,
+    /// A manifest being checked, not a transfer (no progress events).
+    verifying: bool,
     planned: bool,
     control: Arc<Control>,
     progress: Arc<LiveProgress>,
@@ -572,6 +574,19 @@ impl Owner {
                         self.emit(Event::Verified { id, result });
                     }
                     Ok(WorkerMsg::Finished(id, summary)) => {
+                        // A job that planned and ended within one tick is
+                        // still announced as accepted first.
+                        if let Some(job) = self.jobs.get(&id)
+                            && !job.planned
+                            && job.progress.is_planned()
+                        {
+                            let p = &job.progress;
+                            self.emit(Event::Planned {
+                                id,
+                                files: p.files_total.load(Ordering::Relaxed),
+                                bytes: p.bytes_total.load(Ordering::Relaxed),
+                            });
+                        }
                         if let Some(job) = self.jobs.remove(&id) {
                             self.remember(id, job.spec, &summary);
                         }
@@ -725,6 +740,9 @@ impl Owner {
             Command::Verify { id, manifest } => {
                 let placeholder = JobSpec::copy(Vec::new(), &manifest);
                 let (control, _) = self.track(id, placeholder);
+                if let Some(job) = self.jobs.get_mut(&id) {
+                    job.verifying = true;
+                }
                 self.dispatch(Work::Verify {
                     id,
                     manifest,
@@ -791,6 +809,7 @@ impl Owner {
     fn track(&mut self, id: JobId, spec: JobSpec) -> (Arc<Control>, Arc<LiveProgress>) {
         let running = Running {
             spec,
+            verifying: false,
             planned: false,
             control: Arc::default(),
             progress: Arc::default(),
@@ -867,7 +886,7 @@ impl Owner {
 
     /// Keeps an ended job in the history (and tells the clients).
     fn remember(&mut self, id: JobId, spec: JobSpec, summary: &JobSummary) {
-        let entry = HistoryEntry::new(id, spec, summary.clone());
+        let entry = HistoryEntry::new(id, spec.absolute(), summary.clone());
         if let Err(e) = self.history.push(entry.clone()) {
             self.emit(Event::Warning(e.to_string()));
         }
@@ -906,6 +925,9 @@ impl Owner {
         let mut conflicts = Vec::new();
         let mut planned = Vec::new();
         for (&id, job) in &mut self.jobs {
+            if job.verifying {
+                continue;
+            }
             let p = &job.progress;
             let bytes_done = p.bytes_done.load(Ordering::Relaxed);
             let (then, bytes_then) = job.sample;
@@ -1056,6 +1078,7 @@ fn timer_work(
 /// mount must not hold up the engine). Of several checks waiting, only the
 /// newest is made: a person typing sends one per key.
 fn inspector(work: Receiver<InspectWork>, events: Sender<Event>) {
+    let probes = super::caps::ProbeCache::new();
     while let Ok(first) = work.recv() {
         let mut batch = vec![first];
         batch.extend(work.try_iter());
@@ -1065,7 +1088,7 @@ fn inspector(work: Receiver<InspectWork>, events: Sender<Event>) {
         for (n, item) in batch.into_iter().enumerate() {
             let event = match item {
                 InspectWork::Inspect { sources, dest } if Some(n) == newest_check => {
-                    Event::Inspected(inspect(&sources, dest.as_deref()))
+                    Event::Inspected(inspect_with(&probes, &sources, dest.as_deref()))
                 }
                 InspectWork::Inspect { .. } => continue,
                 InspectWork::Timer {
@@ -1081,7 +1104,7 @@ fn inspector(work: Receiver<InspectWork>, events: Sender<Event>) {
                         path: path.clone(),
                         error,
                     });
-                    Event::Inspected(inspect(&[], Some(&path)))
+                    Event::Inspected(inspect_with(&probes, &[], Some(&path)))
                 }
             };
             if events.send(event).is_err() {

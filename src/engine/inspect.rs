@@ -98,6 +98,17 @@ pub struct Inspection {
 /// Checks `sources` and `dest` (probing the destination's filesystem with
 /// its real calls when it is a folder; see [`caps::probe`]).
 pub fn inspect(sources: &[PathBuf], dest: Option<&Path>) -> Inspection {
+    inspect_with(&caps::ProbeCache::new(), sources, dest)
+}
+
+/// [`inspect`], probing each filesystem once through `cache` (a person
+/// typing a destination checks it again and again: only the free space is
+/// read anew, and nothing is written after the first probe).
+pub fn inspect_with(
+    cache: &caps::ProbeCache,
+    sources: &[PathBuf],
+    dest: Option<&Path>,
+) -> Inspection {
     Inspection {
         sources: sources
             .iter()
@@ -108,7 +119,7 @@ pub fn inspect(sources: &[PathBuf], dest: Option<&Path>) -> Inspection {
             .collect(),
         dest: dest.map(|path| DestCheck {
             path: path.to_path_buf(),
-            state: dest_state(path),
+            state: dest_state(cache, path),
         }),
     }
 }
@@ -134,12 +145,12 @@ fn source_state(path: &Path) -> SourceState {
     }
 }
 
-fn dest_state(path: &Path) -> DestState {
+fn dest_state(cache: &caps::ProbeCache, path: &Path) -> DestState {
     match fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => match caps::probe(path) {
+        Ok(meta) if meta.is_dir() => match cache.get(path) {
             Ok(found) => {
                 let limitations = found.limitations();
-                let free = found.space.map(|s| s.available);
+                let free = caps::free_space(path).map(|s| s.available);
                 let mut summary = found.filesystem.clone();
                 if let Some(free) = free {
                     summary += &format!(" · {} free", super::format::bytes(free));
@@ -148,7 +159,7 @@ fn dest_state(path: &Path) -> DestState {
                     summary += &format!(" · {}", limitations.join(", "));
                 }
                 DestState::Folder {
-                    filesystem: found.filesystem,
+                    filesystem: found.filesystem.clone(),
                     free,
                     limitations,
                     summary,

@@ -115,6 +115,9 @@ pub struct Capabilities {
     /// A rename leaves the file's modification time alone (fusefat sets it
     /// to the time of the rename).
     pub rename_keeps_times: bool,
+    /// Renaming a folder keeps its contents (fusefat loses them: a move
+    /// there never renames a folder whole).
+    pub folder_rename_keeps_contents: bool,
     /// The coarsest step the modification time is kept to (1 ns, 100 ns,
     /// 1 µs, 10 ms, 1 s, 2 s); `None` if times cannot be set at all.
     pub time_granularity: Option<Duration>,
@@ -202,6 +205,8 @@ pub struct Traits {
     /// A rename keeps modification times (else they are set again, by
     /// path, after the commit).
     pub rename_keeps_times: bool,
+    /// A folder may be renamed whole (its contents survive the rename).
+    pub folder_renames: bool,
     /// The largest file, where limited.
     pub max_file_size: Option<u64>,
     /// Characters names may not hold.
@@ -223,6 +228,7 @@ impl Traits {
         hard_links: true,
         time_step: Duration::from_nanos(1),
         rename_keeps_times: true,
+        folder_renames: true,
         max_file_size: None,
         refused_chars: Vec::new(),
         refused_endings: Vec::new(),
@@ -261,6 +267,7 @@ impl Capabilities {
             hard_links: self.hard_links,
             time_step: self.time_granularity.unwrap_or(Duration::from_nanos(1)),
             rename_keeps_times: self.rename_keeps_times,
+            folder_renames: self.folder_rename_keeps_contents,
             max_file_size: self.max_file_size,
             refused_chars: self.refused_chars.clone(),
             refused_endings: self.refused_endings.clone(),
@@ -395,6 +402,12 @@ impl std::fmt::Display for Capabilities {
     }
 }
 
+/// Free and total space of the filesystem `dir` is on, where it tells
+/// (`statvfs`; nothing is written).
+pub fn free_space(dir: &Path) -> Option<Space> {
+    os::space(dir)
+}
+
 /// Probes the filesystem of the folder `dir` (which must exist and be
 /// writable) with real calls on probe files in it. See the module docs.
 ///
@@ -457,6 +470,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
     let symlinks = made && fs::symlink_metadata(&sym).is_ok_and(|m| m.file_type().is_symlink());
     litter.settle(&sym, made);
 
+    let folder_rename_keeps_contents = probe_folder_rename(&sibling);
     let refused_chars = probe_chars(&sibling, &mut litter);
     let refused_endings = probe_endings(&sibling, &mut litter);
 
@@ -491,6 +505,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         locks_across_spellings,
         time_granularity,
         rename_keeps_times,
+        folder_rename_keeps_contents,
         max_file_size,
         case_sensitive,
         refused_chars,
@@ -543,6 +558,29 @@ impl Drop for Litter {
             let _ = fs::remove_file(path);
         }
     }
+}
+
+/// Whether renaming a folder keeps what is in it (fusefat loses a renamed
+/// folder's contents): a folder with one file is made, renamed, looked
+/// into, and removed again.
+fn probe_folder_rename(sibling: &dyn Fn(&str) -> PathBuf) -> bool {
+    let (before, after) = (sibling(".dir"), sibling(".dir2"));
+    if fs::create_dir(&before).is_err() {
+        return true; // nothing to learn: folders cannot be made here
+    }
+    let inside = |dir: &Path| dir.join("probe");
+    let kept = platform::create_exclusive(&inside(&before)).is_ok()
+        && fs::rename(&before, &after).is_ok()
+        // Listed, not looked up: the kernel's cache of names would answer a
+        // lookup even where the filesystem lost the file.
+        && fs::read_dir(&after).is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.file_name() == "probe"))
+        });
+    for dir in [&after, &before] {
+        let _ = fs::remove_file(inside(dir));
+        let _ = fs::remove_dir(dir);
+    }
+    kept
 }
 
 /// Locks `file` exclusively and checks that a second handle cannot.

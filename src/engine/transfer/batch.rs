@@ -99,14 +99,38 @@ impl Runner<'_> {
     }
 
     /// Decides [`batching`](Self::batching) for a job.
-    pub(super) fn wants_batches(spec: &crate::job::JobSpec, plan: &crate::job::JobPlan) -> bool {
-        spec.kind == TransferKind::Copy
+    pub(super) fn wants_batches(
+        spec: &crate::job::JobSpec,
+        plan: &crate::job::JobPlan,
+        same_fs: bool,
+    ) -> bool {
+        (spec.kind == TransferKind::Copy || !same_fs)
             && !spec.all_or_nothing
             && !spec.verify
             && plan
                 .entries
                 .iter()
                 .filter(|e| matches!(e.kind, EntryKind::File { size } if size <= BATCH_FILE_MAX))
+                .take(BATCH_MIN_FILES)
+                .count()
+                == BATCH_MIN_FILES
+    }
+
+    /// Whether a move within one filesystem renames its files in batches
+    /// (one journal fsync and one flush of the folders per batch instead of
+    /// one each per file): when it has enough files for that to pay off.
+    pub(super) fn wants_rename_batches(
+        spec: &crate::job::JobSpec,
+        plan: &crate::job::JobPlan,
+        same_fs: bool,
+    ) -> bool {
+        spec.kind == TransferKind::Move
+            && same_fs
+            && !spec.all_or_nothing
+            && plan
+                .entries
+                .iter()
+                .filter(|e| !e.is_dir())
                 .take(BATCH_MIN_FILES)
                 .count()
                 == BATCH_MIN_FILES
@@ -203,13 +227,13 @@ impl Runner<'_> {
                     kept,
                     hash,
                     replaced,
-                    ..
+                    source,
                 }) => {
                     faults::point("after-place");
                     self.count_landing(i, &path, replaced);
                     self.notes.add(kept);
                     dirs.insert(parent_dir(&plan.entries[i].dest));
-                    committed.push((i, written, size, path, bytes, method, hash));
+                    committed.push((i, written, size, path, bytes, method, hash, source));
                 }
                 Ok(FileOutcome::Skipped) => {
                     let _ = self.record(Record::Skipped { i }, false);
@@ -239,7 +263,7 @@ impl Runner<'_> {
 
         let records: Vec<Record> = committed
             .iter()
-            .map(|(i, _, _, path, bytes, _, hash)| Record::Done {
+            .map(|(i, _, _, path, bytes, _, hash, _)| Record::Done {
                 i: *i,
                 dest: path.clone(),
                 bytes: *bytes,
@@ -249,16 +273,145 @@ impl Runner<'_> {
         if let Err(e) = self.record_all(&records) {
             self.warnings.push(e.to_string());
         }
-        for (_, _, _, path, _, _, hash) in &committed {
+        for (_, _, _, path, _, _, hash, _) in &committed {
             if let Some(hash) = hash {
                 self.manifest_line(path, hash);
             }
         }
-        for (i, written, size, path, bytes, method, _) in committed {
+        // A move across filesystems: the sources go now that their copies
+        // are durable, each only if unchanged, their folders flushed once.
+        let mut source_dirs: BTreeSet<std::path::PathBuf> = BTreeSet::new();
+        for (i, written, size, path, bytes, method, _, source) in committed {
             self.note_placed(i, &path);
             self.methods.insert(method);
+            let entry = &plan.entries[i];
+            if self.spec.kind == TransferKind::Move && !self.spec.all_or_nothing {
+                if !self.remove_source_deferred(i, entry, Some(source)) {
+                    self.progress.add_bytes(size.saturating_sub(written));
+                    self.done.insert(i);
+                    continue;
+                }
+                source_dirs.insert(parent_dir(&entry.src).to_path_buf());
+            }
             self.bytes_written += bytes;
             self.file_finished(i, size, written, true);
+        }
+        let source_dirs: Vec<&Path> = source_dirs.iter().map(|d| d.as_path()).collect();
+        if let Err(e) = os::sync_dirs(&source_dirs) {
+            self.warnings
+                .push(Error::io(Operation::Sync, source_dirs[0], e).to_string());
+        }
+    }
+
+    /// Moves a batch of entries within one filesystem, each by a rename:
+    /// every source journaled first (one append, one fsync), the renames
+    /// under each entry's conflict policy, then the folders on both sides
+    /// flushed once for the whole batch, then the batch journaled as done.
+    /// An entry the kernel will not rename across (a bind mount) is moved
+    /// by copying instead.
+    pub(super) fn flush_renames(&mut self, batch: Batch) {
+        let plan = self.plan;
+        let mut moving = Vec::new();
+        for &(i, _) in &batch.items {
+            match std::fs::symlink_metadata(&plan.entries[i].src) {
+                Ok(meta) => moving.push((i, crate::os::FileStamp::of(&meta))),
+                Err(e) => {
+                    let err = Error::io(Operation::Inspect, &plan.entries[i].src, e);
+                    self.fail(i, &plan.entries[i], &err);
+                }
+            }
+        }
+        let records: Vec<Record> = moving
+            .iter()
+            .map(|&(i, file)| Record::Moving { i, file })
+            .collect();
+        if let Err(e) = self.record_all(&records) {
+            for (i, _) in moving {
+                self.fail(i, &plan.entries[i], &e);
+            }
+            return;
+        }
+        let mut moved = Vec::new();
+        let mut copy_instead = Vec::new();
+        let mut dirs: BTreeSet<&Path> = BTreeSet::new();
+        for (i, stamp) in moving {
+            let entry = &plan.entries[i];
+            let size = stamp.size * u64::from(matches!(entry.kind, EntryKind::File { .. }));
+            let result = {
+                let place_hook = self.placing_hook(i);
+                let options = crate::atomic::CommitOptions {
+                    cancel: Some(self.control.cancel_flag()),
+                    before_place: Some(&place_hook),
+                    traits: &self.traits,
+                    sync_dir: false,
+                    ..crate::atomic::CommitOptions::new(self.policy_for(i))
+                };
+                crate::atomic::commit_path(&entry.src, &entry.dest, &options)
+            };
+            match result {
+                Ok(crate::atomic::Committed::Written { path, replaced }) => {
+                    faults::point("after-move-rename");
+                    self.count_landing(i, &path, replaced);
+                    dirs.insert(parent_dir(&entry.src));
+                    dirs.insert(parent_dir(&entry.dest));
+                    moved.push((i, path, size));
+                }
+                Ok(crate::atomic::Committed::Skipped) => {
+                    let _ = self.record(Record::Skipped { i }, false);
+                    self.file_finished(i, size, 0, false);
+                }
+                Err(e) if e.kind() == ErrorKind::CrossDevice => copy_instead.push(i),
+                Err(e) if e.kind() == ErrorKind::Cancelled => return,
+                Err(e) => {
+                    self.progress.add_bytes(size);
+                    self.fail(i, entry, &e);
+                }
+            }
+        }
+        let dirs: Vec<&Path> = dirs.into_iter().collect();
+        self.progress.set_phase(super::Phase::Flushing);
+        let synced = os::sync_dirs(&dirs);
+        self.progress.set_phase(super::Phase::Copying);
+        if let Err(e) = synced {
+            self.warnings
+                .push(Error::io(Operation::Sync, dirs[0], e).to_string());
+        }
+        let mut records = Vec::new();
+        for (i, path, size) in &moved {
+            let hash = self.hash_if_needed(path);
+            if let Some(hash) = &hash {
+                self.manifest_line(path, hash);
+            }
+            records.push(Record::Done {
+                i: *i,
+                dest: path.clone(),
+                bytes: *size,
+                hash,
+            });
+            records.push(Record::SourceRemoved { i: *i });
+        }
+        if let Err(e) = self.record_all_lazily(&records) {
+            self.warnings.push(e.to_string());
+        }
+        for (i, path, size) in moved {
+            self.note_placed(i, &path);
+            self.methods.insert(crate::copy::CopyMethod::Rename);
+            self.bytes_written += size;
+            self.file_finished(i, size, 0, true);
+        }
+        for i in copy_instead {
+            let entry = &plan.entries[i];
+            let result = match &entry.kind {
+                EntryKind::File { size } => self.transfer_file(i, entry, *size),
+                EntryKind::Symlink { target } => self.transfer_symlink(i, entry, target),
+                EntryKind::HardLink { first } => self.transfer_hard_link(i, entry, *first),
+                EntryKind::Dir { .. } => Ok(()),
+            };
+            if let Err(e) = result
+                && e.kind() != ErrorKind::Cancelled
+            {
+                self.fail(i, entry, &e);
+            }
         }
     }
 

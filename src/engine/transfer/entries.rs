@@ -164,7 +164,7 @@ impl Runner<'_> {
     /// it cannot be (another filesystem, the name taken meanwhile, or the
     /// rename refused) its entries go one by one.
     pub(super) fn move_tree(&mut self, i: usize, entry: &Entry) -> Result<bool> {
-        if fs::symlink_metadata(&entry.dest).is_ok() {
+        if !self.traits.folder_renames || fs::symlink_metadata(&entry.dest).is_ok() {
             return Ok(false);
         }
         let Ok(meta) = fs::symlink_metadata(&entry.src) else {
@@ -468,6 +468,27 @@ impl Runner<'_> {
         entry: &Entry,
         opened: Option<FileStamp>,
     ) -> bool {
+        self.remove_source_then(i, entry, opened, true)
+    }
+
+    /// [`remove_source`](Self::remove_source) without the folder's fsync:
+    /// the caller flushes the folders of a batch once.
+    pub(super) fn remove_source_deferred(
+        &mut self,
+        i: usize,
+        entry: &Entry,
+        opened: Option<FileStamp>,
+    ) -> bool {
+        self.remove_source_then(i, entry, opened, false)
+    }
+
+    fn remove_source_then(
+        &mut self,
+        i: usize,
+        entry: &Entry,
+        opened: Option<FileStamp>,
+        sync: bool,
+    ) -> bool {
         let now = match fs::symlink_metadata(&entry.src) {
             Ok(now) => now,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -505,7 +526,11 @@ impl Runner<'_> {
             io::ErrorKind::NotFound => Ok(()),
             _ => Err(e),
         });
-        match result.and_then(|()| os::sync_dir(parent_dir(&entry.src))) {
+        let synced = result.and_then(|()| match sync {
+            true => os::sync_dir(parent_dir(&entry.src)),
+            false => Ok(()),
+        });
+        match synced {
             Ok(()) => {
                 let _ = self.record(Record::SourceRemoved { i }, false);
                 true

@@ -246,6 +246,9 @@ pub fn run_job(
     progress.planned.store(true, Ordering::Relaxed);
     let found = probe_destination(spec);
     let traits = found.as_ref().map(|c| c.traits()).unwrap_or_default();
+    let same_fs = found
+        .as_ref()
+        .is_some_and(|c| on_device(spec, c.device) && os::HAS_FILE_IDS);
     if let Err(e) = check_space(spec, &plan, found.as_ref()) {
         if spec.all_or_nothing {
             let _ = journal.remove();
@@ -277,7 +280,8 @@ pub fn run_job(
         renamed: 0,
         methods: BTreeSet::new(),
         dirty_dirs: Vec::new(),
-        batch_mode: Runner::wants_batches(spec, &plan),
+        batch_mode: Runner::wants_batches(spec, &plan, same_fs),
+        rename_batches: Runner::wants_rename_batches(spec, &plan, same_fs),
         done: BTreeSet::new(),
         notes: notes::MetaNotes::default(),
         link_targets,
@@ -433,6 +437,8 @@ struct Runner<'a> {
     dirty_dirs: Vec<PathBuf>,
     /// Whether small files go through batches.
     batch_mode: bool,
+    /// Whether a move within one filesystem renames its files in batches.
+    rename_batches: bool,
     /// Entries finished in an earlier run or this one.
     done: BTreeSet<usize>,
     /// What the destination could not keep.
@@ -540,6 +546,7 @@ impl Runner<'_> {
     fn run_entries(&mut self) {
         let mut failed_dirs: Vec<(PathBuf, String)> = Vec::new();
         let mut batch = batch::Batch::default();
+        let mut renames = batch::Batch::default();
         for (i, entry) in self.plan.entries.iter().enumerate() {
             if self.done.contains(&i) {
                 continue;
@@ -588,6 +595,12 @@ impl Runner<'_> {
                     }
                 }
             }
+            if self.rename_batches && !entry.is_dir() {
+                if renames.push(i, 0) {
+                    self.flush_renames(renames.take());
+                }
+                continue;
+            }
             if let EntryKind::File { size } = entry.kind
                 && self.batchable(&entry.kind)
             {
@@ -623,6 +636,9 @@ impl Runner<'_> {
         }
         if !batch.is_empty() && !self.control.is_cancelled() {
             self.flush_batch(batch);
+        }
+        if !renames.is_empty() && !self.control.is_cancelled() {
+            self.flush_renames(renames);
         }
         if !self.dirty_dirs.is_empty() {
             let dirs: Vec<&Path> = self.dirty_dirs.iter().map(PathBuf::as_path).collect();
@@ -815,6 +831,18 @@ impl Runner<'_> {
 /// nearest existing folder of the destination (a POSIX filesystem is
 /// assumed where it cannot be probed: then writing fails with its own
 /// error).
+/// Whether every source of `spec` is on the device `dev`.
+fn on_device(spec: &JobSpec, dev: u64) -> bool {
+    let sources: Vec<&PathBuf> = if spec.pairs.is_empty() {
+        spec.sources.iter().collect()
+    } else {
+        spec.pairs.iter().map(|(s, _)| s).collect()
+    };
+    sources
+        .iter()
+        .all(|s| std::fs::symlink_metadata(s).is_ok_and(|m| os::FileStamp::of(&m).dev == dev))
+}
+
 fn probe_destination(spec: &JobSpec) -> Option<caps::Capabilities> {
     let mut dir = spec.dest.as_path();
     while !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
