@@ -118,6 +118,12 @@ pub fn utc_offset(time: SystemTime) -> i64 {
     Timestamp::try_from(time).map_or(0, |t| i64::from(zone().to_offset(t).seconds()))
 }
 
+/// Text from the engine made drawable with the window's fonts (which have
+/// no arrows): `a → b` becomes `a -> b`.
+pub fn drawable(text: &str) -> String {
+    text.replace('→', "->")
+}
+
 /// `1 file`, `3 files`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {

@@ -67,7 +67,7 @@ impl Notices {
     /// Adds a notice (an identical one already shown is refreshed instead)
     /// and returns its id.
     pub fn push(&mut self, level: Level, text: impl Into<String>) -> u64 {
-        let text = text.into();
+        let text = super::format::drawable(&text.into());
         self.items.retain(|n| !(n.level == level && n.text == text));
         self.next_id += 1;
         self.items.push(Notice {

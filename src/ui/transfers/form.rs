@@ -149,7 +149,10 @@ impl NewJob {
     }
 
     /// Job `id` ended: accepted unless the engine refused it before making
-    /// its plan (then the form stays as it was, with the reasons).
+    /// its plan (then the form stays as it was, with the reasons). A
+    /// refusal is a failed job that was never reported planned and whose
+    /// failures name no destination file (those of files that failed while
+    /// the job ran do).
     pub fn ended(&mut self, id: JobId, summary: &JobSummary, planned: bool) {
         if !self.pending.iter().any(|p| p.id == id) {
             return;
@@ -158,14 +161,15 @@ impl NewJob {
             && summary.outcome == JobOutcome::Failed
             && summary.files_done == 0
             && summary.skipped == 0
-            && summary.previously_done == 0;
+            && summary.previously_done == 0
+            && summary.failed.iter().all(|f| f.dest.is_none());
         if refused {
             self.pending.retain(|p| p.id != id);
             self.refused = summary
                 .failed
                 .iter()
-                .map(|f| f.message.clone())
-                .chain(summary.warnings.iter().cloned())
+                .map(|f| format::drawable(&f.message))
+                .chain(summary.warnings.iter().map(|w| format::drawable(w)))
                 .collect();
             self.checked = None;
         } else {
@@ -288,16 +292,18 @@ pub fn new_job_ui(
             ui.end_row();
 
             ui.label("If a file exists:");
-            egui::ComboBox::from_id_salt("conflict-policy")
-                .selected_text(format::policy(job.policy))
-                .show_ui(ui, |ui| {
-                    for policy in ConflictPolicy::ALL {
-                        ui.selectable_value(&mut job.policy, policy, format::policy(policy))
-                            .on_hover_text(format::policy_help(policy));
-                    }
-                })
-                .response
-                .on_hover_text(format::policy_help(job.policy));
+            ui.horizontal_wrapped(|ui| {
+                egui::ComboBox::from_id_salt("conflict-policy")
+                    .selected_text(format::policy(job.policy))
+                    .show_ui(ui, |ui| {
+                        for policy in ConflictPolicy::ALL {
+                            ui.selectable_value(&mut job.policy, policy, format::policy(policy));
+                        }
+                    })
+                    .response
+                    .on_hover_text("What to do when a file of the same name is already there");
+                ui.weak(format::policy_help(job.policy));
+            });
             ui.end_row();
 
             ui.label("Checks:");

@@ -326,11 +326,13 @@ fn finished_ui(
                             for f in &files[rows] {
                                 let shown = f.dest.as_ref().unwrap_or(&f.path);
                                 ui.monospace(shown.display().to_string())
-                                    .on_hover_text(&f.message);
+                                    .on_hover_text(format::drawable(&f.message));
                             }
                         });
                 });
-            ui.label(RichText::new(reason).color(ui.visuals().weak_text_color()));
+            ui.label(
+                RichText::new(format::drawable(&reason)).color(ui.visuals().weak_text_color()),
+            );
         }
         if job.failures_not_kept > 0 {
             ui.weak(format!(
@@ -346,7 +348,7 @@ fn finished_ui(
             colours::warning(ui)
         };
         if let Some(first) = s.warnings.first() {
-            ui.label(RichText::new(first).color(warning_colour));
+            ui.label(RichText::new(format::drawable(first)).color(warning_colour));
             if s.warnings.len() > 1 {
                 ui.weak(format!("and {} more in Details", s.warnings.len() - 1));
             }
@@ -402,8 +404,7 @@ fn actions_ui(
                 .selected_text(format::policy(*policy))
                 .show_ui(ui, |ui| {
                     for p in ConflictPolicy::ALL {
-                        ui.selectable_value(policy, p, format::policy(p))
-                            .on_hover_text(format::policy_help(p));
+                        ui.selectable_value(policy, p, format::policy(p));
                     }
                 })
                 .response
@@ -555,7 +556,7 @@ fn details_ui(ui: &mut egui::Ui, job: &FinishedJob) {
     if !s.warnings.is_empty() {
         ui.label(RichText::new("Warnings").strong());
         for w in &s.warnings {
-            ui.label(RichText::new(w).color(colours::warning(ui)));
+            ui.label(RichText::new(format::drawable(w)).color(colours::warning(ui)));
         }
     }
 }
