@@ -21,9 +21,9 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use ferry_engine::handle::{Event, Progress};
 use ferry_engine::job::{ConflictPolicy, JobId, JobSpec};
 use ferry_engine::transfer::Phase;
+use ferry_ui::AppConfig;
 use ferry_ui::model::Model;
 use ferry_ui::notices::Notices;
-use ferry_ui::AppConfig;
 use ui_support::*;
 
 /// Every test in this binary asks for the same delay (the first to install
@@ -81,7 +81,10 @@ fn wait_checked(h: &mut App) {
             .sources
             .iter()
             .all(|s| m.sources_checked.contains_key(s))
-            && (dest.is_empty() || m.dest_checked.as_ref().is_some_and(|d| d.path == Path::new(&dest)))
+            && (dest.is_empty()
+                || m.dest_checked
+                    .as_ref()
+                    .is_some_and(|d| d.path == Path::new(&dest)))
     });
 }
 
@@ -141,7 +144,9 @@ fn a_refused_start_keeps_the_list_the_destination_and_the_options() {
     click(&mut h, "Verify copies");
     click(&mut h, "Move");
     wait_checked(&mut h);
-    step_until(&mut h, "Start to be enabled", 10, |h| enabled(h, "Start move"));
+    step_until(&mut h, "Start to be enabled", 10, |h| {
+        enabled(h, "Start move")
+    });
     click(&mut h, "Start move");
 
     step_until(&mut h, "the refusal", 20, |h| {
@@ -175,7 +180,10 @@ fn a_missing_destination_offers_create_folder_and_it_works() {
     drop_files(&mut h, &[a.clone(), b.clone()]);
     set_text(&mut h, "Destination:", dest.to_str().unwrap());
     wait_checked(&mut h);
-    assert!(has_label(&h, "Neither this folder nor the one above it exists."));
+    assert!(has_label(
+        &h,
+        "Neither this folder nor the one above it exists."
+    ));
     assert!(!enabled(&h, "Start copy"));
     assert!(has_label(&h, "create it first"));
 
@@ -235,10 +243,7 @@ fn ask_me_is_the_default_and_a_conflict_is_asked_side_by_side_and_for_all_applie
     let fresh = fx.path("src/fresh.txt");
     fs::write(&fresh, "fresh").unwrap();
     let mut h = app(fx.config());
-    assert_eq!(
-        h.get_by_label(POLICY).value().as_deref(),
-        Some("Ask me")
-    );
+    assert_eq!(h.get_by_label(POLICY).value().as_deref(), Some("Ask me"));
     assert_eq!(h.state().new_job().policy, ConflictPolicy::Ask);
     let mut sources: Vec<PathBuf> = names_.iter().map(|n| fx.path("src").join(n)).collect();
     sources.push(fresh);
@@ -307,7 +312,8 @@ fn identical_failures_are_grouped_and_retry_failed_copies_them_again() {
 
     // Retry with "Replace it".
     assert!(has_label(&h, "Retry 5 failed files"));
-    h.get_by_label("What the retry does when a file exists").click();
+    h.get_by_label("What the retry does when a file exists")
+        .click();
     h.step();
     h.step();
     h.get_all_by_label("Replace it").last().unwrap().click();
@@ -439,15 +445,13 @@ fn model_with(phase: Phase, verifying: Option<(u64, u64)>) -> Model {
 }
 
 fn queue_labels(model: Model) -> Harness<'static, Model> {
-    let mut h = Harness::builder()
-        .with_size([900.0, 300.0])
-        .build_ui_state(
-            |ui, model: &mut Model| {
-                let mut out = ferry_ui::Outbox::default();
-                ferry_ui::transfers::queue::queue_ui(ui, model, &mut out);
-            },
-            model,
-        );
+    let mut h = Harness::builder().with_size([900.0, 300.0]).build_ui_state(
+        |ui, model: &mut Model| {
+            let mut out = ferry_ui::Outbox::default();
+            ferry_ui::transfers::queue::queue_ui(ui, model, &mut out);
+        },
+        model,
+    );
     h.run();
     h
 }
@@ -511,12 +515,18 @@ fn a_running_job_shows_copying_the_title_shows_progress_and_a_waiting_job_says_f
     let mut seen = Vec::new();
     step_until(&mut h, "a percentage in the title", 30, |h| {
         seen.extend(titles(h));
-        seen.iter().any(|t| t.ends_with("% · Ferry") && t != "0% · Ferry")
+        seen.iter()
+            .any(|t| t.ends_with("% · Ferry") && t != "0% · Ferry")
     });
-    step_until(&mut h, "both jobs to end and the title to be Ferry again", 90, |h| {
-        seen.extend(titles(h));
-        h.state().model().jobs.is_empty() && seen.last().map(String::as_str) == Some("Ferry")
-    });
+    step_until(
+        &mut h,
+        "both jobs to end and the title to be Ferry again",
+        90,
+        |h| {
+            seen.extend(titles(h));
+            h.state().model().jobs.is_empty() && seen.last().map(String::as_str) == Some("Ferry")
+        },
+    );
 }
 
 #[test]

@@ -107,10 +107,15 @@ pub fn should_notify(window_focused: bool) -> bool {
 
 /// The notification for a job that ended: a title and a body in words.
 pub fn notification(job_title: &str, summary: &JobSummary) -> (String, String) {
-    let title = format!("{job_title}: {}", outcome_word(summary.outcome).to_lowercase());
+    let title = format!(
+        "{job_title}: {}",
+        outcome_word(summary.outcome).to_lowercase()
+    );
     let files = format::count(summary.files_done, "file", "files");
     let body = match summary.outcome {
-        JobOutcome::Completed => format!("{files} ({}) written.", format::bytes(summary.bytes_done)),
+        JobOutcome::Completed => {
+            format!("{files} ({}) written.", format::bytes(summary.bytes_done))
+        }
         JobOutcome::CompletedWithWarnings => format!(
             "{files} written; {}.",
             format::count(summary.warnings.len() as u64, "warning", "warnings")
@@ -184,6 +189,9 @@ mod tests {
         summary.outcome = JobOutcome::Completed;
         summary.files_done = 3;
         summary.bytes_done = 2048;
-        assert_eq!(notification("photos", &summary).1, "3 files (2.0 KiB) written.");
+        assert_eq!(
+            notification("photos", &summary).1,
+            "3 files (2.0 KiB) written."
+        );
     }
 }

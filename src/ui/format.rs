@@ -148,18 +148,12 @@ pub fn policy(policy: ConflictPolicy) -> &'static str {
 /// What a conflict policy does, in a sentence (hover text).
 pub fn policy_help(policy: ConflictPolicy) -> &'static str {
     match policy {
-        ConflictPolicy::Ask => {
-            "Ask for each file, showing both; the other files go on meanwhile"
-        }
-        ConflictPolicy::Fail => {
-            "Leave the existing file untouched and list this one as not copied"
-        }
+        ConflictPolicy::Ask => "Ask for each file, showing both; the other files go on meanwhile",
+        ConflictPolicy::Fail => "Leave the existing file untouched and list this one as not copied",
         ConflictPolicy::Overwrite => "Replace the existing file with the new one",
         ConflictPolicy::Skip => "Keep the existing file and skip the new one",
         ConflictPolicy::Rename => "Keep both: the new one goes beside it as \"name (1).ext\"",
-        ConflictPolicy::Newer => {
-            "Replace the existing file only if the new one was modified later"
-        }
+        ConflictPolicy::Newer => "Replace the existing file only if the new one was modified later",
     }
 }
 

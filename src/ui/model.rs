@@ -11,9 +11,9 @@ use ferry_engine::history::HistoryEntry;
 use ferry_engine::inspect::{DestCheck, Inspection, SourceState};
 use ferry_engine::job::{Conflict, JobId, JobOutcome, JobSpec, JobSummary};
 use ferry_engine::manifest::VerifyReport;
-use ferry_engine::timer::TimerStatus;
 use ferry_engine::settings::Settings;
 use ferry_engine::sweep::{LogRecord, ScanReport, SweepReport, Trigger};
+use ferry_engine::timer::TimerStatus;
 
 use super::format;
 use super::notices::Notices;
@@ -250,8 +250,7 @@ impl Model {
             }
             Event::Verified { id, result } => {
                 if let Some(entry) = self.verify_ids.remove(&id) {
-                    self.verifications
-                        .insert(entry, Verification::Done(result));
+                    self.verifications.insert(entry, Verification::Done(result));
                 }
             }
             Event::Queued { id, spec } => {

@@ -668,10 +668,7 @@ fn timer_ui(ui: &mut egui::Ui, model: &Model, form: &SettingsForm, out: &mut Out
                                 format!("the scheduler did not answer: {why}")
                             }
                         };
-                        let every = st
-                            .schedule
-                            .map(|s| format!(", {s}"))
-                            .unwrap_or_default();
+                        let every = st.schedule.map(|s| format!(", {s}")).unwrap_or_default();
                         format!(
                             "Installed ({}{every}): {manager}",
                             ferry_engine::timer::manager_name()
@@ -679,8 +676,11 @@ fn timer_ui(ui: &mut egui::Ui, model: &Model, form: &SettingsForm, out: &mut Out
                     } else {
                         "Not installed: scheduled sweeps run only while Ferry is open.".to_string()
                     };
-                    let colour = if st.installed {
+                    let running = matches!(st.manager, ferry_engine::timer::Manager::Enabled);
+                    let colour = if st.installed && running {
                         colours::ok(ui)
+                    } else if st.installed {
+                        colours::warning(ui)
                     } else {
                         ui.visuals().weak_text_color()
                     };
@@ -699,7 +699,10 @@ fn timer_ui(ui: &mut egui::Ui, model: &Model, form: &SettingsForm, out: &mut Out
                                 .color(colours::warning(ui)),
                             );
                             if ui
-                                .add_enabled(!model.timer_pending, egui::Button::new("Update the timer"))
+                                .add_enabled(
+                                    !model.timer_pending,
+                                    egui::Button::new("Update the timer"),
+                                )
                                 .clicked()
                             {
                                 out.command(Command::InstallTimer);

@@ -399,7 +399,9 @@ fn destination_state_ui(
     match &check.state {
         DestState::Folder { summary, .. } => {
             ui.label(RichText::new(summary).color(colours::info(ui)))
-                .on_hover_text("The destination's filesystem, its free space and what it cannot keep");
+                .on_hover_text(
+                    "The destination's filesystem, its free space and what it cannot keep",
+                );
         }
         DestState::Missing => {
             ui.horizontal_wrapped(|ui| {
@@ -487,7 +489,9 @@ pub fn blocker(job: &NewJob, model: &Model, destination: &str) -> Option<String>
                 return Some("The destination folder does not exist: create it first.".into());
             }
             DestState::File if job.sources.len() > 1 => {
-                return Some("The destination is a file: choose a folder for several items.".into());
+                return Some(
+                    "The destination is a file: choose a folder for several items.".into(),
+                );
             }
             DestState::Refused(why) => {
                 return Some(format!("The destination cannot be used: {why}."));
@@ -496,7 +500,10 @@ pub fn blocker(job: &NewJob, model: &Model, destination: &str) -> Option<String>
         }
     }
     if let Some(spec) = job.spec(destination)
-        && job.pending.iter().any(|p| p.spec.sources == spec.sources && p.spec.dest == spec.dest)
+        && job
+            .pending
+            .iter()
+            .any(|p| p.spec.sources == spec.sources && p.spec.dest == spec.dest)
     {
         return Some("Starting… (the list clears once Ferry has accepted the job)".into());
     }
@@ -657,9 +664,8 @@ fn sources_ui(ui: &mut egui::Ui, model: &Model, job: &mut NewJob, destination: &
                 ui.horizontal(|ui| {
                     let button = ui.small_button("Remove");
                     let name = format!("Remove {}", source.display());
-                    button.widget_info(|| {
-                        egui::WidgetInfo::labeled(egui::Role::Button, true, &name)
-                    });
+                    button
+                        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
                     if button.on_hover_text("Remove from the list").clicked() {
                         remove = Some(i);
                     }
@@ -677,7 +683,9 @@ fn sources_ui(ui: &mut egui::Ui, model: &Model, job: &mut NewJob, destination: &
                             egui::WidgetInfo::labeled(egui::Role::Button, true, &name)
                         });
                         if button
-                            .on_hover_text("Meant to drop it on the Destination field? Move it there")
+                            .on_hover_text(
+                                "Meant to drop it on the Destination field? Move it there",
+                            )
                             .clicked()
                         {
                             as_destination = Some(i);

@@ -19,7 +19,12 @@ use super::TransfersView;
 
 /// Interrupted jobs: Resume, Roll back (all-or-nothing only), Discard
 /// (after a confirmation), and Resume all.
-pub fn unfinished_ui(ui: &mut egui::Ui, model: &mut Model, view: &mut TransfersView, out: &mut Outbox) {
+pub fn unfinished_ui(
+    ui: &mut egui::Ui,
+    model: &mut Model,
+    view: &mut TransfersView,
+    out: &mut Outbox,
+) {
     egui::Frame::group(ui.style())
         .stroke(egui::Stroke::new(1.0, colours::warning(ui)))
         .show(ui, |ui| {
@@ -93,7 +98,12 @@ pub fn unfinished_ui(ui: &mut egui::Ui, model: &mut Model, view: &mut TransfersV
 }
 
 /// The confirmation before an interrupted job is discarded.
-pub fn discard_confirm_ui(ctx: &egui::Context, model: &mut Model, view: &mut TransfersView, out: &mut Outbox) {
+pub fn discard_confirm_ui(
+    ctx: &egui::Context,
+    model: &mut Model,
+    view: &mut TransfersView,
+    out: &mut Outbox,
+) {
     let Some((id, title)) = view.discard.clone() else {
         return;
     };
@@ -128,7 +138,12 @@ pub fn discard_confirm_ui(ctx: &egui::Context, model: &mut Model, view: &mut Tra
 }
 
 /// The confirmation before the history is cleared.
-pub fn clear_confirm_ui(ctx: &egui::Context, model: &Model, view: &mut TransfersView, out: &mut Outbox) {
+pub fn clear_confirm_ui(
+    ctx: &egui::Context,
+    model: &Model,
+    view: &mut TransfersView,
+    out: &mut Outbox,
+) {
     if !view.clear_history {
         return;
     }
@@ -137,7 +152,11 @@ pub fn clear_confirm_ui(ctx: &egui::Context, model: &Model, view: &mut Transfers
         ui.heading("Clear the history?");
         ui.label(format!(
             "The list of {} is forgotten (also after a restart). No file is touched.",
-            format::count(model.history.len() as u64, "finished transfer", "finished transfers")
+            format::count(
+                model.history.len() as u64,
+                "finished transfer",
+                "finished transfers"
+            )
         ));
         ui.add_space(8.0);
         let mut answer = None;
@@ -162,7 +181,12 @@ pub fn clear_confirm_ui(ctx: &egui::Context, model: &Model, view: &mut Transfers
 }
 
 /// The history, newest first.
-pub fn history_ui(ui: &mut egui::Ui, model: &mut Model, view: &mut TransfersView, out: &mut Outbox) {
+pub fn history_ui(
+    ui: &mut egui::Ui,
+    model: &mut Model,
+    view: &mut TransfersView,
+    out: &mut Outbox,
+) {
     ui.horizontal(|ui| {
         ui.heading("History");
         if !model.history.is_empty()
@@ -255,10 +279,9 @@ pub fn failure_groups(failed: &[FileError]) -> Vec<(String, String, Vec<&FileErr
                     if n == 1 { "it was" } else { "they were" }
                 ),
                 "not_found" => format::count(n, "file was not found", "files were not found"),
-                "permission_denied" => format!(
-                    "{}: permission denied",
-                    format::count(n, "file", "files")
-                ),
+                "permission_denied" => {
+                    format!("{}: permission denied", format::count(n, "file", "files"))
+                }
                 "no_space" => format!(
                     "{}: no space left on the destination",
                     format::count(n, "file", "files")
@@ -319,10 +342,13 @@ fn finished_ui(
             egui::CollapsingHeader::new(RichText::new(&heading).color(colours::error(ui)))
                 .id_salt(("failed", job.id, &heading))
                 .show(ui, |ui| {
+                    let row = 18.0;
+                    let height = (row * files.len() as f32).min(160.0);
                     egui::ScrollArea::vertical()
                         .id_salt(("failed-list", job.id, &heading))
+                        .min_scrolled_height(height)
                         .max_height(160.0)
-                        .show_rows(ui, 18.0, files.len(), |ui, rows| {
+                        .show_rows(ui, row, files.len(), |ui, rows| {
                             for f in &files[rows] {
                                 let shown = f.dest.as_ref().unwrap_or(&f.path);
                                 ui.monospace(shown.display().to_string())
@@ -419,12 +445,17 @@ fn actions_ui(
         }
         let wrote_manifest = matches!(
             s.outcome,
-            JobOutcome::Completed | JobOutcome::CompletedWithErrors | JobOutcome::CompletedWithWarnings
+            JobOutcome::Completed
+                | JobOutcome::CompletedWithErrors
+                | JobOutcome::CompletedWithWarnings
         );
         if let Some(manifest) = spec.checksums.as_ref().filter(|_| wrote_manifest) {
             let running = matches!(verification, Some(Verification::Running));
             if ui
-                .add_enabled(!running, egui::Button::new(if running { "Verifying…" } else { "Verify" }))
+                .add_enabled(
+                    !running,
+                    egui::Button::new(if running { "Verifying…" } else { "Verify" }),
+                )
                 .on_hover_text(format!(
                     "Read the copies again and compare them with {}",
                     manifest.display()
@@ -478,7 +509,11 @@ fn verify_report_ui(ui: &mut egui::Ui, r: &VerifyReport) {
         .changed
         .iter()
         .map(|p| format!("changed  {}", p.display()))
-        .chain(r.missing.iter().map(|p| format!("missing  {}", p.display())))
+        .chain(
+            r.missing
+                .iter()
+                .map(|p| format!("missing  {}", p.display())),
+        )
         .chain(
             r.unreadable
                 .iter()

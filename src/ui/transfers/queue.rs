@@ -141,26 +141,32 @@ fn side_by_side_ui(ui: &mut egui::Ui, c: &Conflict) {
             ui.label(RichText::new("Being copied").strong());
             ui.end_row();
             ui.weak("Name");
-            ui.monospace(name(&c.dest)).on_hover_text(c.dest.display().to_string());
-            ui.monospace(name(&c.src)).on_hover_text(c.src.display().to_string());
+            ui.monospace(name(&c.dest))
+                .on_hover_text(c.dest.display().to_string());
+            ui.monospace(name(&c.src))
+                .on_hover_text(c.src.display().to_string());
             ui.end_row();
             ui.weak("Size");
-            mark(
-                ui,
-                format::bytes(c.dest_size),
-                c.dest_size > c.src_size,
-            );
+            mark(ui, format::bytes(c.dest_size), c.dest_size > c.src_size);
             mark(ui, format::bytes(c.src_size), c.src_size > c.dest_size);
             ui.end_row();
             ui.weak("Modified");
             mark(
                 ui,
-                format!("{}{}", when(c.dest_modified), if newer_dest { ", newer" } else { "" }),
+                format!(
+                    "{}{}",
+                    when(c.dest_modified),
+                    if newer_dest { ", newer" } else { "" }
+                ),
                 newer_dest,
             );
             mark(
                 ui,
-                format!("{}{}", when(c.src_modified), if newer_src { ", newer" } else { "" }),
+                format!(
+                    "{}{}",
+                    when(c.src_modified),
+                    if newer_src { ", newer" } else { "" }
+                ),
                 newer_src,
             );
             ui.end_row();
@@ -191,7 +197,14 @@ pub fn queue_ui(ui: &mut egui::Ui, model: &Model, out: &mut Outbox) {
         return;
     }
     let remaining = totals.bytes_total.saturating_sub(totals.bytes_done);
-    let eta = (totals.rate > 1.0)
+    // Jobs that only wait for answers move nothing: no rate, no time left.
+    let moving = model.jobs.iter().any(|j| {
+        j.state == JobState::Running
+            && j.progress
+                .as_ref()
+                .is_some_and(|p| p.phase != Phase::Asking)
+    });
+    let eta = (totals.rate > 1.0 && moving)
         .then(|| std::time::Duration::from_secs_f64(remaining as f64 / totals.rate));
     ui.label(format!(
         "Total: {} of {} · {} of {} · {} · {} · {}",
@@ -200,7 +213,7 @@ pub fn queue_ui(ui: &mut egui::Ui, model: &Model, out: &mut Outbox) {
         totals.files_done,
         format::count(totals.files_total, "file", "files"),
         format::count(totals.jobs as u64, "job", "jobs"),
-        format::rate(totals.rate),
+        format::rate(if moving { totals.rate } else { 0.0 }),
         format::eta(eta),
     ));
     for job in &model.jobs {
@@ -269,7 +282,11 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
                 }
             });
         };
-        let Some(p) = job.progress.as_ref().filter(|_| job.state != JobState::Queued) else {
+        let Some(p) = job
+            .progress
+            .as_ref()
+            .filter(|_| job.state != JobState::Queued)
+        else {
             // Not started: no bar, no "0 B / 0 B", just what it waits for.
             ui.horizontal(|ui| {
                 let words = if job.cancelling {
@@ -301,11 +318,13 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
             } else {
                 ("Running", colours::ok(ui))
             };
-            ui.add(
-                egui::ProgressBar::new(fraction)
-                    .desired_width(ui.available_width() * 0.4)
-                    .show_percentage(),
-            );
+            let bar = egui::ProgressBar::new(fraction).desired_width(ui.available_width() * 0.4);
+            ui.add(if p.phase == Phase::Asking {
+                // Files waiting for an answer count as done; say so.
+                bar.text("waiting for your answer")
+            } else {
+                bar.show_percentage()
+            });
             ui.label(format!(
                 "{} / {}",
                 format::bytes(p.bytes_done),
@@ -320,7 +339,7 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
         });
         ui.horizontal_wrapped(|ui| {
             let phase = phase_word(p.phase);
-            if job.state != JobState::Paused {
+            if job.state != JobState::Paused && p.phase != Phase::Asking {
                 ui.label(RichText::new(phase).color(colours::info(ui)));
             }
             if let (Phase::Verifying, Some((done, total))) = (p.phase, p.verifying) {
