@@ -139,7 +139,7 @@ fn a_refused_start_keeps_the_list_the_destination_and_the_options() {
     write(&folder.join("a.jpg"), 10);
     let dest = folder.join("inside");
     let mut h = app(fx.config());
-    drop_files(&mut h, &[folder.clone()]);
+    drop_files(&mut h, std::slice::from_ref(&folder));
     set_text(&mut h, "Destination:", dest.to_str().unwrap());
     click(&mut h, "Verify copies");
     click(&mut h, "Move");
@@ -153,7 +153,7 @@ fn a_refused_start_keeps_the_list_the_destination_and_the_options() {
         has_label(h, "Not started; nothing was written")
     });
     let job = h.state().new_job();
-    assert_eq!(job.sources, [folder.clone()]);
+    assert_eq!(job.sources, std::slice::from_ref(&folder));
     assert!(job.verify);
     assert_eq!(job.kind, ferry_engine::job::TransferKind::Move);
     assert_eq!(h.state().view().destination, dest.display().to_string());
@@ -216,7 +216,7 @@ fn a_file_dropped_on_the_destination_field_becomes_the_destination() {
         .events
         .push(egui::Event::PointerMoved(field.center()));
     h.step();
-    drop_files(&mut h, &[target.clone()]);
+    drop_files(&mut h, std::slice::from_ref(&target));
     assert_eq!(h.state().view().destination, target.display().to_string());
     assert!(h.state().new_job().sources.is_empty());
 
@@ -227,7 +227,7 @@ fn a_file_dropped_on_the_destination_field_becomes_the_destination() {
         .events
         .push(egui::Event::PointerMoved(egui::pos2(5.0, 300.0)));
     h.step();
-    drop_files(&mut h, &[a.clone()]);
+    drop_files(&mut h, std::slice::from_ref(&a));
     assert_eq!(h.state().new_job().sources, [a]);
     assert_eq!(h.state().view().destination, target.display().to_string());
 }
@@ -535,7 +535,7 @@ fn a_job_ending_while_the_window_is_unfocused_notifies_and_not_while_focused() {
     let a = fx.path("src/a.txt");
     write(&a, 10);
     let (mut h, desktop) = app_with_desktop(&fx);
-    start(&mut h, &[a.clone()], &fx.path("dest"));
+    start(&mut h, std::slice::from_ref(&a), &fx.path("dest"));
     wait_idle(&mut h, "the first copy");
     assert!(desktop.notified.lock().unwrap().is_empty());
 

@@ -514,7 +514,7 @@ fn start_ui(
     ui: &mut egui::Ui,
     model: &Model,
     job: &mut NewJob,
-    destination: &mut String,
+    destination: &str,
     out: &mut Outbox,
 ) {
     let blocked = blocker(job, model, destination);

@@ -296,7 +296,7 @@ pub fn failure_groups(failed: &[FileError]) -> Vec<(String, String, Vec<&FileErr
             (heading, reason, files)
         })
         .collect();
-    out.sort_by(|a, b| b.2.len().cmp(&a.2.len()));
+    out.sort_by_key(|g| std::cmp::Reverse(g.2.len()));
     out
 }
 
