@@ -256,8 +256,11 @@ impl FerryApp {
                     let live = self.model.jobs.iter().find(|j| j.id == *id);
                     let planned = live.is_some_and(|j| j.planned.is_some());
                     self.new_job.ended(*id, summary, planned);
-                    // Free space and what exists changed: check again.
-                    self.new_job.check_again();
+                    // What exists changed: check the sources again, and
+                    // the destination (its free space) when a next job
+                    // is being put together.
+                    let next = !self.new_job.sources.is_empty();
+                    self.new_job.check_again(next);
                     if let Some(job) = live
                         && desktop::should_notify(focused)
                     {

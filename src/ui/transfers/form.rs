@@ -53,8 +53,10 @@ pub struct NewJob {
     pub pending: Vec<Pending>,
     /// Why the engine refused the last job started (the form is as it was).
     pub refused: Vec<String>,
-    /// What was last sent for checking (sources and destination).
-    checked: Option<(Vec<PathBuf>, String)>,
+    /// The sources last sent for checking.
+    checked_sources: Option<Vec<PathBuf>>,
+    /// The destination last sent for checking.
+    checked_dest: Option<String>,
 }
 
 impl NewJob {
@@ -71,7 +73,8 @@ impl NewJob {
             checksums: false,
             pending: Vec::new(),
             refused: Vec::new(),
-            checked: None,
+            checked_sources: None,
+            checked_dest: None,
         }
     }
 
@@ -109,27 +112,38 @@ impl NewJob {
         })
     }
 
-    /// Asks the engine to check the sources and destination when they
-    /// changed since the last check (or when `again`).
-    pub fn check(&mut self, destination: &str, again: bool, out: &mut Outbox) {
-        let key = (self.sources.clone(), destination.trim().to_string());
-        if !again && self.checked.as_ref() == Some(&key) {
+    /// Asks the engine to check the sources when the list changed, and the
+    /// destination when its text changed (or a check of it was asked for).
+    /// The destination is checked only then: its check probes the
+    /// filesystem with real calls there. `dest_seen` is the destination the
+    /// engine last answered for: of several checks waiting the engine
+    /// answers only the newest, so one not yet answered is asked again.
+    pub fn check(&mut self, destination: &str, dest_seen: Option<&Path>, out: &mut Outbox) {
+        let dest = destination.trim();
+        let sources_changed = self.checked_sources.as_ref() != Some(&self.sources);
+        let dest_unanswered = !dest.is_empty() && dest_seen != Some(Path::new(dest));
+        let dest_changed = self.checked_dest.as_deref() != Some(dest);
+        if !sources_changed && !dest_changed {
             return;
         }
-        if key.0.is_empty() && key.1.is_empty() {
-            self.checked = Some(key);
-            return;
+        let send_dest = !dest.is_empty() && (dest_changed || dest_unanswered);
+        if !self.sources.is_empty() || send_dest {
+            out.command(Command::Inspect {
+                sources: self.sources.clone(),
+                dest: send_dest.then(|| PathBuf::from(dest)),
+            });
         }
-        out.command(Command::Inspect {
-            sources: key.0.clone(),
-            dest: (!key.1.is_empty()).then(|| PathBuf::from(&key.1)),
-        });
-        self.checked = Some(key);
+        self.checked_sources = Some(self.sources.clone());
+        self.checked_dest = Some(dest.to_string());
     }
 
-    /// Forgets what was checked, so the next frame checks again.
-    pub fn check_again(&mut self) {
-        self.checked = None;
+    /// Checks the sources again at the next frame (things changed on
+    /// disk), and the destination too when `dest`.
+    pub fn check_again(&mut self, dest: bool) {
+        self.checked_sources = None;
+        if dest {
+            self.checked_dest = None;
+        }
     }
 
     /// The engine accepted job `id` (or it ran): its sources leave the
@@ -145,7 +159,6 @@ impl NewJob {
             self.kind = TransferKind::Copy;
         }
         self.refused.clear();
-        self.checked = None;
     }
 
     /// Job `id` ended: accepted unless the engine refused it before making
@@ -171,7 +184,7 @@ impl NewJob {
                 .map(|f| format::drawable(&f.message))
                 .chain(summary.warnings.iter().map(|w| format::drawable(w)))
                 .collect();
-            self.checked = None;
+            self.check_again(true);
         } else {
             self.accepted(id);
         }
@@ -210,7 +223,11 @@ pub fn new_job_ui(
         dialog_open,
         dialogs_unavailable,
     } = cx;
-    job.check(destination, false, out);
+    job.check(
+        destination,
+        model.dest_checked.as_ref().map(|d| d.path.as_path()),
+        out,
+    );
     ui.heading("New transfer");
     drop_zone_ui(ui, hovering, dialog_open, model, job, destination, out);
 
