@@ -237,9 +237,20 @@ fn a_failing_job_shows_its_error_in_words_and_per_file() {
     let b = fx.path("src/notes.txt");
     write_file(&a, 1000);
     write_file(&b, 1000);
-    // The destination already has a report.pdf; the default policy refuses.
+    // The destination already has a report.pdf; saved settings that say
+    // "fail" (Leave it and report it) refuse it.
     fs::write(fx.path("dest/report.pdf"), b"theirs").unwrap();
-    let mut harness = harness(fx.config());
+    let mut config = fx.config();
+    config.settings.transfer.conflict = ferry_engine::job::ConflictPolicy::Fail;
+    let mut harness = harness(config);
+    harness.step();
+    assert_eq!(
+        harness
+            .get_by_label("What to do when a file of the same name is already there")
+            .value()
+            .as_deref(),
+        Some("Leave it and report it")
+    );
 
     drop_files(&mut harness, &[a, b]);
     set_text(
@@ -259,8 +270,11 @@ fn a_failing_job_shows_its_error_in_words_and_per_file() {
     // The error, in words, in the history row (and in a notice).
     let message = "the destination already exists and the conflict policy is 'fail'";
     assert!(harness.get_all_by_label_contains(message).count() >= 2);
-    // Each failed file can be expanded.
-    click(&mut harness, "Details: 1 failed file");
+    // Each failed file can be expanded (failures are grouped by reason).
+    click(
+        &mut harness,
+        "1 file already exists at the destination (left as it was)",
+    );
     assert!(has_label(
         &harness,
         &fx.path("dest/report.pdf").display().to_string()

@@ -10,19 +10,21 @@ use std::time::Duration;
 
 use eframe::egui::{self, RichText};
 
+use ferry_engine::atomic::ConflictPolicy;
 use ferry_engine::dirs;
 use ferry_engine::handle::{Command, Engine, EngineConfig, Event, Target};
 use ferry_engine::settings::{FILE_NAME, Settings};
 use ferry_engine::sweeper::SweepScope;
 
 use super::cleanup::{self, CleanupView, Summary, cleanup_ui};
+use super::desktop::{self, Desktop, SystemDesktop};
 use super::dialogs::{Answer, DialogHost, FileDialogs, Purpose, RfdDialogs};
 use super::format;
 use super::model::Model;
 use super::notices::{Level, Notices, notices_ui};
 use super::settings_view::{SettingsForm, settings_ui};
 use super::state::{STORAGE_KEY, Tab, ViewState};
-use super::transfers::{NewJob, TransfersCtx, transfers_ui};
+use super::transfers::{NewJob, TransfersCtx, TransfersView, transfers_ui};
 use super::{Outbox, colours};
 
 /// How old a scan may get while the Cleanup tab is on screen.
@@ -42,6 +44,8 @@ pub struct AppConfig {
     pub warnings: Vec<String>,
     /// The file dialogs.
     pub dialogs: Arc<dyn FileDialogs>,
+    /// The desktop's opener and notifications.
+    pub desktop: Arc<dyn Desktop>,
     /// Where the per-user timer for scheduled sweeps goes (given by the
     /// program that opens the window; `None`: no timer can be installed).
     pub timer: Option<ferry_engine::handle::TimerHost>,
@@ -56,16 +60,29 @@ impl AppConfig {
         // Clock times in the window are local; the zone is read here, once.
         format::load_time_zone();
         let settings_path = config_dir.join(FILE_NAME);
-        let (settings, warnings) = Settings::load_from(&settings_path)
+        let (mut settings, warnings) = Settings::load_from(&settings_path)
             .unwrap_or_else(|e| (Settings::default(), vec![e.to_string()]));
+        // The window asks by default ("Ask me"), unless the saved settings
+        // chose what to do when a file exists.
+        if !conflict_saved(&settings_path) {
+            settings.transfer.conflict = ConflictPolicy::Ask;
+        }
         Ok(Self {
             data_dir,
             settings,
             settings_path: Some(settings_path),
             warnings,
             dialogs: Arc::new(RfdDialogs),
+            desktop: Arc::new(SystemDesktop),
             timer: None,
         })
+    }
+
+    /// The same with another desktop (tests record what is opened and
+    /// notified).
+    pub fn with_desktop(mut self, desktop: Arc<dyn Desktop>) -> Self {
+        self.desktop = desktop;
+        self
     }
 
     /// The same with the per-user timer's place.
@@ -81,17 +98,30 @@ impl AppConfig {
     }
 }
 
+/// Whether the settings file at `path` says what to do when a file exists
+/// (`transfer.conflict`); read once, before the window opens.
+fn conflict_saved(path: &Path) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|v| v.pointer("/transfer/conflict").is_some())
+}
+
 /// The running application.
 pub struct FerryApp {
     view: ViewState,
     model: Model,
     new_job: NewJob,
+    transfers: TransfersView,
     cleanup: CleanupView,
     settings_form: SettingsForm,
     notices: Notices,
     /// The warning about interrupted jobs, while there are some.
     unfinished_notice: Option<u64>,
     dialogs: DialogHost,
+    desktop: Arc<dyn Desktop>,
+    /// The title last given to the window.
+    title: String,
     cleanup_stale: bool,
     close_asked: bool,
     quit_confirmed: bool,
@@ -149,6 +179,7 @@ impl FerryApp {
         }
         let mut app = Self {
             new_job: NewJob::new(&config.settings),
+            transfers: TransfersView::default(),
             settings_form: SettingsForm::new(
                 &config.settings,
                 0,
@@ -160,6 +191,8 @@ impl FerryApp {
             notices,
             unfinished_notice: None,
             dialogs: DialogHost::new(config.dialogs, repaint),
+            desktop: config.desktop,
+            title: super::TITLE.to_string(),
             cleanup_stale: false,
             close_asked: false,
             quit_confirmed: false,
@@ -169,6 +202,8 @@ impl FerryApp {
             engine,
         };
         app.rescan();
+        app.engine.send(Command::TimerStatus);
+        app.model.timer_pending = true;
         app
     }
 
@@ -204,12 +239,37 @@ impl FerryApp {
         self.cleanup_stale = false;
     }
 
+    /// The tab-independent state of the Transfers tab.
+    pub fn transfers_view(&self) -> &TransfersView {
+        &self.transfers
+    }
+
     /// Takes in everything that arrived since the last frame.
-    fn drain(&mut self) {
+    fn drain(&mut self, focused: bool) {
         let mut newly_unfinished = false;
         while let Ok(event) = self.engine.events().try_recv() {
-            let unfinished = matches!(event, ferry_engine::handle::Event::Unfinished(_));
-            let settings_saved = matches!(event, ferry_engine::handle::Event::SettingsSaved(_));
+            let unfinished = matches!(event, Event::Unfinished(_));
+            let settings_saved = matches!(event, Event::SettingsSaved(_));
+            match &event {
+                Event::Planned { id, .. } => self.new_job.accepted(*id),
+                Event::Finished { id, summary } => {
+                    let live = self.model.jobs.iter().find(|j| j.id == *id);
+                    let planned = live.is_some_and(|j| j.planned.is_some());
+                    self.new_job.ended(*id, summary, planned);
+                    // What exists changed: check the sources again, and
+                    // the destination (its free space) when a next job
+                    // is being put together.
+                    let next = !self.new_job.sources.is_empty();
+                    self.new_job.check_again(next);
+                    if let Some(job) = live
+                        && desktop::should_notify(focused)
+                    {
+                        let (title, body) = desktop::notification(&job.spec.title(), summary);
+                        self.desktop.notify(&title, &body);
+                    }
+                }
+                _ => {}
+            }
             if self.model.apply(event, &mut self.notices) {
                 self.cleanup_stale = true;
             }
@@ -259,7 +319,8 @@ impl FerryApp {
         }
     }
 
-    /// Files dropped anywhere on the window become sources.
+    /// Files dropped anywhere on the window become sources; one dropped on
+    /// the Destination field becomes the destination.
     fn take_dropped(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
@@ -270,6 +331,26 @@ impl FerryApp {
                 .collect()
         });
         if dropped.is_empty() {
+            return;
+        }
+        let on_destination = self.view.tab == Tab::Transfers
+            && ctx
+                .data(|d| d.get_temp::<egui::Rect>(super::transfers::form::destination_rect_id()))
+                .zip(ctx.input(|i| i.pointer.latest_pos()))
+                .is_some_and(|(rect, at)| rect.expand(6.0).contains(at));
+        if on_destination {
+            let mut dropped = dropped.into_iter();
+            if let Some(dest) = dropped.next() {
+                self.view.destination = dest.display().to_string();
+            }
+            let rest = dropped.count();
+            if rest > 0 {
+                self.notices.info(format!(
+                    "The destination is {}; the other {} dropped with it were not added.",
+                    self.view.destination,
+                    format::count(rest as u64, "item", "items")
+                ));
+            }
             return;
         }
         let before = self.new_job.sources.len();
@@ -300,8 +381,11 @@ impl FerryApp {
                 }
                 Command::UpdateSettings(_) => self.model.settings_pending = true,
                 Command::Sweep(_) | Command::SweepEntries(_) => self.model.sweeping = true,
-                Command::ResumeJournaled(id) | Command::RollBack(id) => {
+                Command::ResumeJournaled(id) | Command::RollBack(id) | Command::Discard(id) => {
                     self.model.unfinished.retain(|u| u.id != *id);
+                }
+                Command::InstallTimer | Command::RemoveTimer | Command::TimerStatus => {
+                    self.model.timer_pending = true;
                 }
                 _ => {}
             }
@@ -319,8 +403,17 @@ impl FerryApp {
         if out.rescan {
             self.rescan();
         }
-        if out.clear_history {
-            self.model.history.clear();
+        if let Some(folder) = out.open_folder {
+            self.desktop.open_folder(&folder);
+        }
+    }
+
+    /// The window's title follows the overall progress while jobs run.
+    fn title(&mut self, ctx: &egui::Context) {
+        let title = desktop::window_title(&self.model.totals());
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
         }
     }
 
@@ -394,6 +487,22 @@ impl FerryApp {
                 ui.selectable_value(&mut self.view.tab, tab, text);
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let questions = self.model.conflicts.len() as u64;
+                if questions > 0
+                    && self.view.tab != Tab::Transfers
+                    && ui
+                        .button(
+                            RichText::new(format::count(
+                                questions,
+                                "question waits for you",
+                                "questions wait for you",
+                            ))
+                            .color(colours::warning(ui)),
+                        )
+                        .clicked()
+                {
+                    self.view.tab = Tab::Transfers;
+                }
                 let totals = self.model.totals();
                 if totals.jobs > 0 {
                     ui.label(format!(
@@ -476,7 +585,8 @@ impl FerryApp {
 impl eframe::App for FerryApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
-        self.drain();
+        let focused = ctx.input(|i| i.focused);
+        self.drain(focused);
         self.take_dropped(&ctx);
         self.handle_close(&ctx);
         let hovering = ctx.input(|i| i.raw.hovered_files.len());
@@ -523,6 +633,7 @@ impl eframe::App for FerryApp {
                 TransfersCtx {
                     model: &mut self.model,
                     new_job: &mut self.new_job,
+                    view: &mut self.transfers,
                     destination: &mut self.view.destination,
                     hovering,
                     dialog_open: self.dialogs.open_purpose(),
@@ -545,6 +656,7 @@ impl eframe::App for FerryApp {
         self.drop_overlay(&ctx, hovering);
         self.close_confirm_ui(&ctx);
         self.dispatch(out);
+        self.title(&ctx);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -118,6 +118,12 @@ pub fn utc_offset(time: SystemTime) -> i64 {
     Timestamp::try_from(time).map_or(0, |t| i64::from(zone().to_offset(t).seconds()))
 }
 
+/// Text from the engine made drawable with the window's fonts (which have
+/// no arrows): `a → b` becomes `a -> b`.
+pub fn drawable(text: &str) -> String {
+    text.replace('→', "->")
+}
+
 /// `1 file`, `3 files`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
@@ -136,6 +142,18 @@ pub fn policy(policy: ConflictPolicy) -> &'static str {
         ConflictPolicy::Skip => "Keep it (skip)",
         ConflictPolicy::Rename => "Keep both (rename)",
         ConflictPolicy::Newer => "Replace if older",
+    }
+}
+
+/// What a conflict policy does, in a sentence (hover text).
+pub fn policy_help(policy: ConflictPolicy) -> &'static str {
+    match policy {
+        ConflictPolicy::Ask => "Ask for each file, showing both; the other files go on meanwhile",
+        ConflictPolicy::Fail => "Leave the existing file untouched and list this one as not copied",
+        ConflictPolicy::Overwrite => "Replace the existing file with the new one",
+        ConflictPolicy::Skip => "Keep the existing file and skip the new one",
+        ConflictPolicy::Rename => "Keep both: the new one goes beside it as \"name (1).ext\"",
+        ConflictPolicy::Newer => "Replace the existing file only if the new one was modified later",
     }
 }
 

@@ -21,6 +21,7 @@ use ferry_engine::handle::Command;
 pub mod app;
 pub mod chart;
 pub mod cleanup;
+pub mod desktop;
 pub mod dialogs;
 pub mod format;
 pub mod model;
@@ -46,8 +47,10 @@ pub struct Outbox {
     pub dialogs: Vec<dialogs::Purpose>,
     /// Scan again for leftover files.
     pub rescan: bool,
-    /// Forget the finished jobs.
-    pub clear_history: bool,
+    /// Show this folder in the desktop's file manager.
+    pub open_folder: Option<std::path::PathBuf>,
+    /// A timer command was sent.
+    pub timer_sent: bool,
     /// A manual sweep was sent.
     pub sweep_started: bool,
     /// New settings were sent.

@@ -2,12 +2,18 @@
 //! the queue, the history, interrupted jobs, the last scan and sweep, and the
 //! settings in force. [`Model::apply`] is the one place events land.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use ferry_engine::handle::{Event, Progress, Unfinished};
-use ferry_engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
+use ferry_engine::history::HistoryEntry;
+use ferry_engine::inspect::{DestCheck, Inspection, SourceState};
+use ferry_engine::job::{Conflict, JobId, JobOutcome, JobSpec, JobSummary};
+use ferry_engine::manifest::VerifyReport;
 use ferry_engine::settings::Settings;
 use ferry_engine::sweep::{LogRecord, ScanReport, SweepReport, Trigger};
+use ferry_engine::timer::TimerStatus;
 
 use super::format;
 use super::notices::Notices;
@@ -47,6 +53,8 @@ pub struct LiveJob {
     pub progress: Option<Progress>,
     /// Whether a cancel was asked for (it ends at its next chunk).
     pub cancelling: bool,
+    /// Files and bytes in its plan, once it was accepted.
+    pub planned: Option<(u64, u64)>,
 }
 
 /// A finished job.
@@ -60,6 +68,20 @@ pub struct FinishedJob {
     pub summary: JobSummary,
     /// When it ended.
     pub finished: SystemTime,
+    /// Failures the history did not keep (beyond its limit per job).
+    pub failures_not_kept: u64,
+}
+
+impl From<HistoryEntry> for FinishedJob {
+    fn from(entry: HistoryEntry) -> Self {
+        Self {
+            id: entry.id,
+            spec: Some(entry.spec),
+            summary: entry.summary,
+            finished: entry.ended,
+            failures_not_kept: entry.failures_not_kept,
+        }
+    }
 }
 
 impl FinishedJob {
@@ -100,6 +122,15 @@ pub struct SweepStatus {
     pub log: Vec<LogRecord>,
 }
 
+/// What a check of a history entry's checksum manifest found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verification {
+    /// The engine is reading the files again.
+    Running,
+    /// What it found, or why it could not.
+    Done(Result<VerifyReport, String>),
+}
+
 /// Everything the engine has told the window.
 #[derive(Debug)]
 pub struct Model {
@@ -129,6 +160,22 @@ pub struct Model {
     pub settings_pending: bool,
     /// How many times the settings were saved (the form reloads on change).
     pub settings_generation: u64,
+    /// Conflicts waiting for a person's answer, in the order asked.
+    pub conflicts: Vec<(JobId, Conflict)>,
+    /// What the engine found of each source checked, by path.
+    pub sources_checked: HashMap<PathBuf, SourceState>,
+    /// The destination last checked.
+    pub dest_checked: Option<DestCheck>,
+    /// The last folder the person asked to create, and why it failed.
+    pub folder_created: Option<(PathBuf, Option<String>)>,
+    /// The per-user timer's state (or why it could not be told).
+    pub timer: Option<Result<TimerStatus, String>>,
+    /// Whether a timer command is on its way.
+    pub timer_pending: bool,
+    /// Checks of checksum manifests: the check's id and the history entry.
+    pub verify_ids: HashMap<JobId, JobId>,
+    /// What those checks found, by history entry.
+    pub verifications: HashMap<JobId, Verification>,
 }
 
 impl Model {
@@ -148,6 +195,14 @@ impl Model {
             settings_rejected: Vec::new(),
             settings_pending: false,
             settings_generation: 0,
+            conflicts: Vec::new(),
+            sources_checked: HashMap::new(),
+            dest_checked: None,
+            folder_created: None,
+            timer: None,
+            timer_pending: false,
+            verify_ids: HashMap::new(),
+            verifications: HashMap::new(),
         }
     }
 
@@ -160,15 +215,44 @@ impl Model {
     /// Returns whether the Cleanup data became stale (a rescan is due).
     pub fn apply(&mut self, event: Event, notices: &mut Notices) -> bool {
         match event {
-            // Shown by the Transfers tab as they come (issue 12).
-            Event::Conflict { .. }
-            | Event::Planned { .. }
-            | Event::History(_)
-            | Event::HistoryAdded(_)
-            | Event::Inspected(_)
-            | Event::FolderCreated { .. }
-            | Event::Timer(_)
-            | Event::Verified { .. } => {}
+            Event::Conflict { id, conflict } => {
+                if self.job_mut(id).is_some()
+                    && !self
+                        .conflicts
+                        .iter()
+                        .any(|(j, c)| *j == id && c.entry == conflict.entry)
+                {
+                    self.conflicts.push((id, conflict));
+                }
+            }
+            Event::Planned { id, files, bytes } => {
+                if let Some(job) = self.job_mut(id) {
+                    job.planned = Some((files, bytes));
+                }
+            }
+            Event::History(entries) => {
+                self.history = entries.into_iter().rev().map(FinishedJob::from).collect();
+            }
+            Event::HistoryAdded(entry) => {
+                self.history.retain(|j| j.id != entry.id);
+                self.history.insert(0, FinishedJob::from(*entry));
+            }
+            Event::Inspected(inspection) => self.take_inspection(inspection),
+            Event::FolderCreated { path, error } => {
+                if let Some(e) = &error {
+                    notices.error(format!("The folder was not created: {e}"));
+                }
+                self.folder_created = Some((path, error));
+            }
+            Event::Timer(status) => {
+                self.timer_pending = false;
+                self.timer = Some(status);
+            }
+            Event::Verified { id, result } => {
+                if let Some(entry) = self.verify_ids.remove(&id) {
+                    self.verifications.insert(entry, Verification::Done(result));
+                }
+            }
             Event::Queued { id, spec } => {
                 self.unfinished.retain(|u| u.id != id);
                 if self.job_mut(id).is_none() {
@@ -178,6 +262,7 @@ impl Model {
                         state: JobState::Queued,
                         progress: None,
                         cancelling: false,
+                        planned: None,
                     });
                 }
             }
@@ -218,14 +303,24 @@ impl Model {
                     .iter()
                     .position(|j| j.id == id)
                     .map(|at| self.jobs.remove(at).spec);
-                let finished = FinishedJob {
-                    id,
-                    spec,
-                    summary,
-                    finished: SystemTime::now(),
+                self.conflicts.retain(|(j, _)| *j != id);
+                // The engine keeps the jobs it ran in the history (and said
+                // so just before); a command it refused is shown here.
+                let finished = match self.history.iter().find(|j| j.id == id) {
+                    Some(kept) => kept.clone(),
+                    None => {
+                        let finished = FinishedJob {
+                            id,
+                            spec,
+                            summary,
+                            finished: SystemTime::now(),
+                            failures_not_kept: 0,
+                        };
+                        self.history.insert(0, finished.clone());
+                        finished
+                    }
                 };
                 notify_finished(&finished, notices);
-                self.history.insert(0, finished);
                 return true;
             }
             Event::Unfinished(jobs) => self.unfinished = jobs,
@@ -290,6 +385,17 @@ impl Model {
         false
     }
 
+    /// Takes in what a check found: each source's state and the
+    /// destination's (a folder just created is checked alone).
+    fn take_inspection(&mut self, inspection: Inspection) {
+        for check in inspection.sources {
+            self.sources_checked.insert(check.path, check.state);
+        }
+        if let Some(dest) = inspection.dest {
+            self.dest_checked = Some(dest);
+        }
+    }
+
     /// Bytes done and planned, files done and planned, and the summed rate
     /// of every live job.
     pub fn totals(&self) -> Totals {
@@ -340,9 +446,11 @@ fn notify_finished(job: &FinishedJob, notices: &mut Notices) {
             format::bytes(s.bytes_done),
             format::duration(s.elapsed)
         )),
-        JobOutcome::CompletedWithErrors
-        | JobOutcome::CompletedWithWarnings
-        | JobOutcome::Failed => {
+        JobOutcome::CompletedWithWarnings => notices.warning(format!(
+            "{title}: completed with warnings: {}",
+            s.warnings.first().cloned().unwrap_or_default()
+        )),
+        JobOutcome::CompletedWithErrors | JobOutcome::Failed => {
             let first = s
                 .failed
                 .first()
@@ -360,8 +468,10 @@ fn notify_finished(job: &FinishedJob, notices: &mut Notices) {
                 outcome_word(s.outcome).to_lowercase()
             ));
         }
-        JobOutcome::Cancelled => notices.info(format!("{title}: cancelled.")),
-        JobOutcome::RolledBack => notices.info(format!(
+        JobOutcome::Cancelled => notices.warning(format!(
+            "{title}: cancelled; the files it finished stay, the rest were not written."
+        )),
+        JobOutcome::RolledBack => notices.warning(format!(
             "{title}: rolled back; the destination is as it was."
         )),
     }

@@ -67,7 +67,7 @@ impl Notices {
     /// Adds a notice (an identical one already shown is refreshed instead)
     /// and returns its id.
     pub fn push(&mut self, level: Level, text: impl Into<String>) -> u64 {
-        let text = text.into();
+        let text = super::format::drawable(&text.into());
         self.items.retain(|n| !(n.level == level && n.text == text));
         self.next_id += 1;
         self.items.push(Notice {
@@ -125,8 +125,14 @@ impl Notices {
 /// Meant for a bottom panel, so that notices coming and going never move
 /// what the person is about to click.
 pub fn notices_ui(ui: &mut egui::Ui, notices: &mut Notices) {
+    let before = notices.items().len();
     if let Some(wait) = notices.expire(Instant::now()) {
         ui.ctx().request_repaint_after(wait);
+    }
+    if notices.items().len() != before {
+        // The panel shrinks on the next frame: draw it now, not whenever
+        // something else happens.
+        ui.ctx().request_repaint();
     }
     let dark = ui.visuals().dark_mode;
     let mut dismissed = None;

@@ -491,6 +491,8 @@ pub fn settings_ui(
                         }
                     });
                     sweep_ui(ui, model, form, &errors, &refusal, &same);
+                    ui.add_space(4.0);
+                    timer_ui(ui, model, form, out);
                     ui.add_space(6.0);
                     folders_ui(ui, form, &errors, &refusal, dialog_open, out);
                     ui.add_space(6.0);
@@ -590,11 +592,146 @@ fn sweep_ui(
                 ui.horizontal_wrapped(|ui| schedule_ui(ui, model, SystemTime::now()));
                 ui.weak(
                     "Saving a schedule never sweeps at once: the first scheduled sweep comes one \
-                     interval later. Scheduled sweeps run while Ferry is open.",
+                     interval later. Scheduled sweeps run while Ferry is open, and also while it \
+                     is closed when the switch below is on.",
                 );
             });
             ui.end_row();
         });
+}
+
+/// The switch for the per-user timer that sweeps on the saved schedule
+/// while Ferry is closed, with what the system says of it.
+fn timer_ui(ui: &mut egui::Ui, model: &Model, form: &SettingsForm, out: &mut Outbox) {
+    let now = SystemTime::now();
+    let saved = model.settings.sweep.schedule;
+    let status = model.timer.as_ref();
+    let installed = matches!(status, Some(Ok(st)) if st.installed);
+    let scheduled = matches!(saved, Schedule::Every(_));
+    let mut on = installed;
+    ui.horizontal_wrapped(|ui| {
+        let enabled = !model.timer_pending && (scheduled || installed);
+        let switch = ui.add_enabled(
+            enabled,
+            egui::Checkbox::new(&mut on, "Sweep on schedule while Ferry is closed"),
+        );
+        let switch = switch.on_hover_text(format!(
+            "Installs a per-user {} timer that runs Ferry's scheduled sweep on the saved \
+             schedule, also when this window is not open",
+            ferry_engine::timer::manager_name()
+        ));
+        if switch.changed() {
+            if on {
+                out.command(Command::InstallTimer);
+            } else {
+                out.command(Command::RemoveTimer);
+            }
+            out.timer_sent = true;
+        }
+        if model.timer_pending {
+            ui.spinner();
+            ui.weak("Asking the system…");
+        }
+    });
+    let indent = 24.0;
+    ui.horizontal_wrapped(|ui| {
+        ui.add_space(indent);
+        ui.vertical(|ui| {
+            if !scheduled && !installed {
+                ui.weak(
+                    "Needs a schedule: choose how often to sweep above and save it, then turn \
+                     this on.",
+                );
+            } else if form.scheduled != scheduled
+                || (scheduled && form.interval() != saved_interval(saved))
+            {
+                ui.weak("The timer uses the saved schedule: save your changes first.");
+            }
+            match status {
+                None => {
+                    ui.weak("Asking whether the timer is installed…");
+                }
+                Some(Err(e)) => {
+                    ui.label(RichText::new(e).color(colours::error(ui)));
+                }
+                Some(Ok(st)) => {
+                    let state = if st.installed {
+                        let manager = match &st.manager {
+                            ferry_engine::timer::Manager::Enabled => "active".to_string(),
+                            ferry_engine::timer::Manager::AtNextLogin(why) => {
+                                format!("starts at your next log-in ({why})")
+                            }
+                            ferry_engine::timer::Manager::NotEnabled(state) => {
+                                format!("installed but not enabled ({state})")
+                            }
+                            ferry_engine::timer::Manager::Unreachable(why) => {
+                                format!("the scheduler did not answer: {why}")
+                            }
+                        };
+                        let every = st.schedule.map(|s| format!(", {s}")).unwrap_or_default();
+                        format!(
+                            "Installed ({}{every}): {manager}",
+                            ferry_engine::timer::manager_name()
+                        )
+                    } else {
+                        "Not installed: scheduled sweeps run only while Ferry is open.".to_string()
+                    };
+                    let running = matches!(st.manager, ferry_engine::timer::Manager::Enabled);
+                    let colour = if st.installed && running {
+                        colours::ok(ui)
+                    } else if st.installed {
+                        colours::warning(ui)
+                    } else {
+                        ui.visuals().weak_text_color()
+                    };
+                    ui.label(RichText::new(state).color(colour));
+                    if st.installed
+                        && let Some(schedule) = st.schedule
+                        && schedule != saved
+                        && scheduled
+                    {
+                        ui.horizontal_wrapped(|ui| {
+                            ui.label(
+                                RichText::new(format!(
+                                    "The timer was installed for \"{schedule}\"; the schedule is \
+                                     now \"{saved}\"."
+                                ))
+                                .color(colours::warning(ui)),
+                            );
+                            if ui
+                                .add_enabled(
+                                    !model.timer_pending,
+                                    egui::Button::new("Update the timer"),
+                                )
+                                .clicked()
+                            {
+                                out.command(Command::InstallTimer);
+                                out.timer_sent = true;
+                            }
+                        });
+                    }
+                    let last = match &st.last_sweep {
+                        Some(last) => format!(
+                            "Last scheduled sweep: {} ({}), removed {} ({})",
+                            format::clock(last.time, now),
+                            format::moment(last.time, now),
+                            format::count(last.removed, "file", "files"),
+                            format::bytes(last.freed_bytes)
+                        ),
+                        None => "No scheduled sweep has run yet.".to_string(),
+                    };
+                    ui.weak(last);
+                }
+            }
+        });
+    });
+}
+
+fn saved_interval(schedule: Schedule) -> Option<Duration> {
+    match schedule {
+        Schedule::Every(d) => Some(d),
+        Schedule::Off => None,
+    }
 }
 
 fn folders_ui(

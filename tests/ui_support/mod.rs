@@ -159,3 +159,54 @@ pub fn within_width(harness: &App, label: &str, width: f32) -> bool {
     let rect: egui::Rect = harness.get_by_label(label).rect();
     rect.min.x >= 0.0 && rect.max.x <= width
 }
+
+/// A dropped file as egui-winit hands it over.
+#[derive(Debug)]
+pub struct Dropped(pub PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Drops `paths` on the window (wherever the pointer is).
+pub fn drop_files(harness: &mut App, paths: &[PathBuf]) {
+    let input = harness.input_mut();
+    input.hovered_files.clear();
+    for path in paths {
+        input.dropped_files.push(Arc::new(Dropped(path.clone())));
+    }
+    harness.step();
+    harness.step();
+}
+
+/// A desktop that records what it was asked to open and notify.
+#[derive(Default)]
+pub struct RecordingDesktop {
+    pub opened: std::sync::Mutex<Vec<PathBuf>>,
+    pub notified: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl ferry_ui::desktop::Desktop for RecordingDesktop {
+    fn open_folder(&self, path: &Path) {
+        self.opened.lock().unwrap().push(path.to_path_buf());
+    }
+
+    fn notify(&self, title: &str, body: &str) {
+        self.notified
+            .lock()
+            .unwrap()
+            .push((title.to_string(), body.to_string()));
+    }
+}
+
+/// Whether the widget named `label` is enabled.
+pub fn enabled(harness: &App, label: &str) -> bool {
+    use egui_kittest::kittest::NodeT;
+    !harness.get_by_label(label).accesskit_node().is_disabled()
+}
