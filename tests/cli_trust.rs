@@ -871,3 +871,30 @@ fn many_files_failing_for_one_reason_are_one_message() {
     assert!(lines <= 4, "{lines} lines:\n{}", stderr(&out));
     assert!(stderr(&out).contains("40 files failed"), "{}", stderr(&out));
 }
+
+/// A batch large enough to be pipelined (one part staged while the one
+/// before it is made durable and committed), killed in its third part:
+/// the resume leaves exactly the source's files and no temp behind, both
+/// for the parts committed and for the part that was being staged.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_pipelined_batch_killed_in_its_third_part_resumes_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    many_files(&src, 1000, 4);
+    let dst = tmp.path().join("dst");
+    let data = tmp.path().join("data");
+    run_killed_at(
+        ferry(&data).arg("copy").arg(&src).arg(&dst),
+        "after-place:600",
+    );
+    assert!(
+        !leftovers(&dst).is_empty() || contents(&dst).len() < 1000,
+        "the kill came before the job ended"
+    );
+    let out = run(ferry(&data).arg("resume"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same(&contents(&src), &contents(&dst), "the copy is whole");
+    assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
+    assert!(job_ids(&data).is_empty());
+}

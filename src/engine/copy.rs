@@ -63,6 +63,10 @@ pub struct CopyOptions<'a> {
     pub before_place: Option<super::atomic::BeforePlace<'a>>,
     /// What the destination's filesystem can do.
     pub traits: &'a Traits,
+    /// The destination's folder was made by this job and nothing else
+    /// writes there: skip the early look for an existing file (the commit's
+    /// no-clobber rename still decides).
+    pub dest_free: bool,
     /// Told about the temp file as soon as it exists, before any data is
     /// written (journals record it there, durably, before the commit).
     pub on_temp: Option<OnTemp<'a>>,
@@ -81,6 +85,7 @@ impl CopyOptions<'_> {
             before_place: None,
             traits: &crate::caps::POSIX_TRAITS,
             on_temp: None,
+            dest_free: false,
             resume: None,
             on_durable: None,
             on_stage: None,
@@ -277,7 +282,7 @@ pub fn stage_file(
         .metadata()
         .map_err(|e| Error::io(Operation::Inspect, src, e))?;
     check_regular(src, &meta)?;
-    if conflict_settled_early(dest, &meta, options)? {
+    if !options.dest_free && conflict_settled_early(dest, &meta, options)? {
         return Ok(Staged::Skipped);
     }
 
@@ -292,11 +297,11 @@ pub fn stage_file(
         }
         None => (AtomicFile::create(dest)?, 0),
     };
-    let file = temp
+    let temp_meta = temp
         .handle()
         .metadata()
-        .map(|m| FileStamp::of(&m))
         .map_err(|e| Error::io(Operation::Inspect, temp.temp_path(), e))?;
+    let file = FileStamp::of(&temp_meta);
     faults::point("temp-unjournaled");
     if let (Some(on_temp), None) = (options.on_temp, options.resume) {
         on_temp(&TempInfo {
@@ -325,7 +330,7 @@ pub fn stage_file(
         permissions: options.traits.permissions,
         owner: options.traits.ownership,
     };
-    let kept = os::copy_file_meta(&source, &meta, temp.handle(), keep)
+    let kept = os::copy_file_meta(&source, &meta, temp.handle(), &temp_meta, keep)
         .map_err(|e| Error::io(Operation::SetMetadata, temp.temp_path(), e))?;
     temp.note_written();
     Ok(Staged::Ready(Box::new(StagedFile {

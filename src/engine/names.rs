@@ -188,11 +188,30 @@ pub fn is_probe_name(name: &OsStr) -> bool {
 }
 
 /// 64 bits from the operating system's random source.
+///
+/// Drawn from a small per-thread pool that is refilled from the OS in one
+/// call (copying many small files makes a name each): every value is still
+/// 64 bits straight from the OS source, never derived or reused.
 pub fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // The OS random source failing is not something a copy can recover from.
-    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    u64::from_ne_bytes(bytes)
+    use std::cell::RefCell;
+    thread_local! {
+        static POOL: RefCell<(Vec<u8>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+    }
+    POOL.with(|pool| {
+        let (bytes, at) = &mut *pool.borrow_mut();
+        if *at + 8 > bytes.len() {
+            bytes.resize(512, 0);
+            // The OS random source failing is not something a copy can
+            // recover from.
+            getrandom::fill(bytes).expect("the operating system's random source failed");
+            *at = 0;
+        }
+        let value = u64::from_ne_bytes(bytes[*at..*at + 8].try_into().expect("8 bytes"));
+        // Used bytes are wiped, so nothing drawn is ever handed out twice.
+        bytes[*at..*at + 8].fill(0);
+        *at += 8;
+        value
+    })
 }
 
 /// The first `max` bytes of `name`, cut at a character boundary when the

@@ -481,14 +481,22 @@ impl MetaKept {
 /// uid is kept by default).
 #[cfg(unix)]
 fn keep_owner(file: &File, uid: u32, gid: u32) -> MetaKept {
+    match file.metadata() {
+        Ok(now) => keep_owner_from(file, &now, uid, gid),
+        Err(_) => MetaKept {
+            owner_lost: true,
+            group_lost: true,
+            ..MetaKept::default()
+        },
+    }
+}
+
+/// [`keep_owner`] for a file whose status `now` is known.
+#[cfg(unix)]
+fn keep_owner_from(file: &File, now: &Metadata, uid: u32, gid: u32) -> MetaKept {
     use rustix::fs::{Gid, Uid, fchown};
     use std::os::unix::fs::MetadataExt;
     let mut kept = MetaKept::default();
-    let Ok(now) = file.metadata() else {
-        kept.owner_lost = true;
-        kept.group_lost = true;
-        return kept;
-    };
     if now.uid() == uid && now.gid() == gid {
         return kept;
     }
@@ -523,13 +531,14 @@ pub fn copy_file_meta(
     src: &File,
     meta: &Metadata,
     file: &File,
+    file_now: &Metadata,
     keep: KeepMeta,
 ) -> io::Result<MetaKept> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         let mut kept = if keep.owner {
-            keep_owner(file, meta.uid(), meta.gid())
+            keep_owner_from(file, file_now, meta.uid(), meta.gid())
         } else {
             let mine = rustix::process::geteuid().as_raw() == meta.uid();
             MetaKept {
@@ -555,7 +564,7 @@ pub fn copy_file_meta(
     }
     #[cfg(not(unix))]
     {
-        let _ = (src, keep);
+        let _ = (src, keep, file_now);
         let mut kept = MetaKept::default();
         file.set_permissions(meta.permissions())?;
         set_times_from(file, meta, &mut kept)?;

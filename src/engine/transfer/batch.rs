@@ -85,6 +85,40 @@ fn batch_files() -> usize {
     })
 }
 
+/// Parts of a batch smaller than this are not worth a pipeline.
+const PIPELINE_PART_MIN: usize = 64;
+
+/// A file of a batch put in place.
+struct CommittedFile {
+    i: usize,
+    written: u64,
+    path: std::path::PathBuf,
+    bytes: u64,
+    method: crate::copy::CopyMethod,
+    kept: crate::os::MetaKept,
+    hash: Option<String>,
+    replaced: bool,
+    source: crate::os::FileStamp,
+}
+
+/// What one part of a batch did, to be counted on the job's thread.
+#[derive(Default)]
+struct PartDone {
+    skipped: Vec<(usize, u64)>,
+    failed: Vec<(usize, u64, Error)>,
+    committed: Vec<CommittedFile>,
+    warnings: Vec<String>,
+}
+
+impl PartDone {
+    fn fail_all(&mut self, items: impl Iterator<Item = (usize, u64)>, err: &Error) {
+        for (i, written) in items {
+            let copy = Error::new(err.kind(), err.operation(), &err.paths()[0], err.cause());
+            self.failed.push((i, written, copy));
+        }
+    }
+}
+
 /// A staged entry with the bytes it already counted in the progress.
 type StageResult = (usize, u64, Result<Staged>);
 
@@ -141,31 +175,65 @@ impl Runner<'_> {
         self.batching() && matches!(kind, EntryKind::File { size } if *size <= BATCH_FILE_MAX)
     }
 
-    /// Copies a batch through the five steps above.
+    /// Copies a batch through the five steps above, as a pipeline: the
+    /// batch is cut into parts, and while one part is made durable and
+    /// committed on its own thread, the next is staged (the flush waits on
+    /// the disk; staging keeps the processors busy meanwhile). What the
+    /// parts did is then counted and reported in order.
     pub(super) fn flush_batch(&mut self, batch: Batch) {
+        let sizes: std::collections::HashMap<usize, u64> = batch.items.iter().copied().collect();
+        let part = if batch.items.len() >= 4 * PIPELINE_PART_MIN {
+            batch.items.len().div_ceil(4)
+        } else {
+            batch.items.len().max(1)
+        };
+        let dirty = std::mem::take(&mut self.dirty_dirs);
+        let finished: Vec<PartDone> = {
+            let this = &*self;
+            std::thread::scope(|scope| {
+                let mut done = Vec::new();
+                let mut running: Option<std::thread::ScopedJoinHandle<'_, PartDone>> = None;
+                let mut dirty = Some(dirty);
+                for items in batch.items.chunks(part) {
+                    let staged = this.stage_all(items);
+                    if let Some(flushing) = running.take() {
+                        done.push(flushing.join().expect("a flushing thread panicked"));
+                    }
+                    let dirty = dirty.take().unwrap_or_default();
+                    running = Some(scope.spawn(move || this.make_durable(staged, dirty)));
+                }
+                if let Some(flushing) = running {
+                    done.push(flushing.join().expect("a flushing thread panicked"));
+                }
+                done
+            })
+        };
+        for part in finished {
+            self.count_part(part, &sizes);
+        }
+    }
+
+    /// Steps 2 to 5 for one part of a batch: journal the temps, make them
+    /// durable with the journal, commit, flush the folders, journal done.
+    /// Touches the runner only through what is shared (the journal, the
+    /// progress); the counting is [`count_part`](Self::count_part)'s.
+    fn make_durable(&self, staged: Vec<StageResult>, dirty: Vec<std::path::PathBuf>) -> PartDone {
+        let plan = self.plan;
+        let mut out = PartDone::default();
         let mut ready: Vec<(usize, u64, StagedFile)> = Vec::new();
-        for (i, written, result) in self.stage_all(&batch.items) {
-            let entry = &self.plan.entries[i];
-            let size = batch
-                .items
-                .iter()
-                .find(|(j, _)| *j == i)
-                .map_or(0, |(_, s)| *s);
+        for (i, written, result) in staged {
             match result {
                 Ok(Staged::Ready(staged)) => ready.push((i, written, *staged)),
                 Ok(Staged::Skipped) => {
                     let _ = self.record(Record::Skipped { i }, false);
-                    self.file_finished(i, size, written, false);
+                    out.skipped.push((i, written));
                 }
                 Err(e) if e.kind() == ErrorKind::Cancelled => {}
-                Err(e) => {
-                    self.progress.add_bytes(size.saturating_sub(written));
-                    self.fail(i, entry, &e);
-                }
+                Err(e) => out.failed.push((i, written, e)),
             }
         }
         if self.control.is_cancelled() {
-            return; // dropping the staged files removes their temps
+            return out; // dropping the staged files removes their temps
         }
         let temps: Vec<Record> = ready
             .iter()
@@ -178,13 +246,10 @@ impl Runner<'_> {
             })
             .collect();
         if let Err(e) = self.record_all_lazily(&temps) {
-            for (i, _, _) in ready {
-                self.fail(i, &self.plan.entries[i], &e);
-            }
-            return;
+            out.fail_all(ready.into_iter().map(|(i, w, _)| (i, w)), &e);
+            return out;
         }
 
-        let plan = self.plan;
         let handles: Vec<&std::fs::File> =
             ready.iter().map(|(_, _, s)| s.temp().handle()).collect();
         let temp_dirs: BTreeSet<&Path> = ready
@@ -195,30 +260,23 @@ impl Runner<'_> {
         self.progress.set_phase(super::Phase::Flushing);
         let synced = os::sync_batch(&handles, &temp_dirs);
         self.progress.set_phase(super::Phase::Copying);
-        if let Err(e) = synced {
-            drop(handles);
-            for (i, _, staged) in ready {
-                let err = Error::io(Operation::Sync, staged.temp().temp_path(), clone_io(&e));
-                self.fail(i, &plan.entries[i], &err);
-            }
-            return;
-        }
         drop(handles);
+        if let Err(e) = synced {
+            for (i, written, staged) in ready {
+                let err = Error::io(Operation::Sync, staged.temp().temp_path(), clone_io(&e));
+                out.failed.push((i, written, err));
+            }
+            return out;
+        }
         // The temps' records must be durable before any rename.
         if let Err(e) = self.sync_journal() {
-            for (i, _, _) in ready {
-                self.fail(i, &plan.entries[i], &e);
-            }
-            return;
+            out.fail_all(ready.into_iter().map(|(i, w, _)| (i, w)), &e);
+            return out;
         }
 
         let mut committed = Vec::new();
         let mut dirs: BTreeSet<&Path> = BTreeSet::new();
         for (i, written, result) in self.commit_all(ready) {
-            let size = match plan.entries[i].kind {
-                EntryKind::File { size } => size,
-                _ => 0,
-            };
             match result {
                 Ok(FileOutcome::Copied {
                     path,
@@ -230,71 +288,93 @@ impl Runner<'_> {
                     source,
                 }) => {
                     faults::point("after-place");
-                    self.count_landing(i, &path, replaced);
-                    self.notes.add(kept);
                     dirs.insert(parent_dir(&plan.entries[i].dest));
-                    committed.push((i, written, size, path, bytes, method, hash, source));
+                    committed.push(CommittedFile {
+                        i,
+                        written,
+                        path,
+                        bytes,
+                        method,
+                        kept,
+                        hash,
+                        replaced,
+                        source,
+                    });
                 }
                 Ok(FileOutcome::Skipped) => {
                     let _ = self.record(Record::Skipped { i }, false);
-                    self.file_finished(i, size, written, false);
+                    out.skipped.push((i, written));
                 }
-                Err(e) => {
-                    self.progress.add_bytes(size.saturating_sub(written));
-                    self.fail(i, &plan.entries[i], &e);
-                }
+                Err(e) => out.failed.push((i, written, e)),
             }
         }
-
-        let dirty = std::mem::take(&mut self.dirty_dirs);
         dirs.extend(dirty.iter().map(|d| d.as_path()));
         let dirs: Vec<&Path> = dirs.into_iter().collect();
         if let Err(e) = os::sync_dirs(&dirs) {
-            for (i, ..) in committed {
+            for file in committed {
                 let err = Error::io(
                     Operation::Sync,
-                    parent_dir(&plan.entries[i].dest),
+                    parent_dir(&plan.entries[file.i].dest),
                     clone_io(&e),
                 );
-                self.fail(i, &plan.entries[i], &err);
+                out.failed.push((file.i, file.written, err));
             }
-            return;
+            return out;
         }
-
         let records: Vec<Record> = committed
             .iter()
-            .map(|(i, _, _, path, bytes, _, hash, _)| Record::Done {
-                i: *i,
-                dest: path.clone(),
-                bytes: *bytes,
-                hash: hash.clone(),
+            .map(|f| Record::Done {
+                i: f.i,
+                dest: f.path.clone(),
+                bytes: f.bytes,
+                hash: f.hash.clone(),
             })
             .collect();
         if let Err(e) = self.record_all(&records) {
-            self.warnings.push(e.to_string());
+            out.warnings.push(e.to_string());
         }
-        for (_, _, _, path, _, _, hash, _) in &committed {
-            if let Some(hash) = hash {
-                self.manifest_line(path, hash);
+        for file in &committed {
+            if let Some(hash) = &file.hash {
+                self.manifest_line(&file.path, hash);
             }
         }
-        // A move across filesystems: the sources go now that their copies
-        // are durable, each only if unchanged, their folders flushed once.
+        out.committed = committed;
+        out
+    }
+
+    /// Counts and reports what one part of a batch did; for a move across
+    /// filesystems, removes its sources (each only if unchanged since it
+    /// was copied) and flushes their folders once.
+    fn count_part(&mut self, part: PartDone, sizes: &std::collections::HashMap<usize, u64>) {
+        let plan = self.plan;
+        let size = |i: usize| sizes.get(&i).copied().unwrap_or(0);
+        self.warnings.extend(part.warnings);
+        for (i, written) in part.skipped {
+            self.file_finished(i, size(i), written, false);
+        }
+        for (i, written, e) in part.failed {
+            self.progress.add_bytes(size(i).saturating_sub(written));
+            self.fail(i, &plan.entries[i], &e);
+        }
         let mut source_dirs: BTreeSet<std::path::PathBuf> = BTreeSet::new();
-        for (i, written, size, path, bytes, method, _, source) in committed {
-            self.note_placed(i, &path);
-            self.methods.insert(method);
+        for file in part.committed {
+            let i = file.i;
+            self.count_landing(i, &file.path, file.replaced);
+            self.notes.add(file.kept);
+            self.note_placed(i, &file.path);
+            self.methods.insert(file.method);
             let entry = &plan.entries[i];
             if self.spec.kind == TransferKind::Move && !self.spec.all_or_nothing {
-                if !self.remove_source_deferred(i, entry, Some(source)) {
-                    self.progress.add_bytes(size.saturating_sub(written));
+                if !self.remove_source_deferred(i, entry, Some(file.source)) {
+                    self.progress
+                        .add_bytes(size(i).saturating_sub(file.written));
                     self.done.insert(i);
                     continue;
                 }
                 source_dirs.insert(parent_dir(&entry.src).to_path_buf());
             }
-            self.bytes_written += bytes;
-            self.file_finished(i, size, written, true);
+            self.bytes_written += file.bytes;
+            self.file_finished(i, size(i), file.written, true);
         }
         let source_dirs: Vec<&Path> = source_dirs.iter().map(|d| d.as_path()).collect();
         if let Err(e) = os::sync_dirs(&source_dirs) {

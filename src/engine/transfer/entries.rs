@@ -54,6 +54,7 @@ impl Runner<'_> {
                 }
                 fs::create_dir(&entry.dest)
                     .map_err(|e| Error::io(Operation::CreateDir, &entry.dest, e))?;
+                self.fresh_dirs.insert(entry.dest.clone());
                 faults::point("after-mkdir");
                 self.record(Record::DirCreated { i }, false)?;
                 let parent = parent_dir(&entry.dest);

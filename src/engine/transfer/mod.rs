@@ -294,6 +294,7 @@ pub fn run_job(
         manifest: None,
         continuations: HashMap::new(),
         moved_trees: Vec::new(),
+        fresh_dirs: std::collections::HashSet::new(),
         stage_hook: Box::new(move |s| progress.stage(s)),
     };
     if let Some(path) = &spec.checksums {
@@ -462,6 +463,9 @@ struct Runner<'a> {
     manifest: Option<Mutex<Manifest>>,
     /// Temps of a dead run to continue, by entry (resume mid-file).
     continuations: HashMap<usize, Continue>,
+    /// Folders this run created (empty when made: nothing of the job's is in
+    /// them yet, so no early look for existing files).
+    fresh_dirs: std::collections::HashSet<PathBuf>,
     /// Folders moved whole (first entry, one past the last).
     moved_trees: Vec<(usize, usize)>,
     /// Passes a copy's stages to the progress.
@@ -513,6 +517,9 @@ impl Runner<'_> {
             before_place: None,
             traits: &self.traits,
             on_temp: None,
+            dest_free: self
+                .fresh_dirs
+                .contains(parent_dir(&self.plan.entries[i].dest)),
             resume: None,
             on_durable: None,
             on_stage: Some(&self.stage_hook),
