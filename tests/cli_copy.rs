@@ -436,6 +436,59 @@ fn newer_policy_replaces_only_older_destinations() {
     assert_eq!(c.setup.state(), before);
 }
 
+/// The no-clobber policies on a batch of small files (copied through
+/// temps without a name where the filesystem has them, named by a link
+/// that never replaces): every existing file is kept byte for byte, the
+/// others are copied, and nothing is left beside them.
+#[test]
+fn no_clobber_policies_hold_across_a_batch_of_small_files() {
+    for policy in ["fail", "skip", "rename"] {
+        let setup = Setup::new();
+        for i in 0..40 {
+            setup.source(format!("f{i:02}.txt"), &pattern(100 + i, i as u64));
+        }
+        for i in (0..40).step_by(2) {
+            write(&setup.out.join(format!("f{i:02}.txt")), b"kept");
+        }
+        let mut args: Vec<&OsStr> = vec![OsStr::new("--on-conflict"), OsStr::new(policy)];
+        let contents = setup.src.join(".");
+        args.extend([contents.as_os_str(), path_arg(&setup.out)]);
+        let output = setup.copy(args);
+        let stderr = stderr_of(&output);
+        let expected_code = if policy == "fail" { 1 } else { 0 };
+        assert_eq!(
+            output.status.code(),
+            Some(expected_code),
+            "{policy}: {stderr}"
+        );
+        for i in 0..40 {
+            let name = format!("f{i:02}.txt");
+            let dest = setup.out.join(&name);
+            if i % 2 == 0 {
+                assert_eq!(read(&dest), b"kept", "{policy}: {name} was replaced");
+            } else {
+                assert_eq!(read(&dest), pattern(100 + i, i as u64), "{policy}: {name}");
+            }
+        }
+        let numbered = (0..40)
+            .step_by(2)
+            .filter(|i| setup.out.join(format!("f{i:02} (1).txt")).exists())
+            .count();
+        assert_eq!(
+            numbered,
+            if policy == "rename" { 20 } else { 0 },
+            "{policy}"
+        );
+        assert!(
+            litter_in(&setup.out).is_empty(),
+            "{policy}: {:?}",
+            litter_in(&setup.out)
+        );
+        let files = common::names_in(&setup.out).len();
+        assert_eq!(files, if policy == "rename" { 60 } else { 40 }, "{policy}");
+    }
+}
+
 #[test]
 fn every_policy_copies_to_an_absent_destination() {
     for policy in ["fail", "overwrite", "skip", "rename", "newer"] {

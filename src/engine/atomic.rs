@@ -12,6 +12,14 @@
 //! 4. Dropping an uncommitted `AtomicFile` removes the temp: an error, a
 //!    cancel or a panic leaves the destination exactly as it was.
 //!
+//! Where the filesystem can make files without a name (Linux `O_TMPFILE`
+//! on ext4, XFS, btrfs, tmpfs) and the policy never replaces a file,
+//! [`AtomicFile::create_unnamed`] makes the temp without any name: it
+//! cannot be seen, swept or opened by anyone, the kernel frees it if the
+//! process dies, and the commit names it with `linkat`, which never
+//! replaces an existing name. Batches of small files use it: the temp's
+//! name and the rename cost as much as the copy of a small file itself.
+//!
 //! ```
 //! use ferry_engine::atomic::{AtomicFile, CommitOptions, Committed, ConflictPolicy};
 //! use std::io::Write;
@@ -118,6 +126,8 @@ pub struct AtomicFile {
     temp_path: PathBuf,
     dest: PathBuf,
     synced: bool,
+    /// Made without a name: `temp_path` is never created.
+    unnamed: bool,
 }
 
 /// How many random names to try before giving up on creating a temp.
@@ -144,6 +154,7 @@ impl AtomicFile {
                         temp_path,
                         dest: dest.to_path_buf(),
                         synced: false,
+                        unnamed: false,
                     };
                     // Nobody else can have this brand-new name open except a
                     // sweeper glancing at it, so blocking here is brief.
@@ -162,6 +173,34 @@ impl AtomicFile {
             dest,
             last_err.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)),
         ))
+    }
+
+    /// Creates the temp for `dest` without a name, in `dest`'s folder (see
+    /// the module's documentation), where `traits` say the filesystem can
+    /// and `policy` never replaces an existing file; a named temp
+    /// ([`create`](Self::create)) otherwise. [`temp_path`](Self::temp_path)
+    /// is then a name that is never created (what a journal records, so
+    /// recovery has nothing to find under it).
+    pub fn create_unnamed(dest: &Path, traits: &Traits, policy: ConflictPolicy) -> Result<Self> {
+        if !traits.unnamed_files || policy.may_replace() {
+            return Self::create(dest);
+        }
+        match os::create_unnamed(parent_dir(dest)) {
+            Ok(file) => Ok(Self {
+                file: Some(file),
+                temp_path: temp_beside(dest),
+                dest: dest.to_path_buf(),
+                synced: false,
+                unnamed: true,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => Self::create(dest),
+            Err(e) => Err(Error::io(Operation::CreateTemp, dest, e)),
+        }
+    }
+
+    /// Whether the temp has no name (see [`create_unnamed`](Self::create_unnamed)).
+    pub fn is_unnamed(&self) -> bool {
+        self.unnamed
     }
 
     /// Takes over the temp `temp_path` that a dead run of the same job left
@@ -189,6 +228,7 @@ impl AtomicFile {
             temp_path: temp_path.to_path_buf(),
             dest: dest.to_path_buf(),
             synced: false,
+            unnamed: false,
         })
     }
 
@@ -251,8 +291,25 @@ impl AtomicFile {
     /// fails: the file is then in place but its durability is not assured).
     pub fn commit(mut self, options: &CommitOptions<'_>) -> Result<Committed> {
         self.sync()?;
-        let _dest_lock = destination_lock(&self.dest, options)?;
-        let outcome = place(&self.temp_path, &self.dest, options)?;
+        let outcome = if self.unnamed {
+            let file = self.handle();
+            let link = |to: &Path| {
+                os::link_unnamed(file, to)
+                    .map_err(|e| Error::io(Operation::Rename, &self.dest, e).with_path(to))
+            };
+            let replace = |to: &Path| {
+                Err(Error::new(
+                    ErrorKind::Unsupported,
+                    Operation::Rename,
+                    to,
+                    "a file without a name cannot replace another",
+                ))
+            };
+            place_with(&self.dest, options, &link, &replace)?
+        } else {
+            let _dest_lock = destination_lock(&self.dest, options)?;
+            place(&self.temp_path, &self.dest, options)?
+        };
         if let Committed::Written { path, .. } = &outcome {
             // From here on the temp no longer exists under its own name.
             self.file = None;
@@ -298,6 +355,23 @@ fn take_lock(dest: &Path, options: &CommitOptions<'_>) -> Result<DestinationLock
 /// Applies `options.policy` and renames `temp` to `dest` (or a numbered
 /// name). The caller holds the destination lock where the policy needs it.
 fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Committed> {
+    place_with(
+        dest,
+        options,
+        &|to| rename_noclobber(temp, to, options),
+        &|to| rename(temp, to, true),
+    )
+}
+
+/// Applies `options.policy` to put a file at `dest` (or a numbered name)
+/// with `no_clobber` (fails with [`ErrorKind::AlreadyExists`] where a name
+/// is taken) or `replace`.
+fn place_with(
+    dest: &Path,
+    options: &CommitOptions<'_>,
+    no_clobber: &dyn Fn(&Path) -> Result<()>,
+    replace: &dyn Fn(&Path) -> Result<()>,
+) -> Result<Committed> {
     let written = |path: &Path, replaced| Committed::Written {
         path: path.to_path_buf(),
         replaced,
@@ -305,18 +379,18 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
     match options.policy {
         ConflictPolicy::Overwrite => {
             let replaced = prepare_replace(dest, options)?;
-            rename(temp, dest, true)?;
+            replace(dest)?;
             Ok(written(dest, replaced))
         }
         // Asking happens above this layer (the job asks a person and commits
         // again with the answer); here it never replaces.
-        ConflictPolicy::Fail | ConflictPolicy::Ask => match rename_noclobber(temp, dest, options) {
+        ConflictPolicy::Fail | ConflictPolicy::Ask => match no_clobber(dest) {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(
                 e.with_detail("the destination already exists and the conflict policy is 'fail'")
             ),
             other => other.map(|()| written(dest, false)),
         },
-        ConflictPolicy::Skip => rename_unless_exists(temp, dest, options),
+        ConflictPolicy::Skip => place_unless_exists(dest, no_clobber),
         ConflictPolicy::Newer => {
             let dest_modified = match fs::symlink_metadata(dest) {
                 Ok(meta) => Some(meta.modified().ok()),
@@ -329,10 +403,10 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
                 options.traits.time_step,
             );
             match dest_modified {
-                None => rename_unless_exists(temp, dest, options),
+                None => place_unless_exists(dest, no_clobber),
                 Some(_) if decision == Decision::Replace => {
                     let replaced = prepare_replace(dest, options)?;
-                    rename(temp, dest, true)?;
+                    replace(dest)?;
                     Ok(written(dest, replaced))
                 }
                 Some(_) => Ok(Committed::Skipped),
@@ -350,7 +424,7 @@ fn place(temp: &Path, dest: &Path, options: &CommitOptions<'_>) -> Result<Commit
                 {
                     hook(&candidate)?;
                 }
-                match rename_noclobber(temp, &candidate, options) {
+                match no_clobber(&candidate) {
                     Ok(()) => return Ok(written(&candidate, false)),
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                     Err(e) => return Err(e),
@@ -376,13 +450,9 @@ fn prepare_replace(dest: &Path, options: &CommitOptions<'_>) -> Result<bool> {
     Ok(exists)
 }
 
-/// Renames under [`ConflictPolicy::Skip`] semantics.
-fn rename_unless_exists(
-    temp: &Path,
-    dest: &Path,
-    options: &CommitOptions<'_>,
-) -> Result<Committed> {
-    match rename_noclobber(temp, dest, options) {
+/// Places under [`ConflictPolicy::Skip`] semantics.
+fn place_unless_exists(dest: &Path, no_clobber: &dyn Fn(&Path) -> Result<()>) -> Result<Committed> {
+    match no_clobber(dest) {
         Ok(()) => Ok(Committed::Written {
             path: dest.to_path_buf(),
             replaced: false,
@@ -529,6 +599,9 @@ impl Write for AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         let Some(file) = self.file.take() else { return };
+        if self.unnamed {
+            return; // closing it frees it
+        }
         // Unlink while still holding the lock, so no sweeper can mistake
         // the file for an orphan in between (where the OS allows it).
         if os::CAN_UNLINK_OPEN_FILES {
@@ -612,6 +685,66 @@ mod tests {
         );
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 2, "only a.txt and a (1).txt remain");
+    }
+
+    /// Files without a name, where the filesystem of the test's temp
+    /// folder has them (ext4, tmpfs, XFS, btrfs): nothing visible before
+    /// the commit, the no-clobber policies decided by the link, nothing
+    /// left by a drop.
+    #[test]
+    fn unnamed_temps_commit_without_clobbering_and_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let traits = crate::caps::probe(dir.path()).unwrap().traits();
+        if !traits.unnamed_files {
+            eprintln!("skipped: the temp folder's filesystem has no O_TMPFILE");
+            return;
+        }
+        let unnamed = |dest: &Path, data: &[u8], policy| {
+            let mut f = AtomicFile::create_unnamed(dest, &traits, policy).unwrap();
+            assert!(f.is_unnamed());
+            f.write_all(data).unwrap();
+            assert_eq!(
+                fs::read_dir(dir.path()).unwrap().count(),
+                usize::from(dest.exists())
+            );
+            f.commit(&CommitOptions::new(policy))
+        };
+        let dest = dir.path().join("a.txt");
+        unnamed(&dest, b"one", ConflictPolicy::Fail).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"one");
+        let err = unnamed(&dest, b"two", ConflictPolicy::Fail).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(
+            unnamed(&dest, b"two", ConflictPolicy::Skip).unwrap(),
+            Committed::Skipped
+        );
+        let renamed = unnamed(&dest, b"three", ConflictPolicy::Rename).unwrap();
+        let numbered = dir.path().join("a (1).txt");
+        assert_eq!(
+            renamed,
+            Committed::Written {
+                path: numbered.clone(),
+                replaced: false
+            }
+        );
+        assert_eq!(fs::read(&dest).unwrap(), b"one", "never replaced");
+        assert_eq!(fs::read(&numbered).unwrap(), b"three");
+
+        // Policies that may replace get a named temp.
+        let named = AtomicFile::create_unnamed(&dest, &traits, ConflictPolicy::Overwrite).unwrap();
+        assert!(!named.is_unnamed() && named.temp_path().exists());
+        drop(named);
+        let mut dropped =
+            AtomicFile::create_unnamed(&dir.path().join("b"), &traits, ConflictPolicy::Fail)
+                .unwrap();
+        dropped.write_all(b"partial").unwrap();
+        drop(dropped);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a (1).txt", "a.txt"]);
     }
 
     #[test]

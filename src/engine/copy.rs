@@ -70,6 +70,10 @@ pub struct CopyOptions<'a> {
     /// Told about the temp file as soon as it exists, before any data is
     /// written (journals record it there, durably, before the commit).
     pub on_temp: Option<OnTemp<'a>>,
+    /// Stage into a temp without a name where the filesystem can and the
+    /// policy never replaces ([`AtomicFile::create_unnamed`]): for batches,
+    /// whose files are journaled by identity and flushed together.
+    pub unnamed_temp: bool,
 }
 
 impl CopyOptions<'_> {
@@ -86,6 +90,7 @@ impl CopyOptions<'_> {
             traits: &crate::caps::POSIX_TRAITS,
             on_temp: None,
             dest_free: false,
+            unnamed_temp: false,
             resume: None,
             on_durable: None,
             on_stage: None,
@@ -295,6 +300,10 @@ pub fn stage_file(
             prepare_continue(&temp, &source, src, start, buf, hasher.as_mut())?;
             (temp, start)
         }
+        None if options.unnamed_temp => (
+            AtomicFile::create_unnamed(dest, options.traits, options.policy)?,
+            0,
+        ),
         None => (AtomicFile::create(dest)?, 0),
     };
     let temp_meta = temp

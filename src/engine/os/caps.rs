@@ -38,11 +38,12 @@
 //! `fchmod` ×2, `fchown`, `futimens` (each followed by an `fstat`); up to
 //! 16 `ftruncate`s where the filesystem allocates lazily (3 on sshfs and
 //! NFS, none on FAT, exFAT, NTFS or an unknown FUSE filesystem); a link
-//! and a symlink made and removed; one name holding all the refused
+//! and a symlink made and removed; a file made without a name (Linux's
+//! `O_TMPFILE`), given one and removed; one name holding all the refused
 //! characters (each alone only where that one is refused) and one for
 //! each ending, made and removed; a lookup of the name in upper case; plus
 //! `fstatfs`, `fstatvfs` and one read of `/proc/self/mountinfo`. Nothing
-//! is written or flushed. Measured with the release build on a 2-core
+//! is flushed. Measured with the release build on a 2-core
 //! machine shared with compilers (median of 15): ext4 0.4–0.5 ms, tmpfs
 //! 0.3 ms, ntfs-3g 2 ms, fusefat 3.3 ms, exfat-fuse 3.6 ms, sshfs to an
 //! sshd on 127.0.0.1 7–10 ms (about 25 round trips; each file created
@@ -118,6 +119,10 @@ pub struct Capabilities {
     /// Renaming a folder keeps its contents (fusefat loses them: a move
     /// there never renames a folder whole).
     pub folder_rename_keeps_contents: bool,
+    /// A file can be made without a name and named later (`O_TMPFILE`,
+    /// then `linkat`): ext4, XFS, btrfs and tmpfs on Linux; no FUSE
+    /// filesystem.
+    pub unnamed_files: bool,
     /// The coarsest step the modification time is kept to (1 ns, 100 ns,
     /// 1 µs, 10 ms, 1 s, 2 s); `None` if times cannot be set at all.
     pub time_granularity: Option<Duration>,
@@ -207,6 +212,9 @@ pub struct Traits {
     pub rename_keeps_times: bool,
     /// A folder may be renamed whole (its contents survive the rename).
     pub folder_renames: bool,
+    /// Files can be written without a name and named when complete (see
+    /// [`Capabilities::unnamed_files`]); false where nothing was probed.
+    pub unnamed_files: bool,
     /// The largest file, where limited.
     pub max_file_size: Option<u64>,
     /// Characters names may not hold.
@@ -229,6 +237,7 @@ impl Traits {
         time_step: Duration::from_nanos(1),
         rename_keeps_times: true,
         folder_renames: true,
+        unnamed_files: false,
         max_file_size: None,
         refused_chars: Vec::new(),
         refused_endings: Vec::new(),
@@ -268,6 +277,7 @@ impl Capabilities {
             time_step: self.time_granularity.unwrap_or(Duration::from_nanos(1)),
             rename_keeps_times: self.rename_keeps_times,
             folder_renames: self.folder_rename_keeps_contents,
+            unnamed_files: self.unnamed_files,
             max_file_size: self.max_file_size,
             refused_chars: self.refused_chars.clone(),
             refused_endings: self.refused_endings.clone(),
@@ -471,6 +481,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
     litter.settle(&sym, made);
 
     let folder_rename_keeps_contents = probe_folder_rename(&sibling);
+    let unnamed_files = probe_unnamed(dir, &sibling(".unnamed"), &mut litter);
     let refused_chars = probe_chars(&sibling, &mut litter);
     let refused_endings = probe_endings(&sibling, &mut litter);
 
@@ -506,6 +517,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         time_granularity,
         rename_keeps_times,
         folder_rename_keeps_contents,
+        unnamed_files,
         max_file_size,
         case_sensitive,
         refused_chars,
@@ -581,6 +593,23 @@ fn probe_folder_rename(sibling: &dyn Fn(&str) -> PathBuf) -> bool {
         let _ = fs::remove_dir(dir);
     }
     kept
+}
+
+/// Whether a file made without a name in `dir` can be named `name` with
+/// its contents: made, written, linked, read back, removed.
+fn probe_unnamed(dir: &Path, name: &Path, litter: &mut Litter) -> bool {
+    use std::io::Write;
+    let Ok(mut file) = platform::create_unnamed(dir) else {
+        return false;
+    };
+    if file.write_all(b"x").is_err() {
+        return false;
+    }
+    litter.add(name.to_path_buf());
+    let linked = platform::link_unnamed(&file, name).is_ok();
+    let whole = linked && fs::symlink_metadata(name).is_ok_and(|m| m.is_file() && m.len() == 1);
+    litter.settle(name, linked);
+    whole
 }
 
 /// Locks `file` exclusively and checks that a second handle cannot.

@@ -59,6 +59,81 @@ pub fn create_exclusive(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// Creates a file without a name in the folder `dir` (Linux `O_TMPFILE`),
+/// readable and writable by its owner only: nothing of it can be seen, and
+/// the kernel frees it if the process dies before [`link_unnamed`] names
+/// it. `Unsupported` where the system or the filesystem has no such files.
+pub fn create_unnamed(dir: &Path) -> io::Result<File> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{CWD, Mode, OFlags, openat};
+        let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+        match openat(CWD, dir, flags, Mode::from_raw_mode(0o600)) {
+            Ok(fd) => Ok(File::from(fd)),
+            // EISDIR and ENOENT are what kernels without O_TMPFILE support
+            // for this filesystem answer; EOPNOTSUPP the others.
+            Err(e)
+                if e == rustix::io::Errno::OPNOTSUPP
+                    || e == rustix::io::Errno::ISDIR
+                    || e == rustix::io::Errno::INVAL =>
+            {
+                Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "no files without a name here",
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no files without a name on this system",
+        ))
+    }
+}
+
+/// Gives the file made by [`create_unnamed`] the name `to`, unless `to`
+/// exists (`AlreadyExists`): a link is never made over an existing name,
+/// so this is a no-clobber commit decided by the kernel.
+pub fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{AtFlags, CWD, linkat};
+        use std::os::fd::AsRawFd;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Linking the handle itself needs CAP_DAC_READ_SEARCH (root has
+        // it; ENOENT without it); through /proc needs no privilege but
+        // costs a lookup of /proc/self/fd/N each time.
+        static BY_HANDLE_REFUSED: AtomicBool = AtomicBool::new(false);
+        if !BY_HANDLE_REFUSED.load(Ordering::Relaxed) {
+            match linkat(file, "", CWD, to, AtFlags::EMPTY_PATH) {
+                Err(e)
+                    if e == rustix::io::Errno::NOENT
+                        && to
+                            .parent()
+                            .is_none_or(|p| p.as_os_str().is_empty() || p.exists()) =>
+                {
+                    BY_HANDLE_REFUSED.store(true, Ordering::Relaxed);
+                }
+                other => return other.map_err(io::Error::from),
+            }
+        }
+        let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        linkat(CWD, proc_path.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW).map_err(io::Error::from)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, to);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no files without a name on this system",
+        ))
+    }
+}
+
 /// `name` cut to at most `max` bytes (as the filesystem counts them) without
 /// splitting a character: at a character boundary for UTF-8 names, at any
 /// byte for other Unix names (bytes are all a Unix name is), and at a UTF-16
@@ -1025,11 +1100,12 @@ impl WriteBehind {
     }
 }
 
-/// Makes many files durable at once, given the files and the folders they
-/// are in. On Linux one `syncfs` per filesystem involved flushes them all
-/// with shared device flushes (and whatever else is dirty on that
-/// filesystem); elsewhere the files are fsynced from several threads at
-/// once so their flushes overlap.
+/// Makes many files durable at once, and the folders `dirs` (those the
+/// files are in, and any whose names must be durable too). On Linux one
+/// `syncfs` per filesystem involved flushes them all with shared device
+/// flushes (and whatever else is dirty on that filesystem); elsewhere the
+/// files are fsynced from several threads at once so their flushes
+/// overlap, then each folder.
 pub fn sync_batch(files: &[&File], dirs: &[&Path]) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -1038,10 +1114,9 @@ pub fn sync_batch(files: &[&File], dirs: &[&Path]) -> io::Result<()> {
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        let _ = dirs;
         const THREADS: usize = 16;
         if files.is_empty() {
-            return Ok(());
+            return dirs.iter().try_for_each(|d| sync_dir(d));
         }
         let per_thread = files.len().div_ceil(THREADS);
         std::thread::scope(|scope| {
@@ -1053,7 +1128,8 @@ pub fn sync_batch(files: &[&File], dirs: &[&Path]) -> io::Result<()> {
                 h.join()
                     .unwrap_or_else(|_| Err(io::Error::other("an fsync thread panicked")))
             })
-        })
+        })?;
+        dirs.iter().try_for_each(|d| sync_dir(d))
     }
 }
 

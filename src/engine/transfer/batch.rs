@@ -6,11 +6,20 @@
 //!    with its identity (one append);
 //! 2. made durable with one flush ([`os::sync_batch`]: one `syncfs`
 //!    per filesystem on Linux, concurrent fsyncs elsewhere), the journal's
-//!    records included (one fsync), before anything is renamed;
-//! 3. committed one by one under each destination's lock and conflict
-//!    policy, without a folder fsync each;
-//! 4. its folders made durable once ([`os::sync_dirs`]);
-//! 5. journaled as done with one append and one fsync.
+//!    records included (one fsync), before anything is named;
+//! 3. committed one by one under each destination's conflict policy,
+//!    without a folder fsync each;
+//! 4. its folders made durable (by the next part's flush of step 2, or one
+//!    of their own at the end);
+//! 5. journaled as done (one append, made durable with the next part's
+//!    records, and at the end of the batch).
+//!
+//! Where the destination can make files without a name (`O_TMPFILE`) and
+//! the policy never replaces, the temps of step 1 have none
+//! ([`AtomicFile::create_unnamed`](crate::atomic::AtomicFile::create_unnamed)),
+//! and step 3 names each with a link that never replaces an existing name:
+//! no name is made and renamed per file, and a crash before step 3 leaves
+//! nothing at all. Elsewhere they are named, locked temps.
 //!
 //! A file is reported done only after step 5. A crash before it leaves
 //! temps (removed by `ferry resume`, or orphans for the sweeper) and at most
@@ -108,6 +117,8 @@ struct PartDone {
     failed: Vec<(usize, u64, Error)>,
     committed: Vec<CommittedFile>,
     warnings: Vec<String>,
+    /// The folders its files were committed in.
+    dirs: Vec<std::path::PathBuf>,
 }
 
 impl PartDone {
@@ -175,11 +186,14 @@ impl Runner<'_> {
         self.batching() && matches!(kind, EntryKind::File { size } if *size <= BATCH_FILE_MAX)
     }
 
-    /// Copies a batch through the five steps above, as a pipeline: the
-    /// batch is cut into parts, and while one part is made durable and
-    /// committed on its own thread, the next is staged (the flush waits on
-    /// the disk; staging keeps the processors busy meanwhile). What the
-    /// parts did is then counted and reported in order.
+    /// Copies a batch through the steps above, as a pipeline: the batch
+    /// is cut into parts, and while one part is made durable and committed
+    /// on its own thread, the next is staged (the flush waits on the disk;
+    /// staging keeps the processors busy meanwhile). One flush serves two
+    /// parts: the one that makes part k's data durable also makes part
+    /// k−1's new names durable, so part k−1 is journaled done right after
+    /// it; the last part's names get a flush of their own. What the parts
+    /// did is then counted and reported in order.
     pub(super) fn flush_batch(&mut self, batch: Batch) {
         let sizes: std::collections::HashMap<usize, u64> = batch.items.iter().copied().collect();
         let part = if batch.items.len() >= 4 * PIPELINE_PART_MIN {
@@ -192,19 +206,34 @@ impl Runner<'_> {
             let this = &*self;
             std::thread::scope(|scope| {
                 let mut done = Vec::new();
-                let mut running: Option<std::thread::ScopedJoinHandle<'_, PartDone>> = None;
+                let mut running: Option<std::thread::ScopedJoinHandle<'_, (PartDone, PartDone)>> =
+                    None;
+                let mut named = PartDone::default();
                 let mut dirty = Some(dirty);
                 for items in batch.items.chunks(part) {
                     let staged = this.stage_all(items);
                     if let Some(flushing) = running.take() {
-                        done.push(flushing.join().expect("a flushing thread panicked"));
+                        let (earlier, part) = flushing.join().expect("a flushing thread panicked");
+                        done.push(earlier);
+                        named = part;
                     }
                     let dirty = dirty.take().unwrap_or_default();
-                    running = Some(scope.spawn(move || this.make_durable(staged, dirty)));
+                    let earlier = std::mem::take(&mut named);
+                    running = Some(scope.spawn(move || this.make_durable(staged, dirty, earlier)));
                 }
                 if let Some(flushing) = running {
-                    done.push(flushing.join().expect("a flushing thread panicked"));
+                    let (earlier, part) = flushing.join().expect("a flushing thread panicked");
+                    done.push(earlier);
+                    named = part;
                 }
+                let dirs = named.dirs.clone();
+                let dirs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
+                this.journal_done(&mut named, os::sync_dirs(&dirs));
+                // Every part's lines durable before sources are removed.
+                if let Err(e) = this.sync_journal() {
+                    named.warnings.push(e.to_string());
+                }
+                done.push(named);
                 done
             })
         };
@@ -213,11 +242,20 @@ impl Runner<'_> {
         }
     }
 
-    /// Steps 2 to 5 for one part of a batch: journal the temps, make them
-    /// durable with the journal, commit, flush the folders, journal done.
-    /// Touches the runner only through what is shared (the journal, the
-    /// progress); the counting is [`count_part`](Self::count_part)'s.
-    fn make_durable(&self, staged: Vec<StageResult>, dirty: Vec<std::path::PathBuf>) -> PartDone {
+    /// Steps 2 and 3 for one part of a batch, and step 4 for the part
+    /// before it (`earlier`, committed but not yet durable): journal the
+    /// temps, one flush for this part's data and the earlier part's names
+    /// (and the folders this job made), journal the earlier part done,
+    /// commit this part. Returns the earlier part, finished, and this one,
+    /// committed. Touches the runner only through what is shared (the
+    /// journal, the progress); the counting is
+    /// [`count_part`](Self::count_part)'s.
+    fn make_durable(
+        &self,
+        staged: Vec<StageResult>,
+        dirty: Vec<std::path::PathBuf>,
+        mut earlier: PartDone,
+    ) -> (PartDone, PartDone) {
         let plan = self.plan;
         let mut out = PartDone::default();
         let mut ready: Vec<(usize, u64, StagedFile)> = Vec::new();
@@ -233,7 +271,12 @@ impl Runner<'_> {
             }
         }
         if self.control.is_cancelled() {
-            return out; // dropping the staged files removes their temps
+            // Dropping the staged files removes their temps; the earlier
+            // part's names still get their flush.
+            let dirs: Vec<&Path> = earlier.dirs.iter().map(|d| d.as_path()).collect();
+            let synced = os::sync_dirs(&dirs);
+            self.journal_done(&mut earlier, synced);
+            return (earlier, out);
         }
         let temps: Vec<Record> = ready
             .iter()
@@ -245,36 +288,39 @@ impl Runner<'_> {
                 source: Some(staged.source()),
             })
             .collect();
-        if let Err(e) = self.record_all_lazily(&temps) {
-            out.fail_all(ready.into_iter().map(|(i, w, _)| (i, w)), &e);
-            return out;
-        }
+        let recorded = self.record_all_lazily(&temps);
 
         let handles: Vec<&std::fs::File> =
             ready.iter().map(|(_, _, s)| s.temp().handle()).collect();
-        let temp_dirs: BTreeSet<&Path> = ready
+        let mut flushed: BTreeSet<&Path> = ready
             .iter()
             .map(|(i, ..)| parent_dir(&plan.entries[*i].dest))
             .collect();
-        let temp_dirs: Vec<&Path> = temp_dirs.into_iter().collect();
+        flushed.extend(earlier.dirs.iter().map(|d| d.as_path()));
+        flushed.extend(dirty.iter().map(|d| d.as_path()));
+        let flushed: Vec<&Path> = flushed.into_iter().collect();
         self.progress.set_phase(super::Phase::Flushing);
-        let synced = os::sync_batch(&handles, &temp_dirs);
+        let synced = os::sync_batch(&handles, &flushed);
         self.progress.set_phase(super::Phase::Copying);
         drop(handles);
+        self.journal_done(&mut earlier, synced.as_ref().map(|_| ()).map_err(clone_io));
+        if let Err(e) = recorded {
+            out.fail_all(ready.into_iter().map(|(i, w, _)| (i, w)), &e);
+            return (earlier, out);
+        }
         if let Err(e) = synced {
             for (i, written, staged) in ready {
                 let err = Error::io(Operation::Sync, staged.temp().temp_path(), clone_io(&e));
                 out.failed.push((i, written, err));
             }
-            return out;
+            return (earlier, out);
         }
-        // The temps' records must be durable before any rename.
+        // The temps' records must be durable before any file is named.
         if let Err(e) = self.sync_journal() {
             out.fail_all(ready.into_iter().map(|(i, w, _)| (i, w)), &e);
-            return out;
+            return (earlier, out);
         }
 
-        let mut committed = Vec::new();
         let mut dirs: BTreeSet<&Path> = BTreeSet::new();
         for (i, written, result) in self.commit_all(ready) {
             match result {
@@ -289,7 +335,7 @@ impl Runner<'_> {
                 }) => {
                     faults::point("after-place");
                     dirs.insert(parent_dir(&plan.entries[i].dest));
-                    committed.push(CommittedFile {
+                    out.committed.push(CommittedFile {
                         i,
                         written,
                         path,
@@ -308,20 +354,32 @@ impl Runner<'_> {
                 Err(e) => out.failed.push((i, written, e)),
             }
         }
-        dirs.extend(dirty.iter().map(|d| d.as_path()));
-        let dirs: Vec<&Path> = dirs.into_iter().collect();
-        if let Err(e) = os::sync_dirs(&dirs) {
-            for file in committed {
+        out.dirs = dirs.into_iter().map(Path::to_path_buf).collect();
+        (earlier, out)
+    }
+
+    /// Step 4 for a committed part, given the outcome of a flush that
+    /// covered its folders: journals its files done (one append, flushed
+    /// with the next part's records or at the end of the job), or, if the
+    /// flush failed, reports them failed (in place, but not known durable).
+    fn journal_done(&self, part: &mut PartDone, synced: std::io::Result<()>) {
+        let plan = self.plan;
+        if part.committed.is_empty() {
+            return;
+        }
+        if let Err(e) = synced {
+            for file in std::mem::take(&mut part.committed) {
                 let err = Error::io(
                     Operation::Sync,
                     parent_dir(&plan.entries[file.i].dest),
                     clone_io(&e),
                 );
-                out.failed.push((file.i, file.written, err));
+                part.failed.push((file.i, file.written, err));
             }
-            return out;
+            return;
         }
-        let records: Vec<Record> = committed
+        let records: Vec<Record> = part
+            .committed
             .iter()
             .map(|f| Record::Done {
                 i: f.i,
@@ -330,16 +388,14 @@ impl Runner<'_> {
                 hash: f.hash.clone(),
             })
             .collect();
-        if let Err(e) = self.record_all(&records) {
-            out.warnings.push(e.to_string());
+        if let Err(e) = self.record_all_lazily(&records) {
+            part.warnings.push(e.to_string());
         }
-        for file in &committed {
+        for file in &part.committed {
             if let Some(hash) = &file.hash {
                 self.manifest_line(&file.path, hash);
             }
         }
-        out.committed = committed;
-        out
     }
 
     /// Counts and reports what one part of a batch did; for a move across
@@ -592,7 +648,10 @@ impl Runner<'_> {
             return (i, 0, Err(Error::cancelled(&entry.dest)));
         }
         self.progress.set_current(Some(&entry.dest));
-        let options = self.copy_options(i);
+        let options = CopyOptions {
+            unnamed_temp: true,
+            ..self.copy_options(i)
+        };
         let mut written = 0u64;
         let result = stage_file(&entry.src, &entry.dest, &options, buf, &mut |n| {
             written += n;

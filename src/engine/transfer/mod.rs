@@ -520,6 +520,7 @@ impl Runner<'_> {
             dest_free: self
                 .fresh_dirs
                 .contains(parent_dir(&self.plan.entries[i].dest)),
+            unnamed_temp: false,
             resume: None,
             on_durable: None,
             on_stage: Some(&self.stage_hook),
