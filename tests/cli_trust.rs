@@ -898,3 +898,41 @@ fn a_pipelined_batch_killed_in_its_third_part_resumes_exactly() {
     assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
     assert!(job_ids(&data).is_empty());
 }
+
+/// Symbolic links go through batches too (one journal flush before their
+/// renames, one folder flush after): killed while a batch of links is
+/// being journaled done, the resume leaves exactly the source's tree (no
+/// link refused as "already exists") and no temp.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_batch_of_symlinks_killed_half_way_resumes_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    many_files(&src, 40, 2);
+    for i in 0..30 {
+        std::os::unix::fs::symlink(format!("d000/target-{i}"), src.join(format!("link{i:02}")))
+            .unwrap();
+    }
+    let dst = tmp.path().join("dst");
+    let data = tmp.path().join("data");
+    // The 40 files are placed first, then the links, all renamed and
+    // flushed before the first is journaled done: killed there, 15 links
+    // are done in the journal and 15 only recognisable by identity.
+    run_killed_at(
+        ferry(&data).arg("copy").arg(&src).arg(&dst),
+        "after-place:55",
+    );
+    assert_eq!(job_ids(&data).len(), 1, "the job stays journaled");
+    let out = run(ferry(&data).arg("resume"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same(&contents(&src), &contents(&dst), "the copy is whole");
+    for i in 0..30 {
+        let link = dst.join(format!("link{i:02}"));
+        assert_eq!(
+            fs::read_link(&link).unwrap(),
+            Path::new(&format!("d000/target-{i}"))
+        );
+    }
+    assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
+    assert!(job_ids(&data).is_empty());
+}

@@ -536,9 +536,17 @@ pub fn create_symlink_with(
     options: &CommitOptions<'_>,
     prepare: &dyn Fn(&Path) -> Result<()>,
 ) -> Result<Committed> {
+    let temp = temp_symlink(target, dest)?;
+    commit_temp_name(&temp, dest, options, prepare)
+}
+
+/// Makes a temp symbolic link to `target` beside `dest` and returns its
+/// path: the first step of [`create_symlink_with`], for a caller that
+/// journals many before committing each with [`commit_path`].
+pub fn temp_symlink(target: &Path, dest: &Path) -> Result<PathBuf> {
     let temp = temp_beside(dest);
     os::symlink(target, &temp).map_err(|e| Error::io(Operation::CreateTemp, dest, e))?;
-    commit_temp_name(&temp, dest, options, prepare)
+    Ok(temp)
 }
 
 /// Gives the existing file `existing` a further name `dest` atomically (a

@@ -70,6 +70,11 @@ impl Batch {
     }
 
     /// Whether entry `i` waits in this batch.
+    /// The entries in the batch, in order.
+    pub(super) fn entries(&self) -> impl Iterator<Item = usize> + '_ {
+        self.items.iter().map(|&(i, _)| i)
+    }
+
     pub(super) fn contains(&self, i: usize) -> bool {
         self.items.iter().any(|(j, _)| *j == i)
     }

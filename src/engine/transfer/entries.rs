@@ -404,7 +404,7 @@ impl Runner<'_> {
     }
 
     /// Records a committed (or skipped) link and removes a moved source.
-    fn finish_linked(
+    pub(super) fn finish_linked(
         &mut self,
         i: usize,
         entry: &Entry,

@@ -33,6 +33,7 @@ mod entries;
 mod notes;
 mod recover;
 mod refuse;
+mod symlinks;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -555,6 +556,7 @@ impl Runner<'_> {
         let mut failed_dirs: Vec<(PathBuf, String)> = Vec::new();
         let mut batch = batch::Batch::default();
         let mut renames = batch::Batch::default();
+        let mut links = batch::Batch::default();
         for (i, entry) in self.plan.entries.iter().enumerate() {
             if self.done.contains(&i) {
                 continue;
@@ -617,6 +619,12 @@ impl Runner<'_> {
                 }
                 continue;
             }
+            if matches!(entry.kind, EntryKind::Symlink { .. }) && self.batches_symlinks() {
+                if links.push(i, 0) {
+                    self.flush_symlinks(links.take());
+                }
+                continue;
+            }
             if let EntryKind::HardLink { first } = entry.kind
                 && batch.contains(first)
             {
@@ -647,6 +655,9 @@ impl Runner<'_> {
         }
         if !renames.is_empty() && !self.control.is_cancelled() {
             self.flush_renames(renames);
+        }
+        if !links.is_empty() && !self.control.is_cancelled() {
+            self.flush_symlinks(links);
         }
         if !self.dirty_dirs.is_empty() {
             let dirs: Vec<&Path> = self.dirty_dirs.iter().map(PathBuf::as_path).collect();
