@@ -153,7 +153,7 @@ fn the_command_line_warns_about_corrupt_settings_and_carries_on() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let path = config.path().join(settings::FILE_NAME);
+    let path = config.path().join(Settings::FILE_NAME);
     fs::write(&path, b"\x00garbage").unwrap();
     write_temp(root.path(), "a", b"x");
     let out = ferry(

@@ -97,6 +97,7 @@ pub struct Inspection {
 
 /// Checks `sources` and `dest` (probing the destination's filesystem with
 /// its real calls when it is a folder; see [`caps::probe`]).
+#[cfg(any(test, feature = "internals"))]
 pub fn inspect(sources: &[PathBuf], dest: Option<&Path>) -> Inspection {
     inspect_with(&caps::ProbeCache::new(), sources, dest)
 }

@@ -148,6 +148,7 @@ pub fn is_root() -> bool {
 
 /// Kills this process at once, with no clean-up at all (SIGKILL on Unix):
 /// what fault injection uses to hit a crash window exactly.
+#[cfg(feature = "fault-injection")]
 pub fn kill_self() -> ! {
     #[cfg(unix)]
     {

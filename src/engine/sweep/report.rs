@@ -157,6 +157,9 @@ pub struct ScanReport {
     pub backups: Vec<Backup>,
     /// The folders looked in (canonical paths).
     pub roots: Vec<PathBuf>,
+    /// The threshold it judged by: unlocked files older than this are
+    /// orphans.
+    pub threshold: Duration,
     /// Problems that did not stop the scan (an unreadable folder…).
     pub warnings: Vec<String>,
     /// Set when the scan stopped before the end.
