@@ -157,7 +157,10 @@ pub fn run_sweep(args: SweepArgs) -> ExitCode {
     });
     let report = match answer(&engine) {
         Some(Answer::Swept(report)) => report,
-        Some(Answer::Failed { kind, .. }) if kind == ErrorKind::Cancelled => {
+        Some(Answer::Failed {
+            kind: ErrorKind::Cancelled,
+            ..
+        }) => {
             eprintln!("ferry: interrupted; nothing was removed");
             return ExitCode::from(EXIT_INTERRUPTED);
         }

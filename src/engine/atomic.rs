@@ -211,6 +211,7 @@ impl AtomicFile {
     }
 
     /// Sets the permissions through the handle (never by path).
+    #[cfg_attr(not(unix), allow(dead_code))] // used on Unix only
     pub fn set_permissions(&mut self, permissions: Permissions) -> Result<()> {
         self.synced = false;
         self.handle()

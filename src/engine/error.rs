@@ -6,7 +6,7 @@
 //! or branch on [`Error::kind`] when a program must react.
 //!
 //! ```
-//! use ferry_engine::error::{Error, ErrorKind, Operation};
+//! use ferry_engine::{Error, ErrorKind, Operation};
 //! use std::io;
 //!
 //! let err = Error::io(

@@ -147,6 +147,7 @@ pub struct Capabilities {
 
 /// What `fchown` can do on a filesystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(unix), allow(dead_code))] // probed on Unix only
 pub enum Ownership {
     /// Files can be given to another user (probed as root: the new owner
     /// reads back).

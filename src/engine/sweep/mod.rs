@@ -48,8 +48,13 @@
 //! most four; one on Windows), whose reports are merged and sorted.
 //!
 //! Every sweep that removes something appends it to the sweep log
-//! ([`read_log`]) and records its time ([`load_state`]) so the GUI and
-//! `ferry` can show the last and next run ([`Scheduler`]).
+//! ([`read_log_in`]) and records its time ([`load_state_in`]) so the GUI
+//! and `ferry` can show the last and next run ([`Scheduler`]).
+//!
+//! This module is the engine's inside: clients scan and sweep through the
+//! engine (`Command::Scan`, `Command::Sweep`, `Command::SweepIfDue`), whose
+//! sweeper thread turns the settings into a [`SweepRequest`]. The example
+//! below calls it directly, as Ferry's own tests do (feature `internals`).
 //!
 //! ```
 //! use ferry_engine::sweep::{self, Status, SweepRequest};

@@ -9,7 +9,7 @@
 //! older version, or by editing the settings file) counts as set then.
 //!
 //! ```
-//! use ferry_engine::sweep::{Schedule, Scheduler};
+//! use ferry_engine::{Schedule, Scheduler};
 //! use std::time::{Duration, SystemTime};
 //!
 //! let hour = Duration::from_secs(3600);
