@@ -24,8 +24,8 @@ use clap::Subcommand;
 
 use super::human_bytes;
 use ferry_engine::{
-    Schedule, Scheduler, Settings, TimerHost, TimerInstalled, TimerManager as Manager, TimerPlace,
-    TimerSpec, TimerStatus,
+    Schedule, Scheduler, Settings, TimerInstalled, TimerManager as Manager, TimerPlace, TimerSpec,
+    TimerStatus,
 };
 
 /// Arguments of `ferry schedule`.
@@ -67,8 +67,9 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
 /// What the engine needs to install the timer from the window: where it
 /// goes, this program and its folder overrides (`None` when there is no
 /// home folder or this program's path cannot be told).
-pub(crate) fn timer_host() -> Option<TimerHost> {
-    Some(TimerHost {
+#[cfg(feature = "gui")]
+pub(crate) fn timer_host() -> Option<ferry_engine::TimerHost> {
+    Some(ferry_engine::TimerHost {
         place: place().ok()?,
         program: std::env::current_exe().ok()?,
         env: timer_env(),

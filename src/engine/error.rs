@@ -117,7 +117,8 @@ impl ErrorKind {
     }
 }
 
-/// The step that failed, phrased for the sentence "could not <operation> <path>".
+/// The step that failed, phrased for the sentence "could not `<operation>`
+/// `<path>`".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     /// Inspecting a path (stat).

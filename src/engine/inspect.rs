@@ -86,7 +86,8 @@ pub struct DestCheck {
     pub state: DestState,
 }
 
-/// What [`inspect`] found.
+/// What a check of sources and a destination found
+/// ([`Command::Inspect`](crate::Command::Inspect)).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Inspection {
     /// Each source, in order.

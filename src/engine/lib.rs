@@ -44,7 +44,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Two small modules stay public: [`format`] (sizes and paths written for
+//! Two small modules stay public: [`format`](mod@format) (sizes and paths written for
 //! people and scripts) and [`faults`] (fault injection, for tests).
 //!
 //! # Internals
