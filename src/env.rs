@@ -5,7 +5,7 @@
 //!   settings live, instead of the platform's folders (tests, portable use).
 //! * `HOME`, `XDG_CONFIG_HOME` (`USERPROFILE` on Windows): where `ferry
 //!   schedule` puts the per-user timer (read in `cli::schedule`, handed to
-//!   `ferry_engine::timer`).
+//!   the engine's timer calls as a `TimerPlace`).
 //! * With the `fault-injection` feature (tests only): `FERRY_FAULT_CHUNK_DELAY_MS=N`
 //!   and `FERRY_FAULT_ENTRY_DELAY_MS=N` (sleep before each chunk / entry),
 //!   `FERRY_FAULT_FLIP_BYTE=1` (corrupt each temp before it is verified),

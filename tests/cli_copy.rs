@@ -7,9 +7,8 @@
 //! * SIGINT / SIGTERM mid-copy: exit 130, nothing left behind.
 #![cfg(unix)]
 
-mod common;
+mod support;
 
-use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, FileTimes};
 use std::os::unix::fs::PermissionsExt;
@@ -18,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{EntryState, Sandbox, litter_in, pattern, read, snapshot, stderr_of, write};
+use support::{Sandbox, Tree, listing, litter_in, pattern, read, stderr_of, write};
 
 /// A sandbox with a source folder `src/` and a destination folder `out/`.
 struct Setup {
@@ -50,8 +49,8 @@ impl Setup {
         self.sandbox.copy(args)
     }
 
-    fn state(&self) -> [BTreeMap<OsString, EntryState>; 2] {
-        [snapshot(&self.src), snapshot(&self.out)]
+    fn state(&self) -> [Tree; 2] {
+        [listing(&self.src), listing(&self.out)]
     }
 }
 
@@ -70,7 +69,7 @@ fn assert_refused<S: AsRef<OsStr>>(
     let before = setup.state();
     // Refusing takes no time: a hang (say, opening a FIFO) is killed and
     // fails the test.
-    let output = common::run_with_timeout(setup.sandbox.copy_cmd(args), REFUSAL_LIMIT);
+    let output = support::run_with_timeout(setup.sandbox.copy_cmd(args), REFUSAL_LIMIT);
     let stderr = stderr_of(&output);
     let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_owned()).collect();
     assert_eq!(
@@ -392,7 +391,7 @@ fn rename_policy_writes_beside_the_destination() {
     assert_ok(&copy_with(&c, Some("rename")));
     assert_eq!(read(&c.setup.out.join("doc (2).txt")), c.new);
     assert_eq!(
-        common::names_in(&c.setup.out),
+        support::names_in(&c.setup.out),
         ["doc (1).txt", "doc (2).txt", "doc.txt"]
     );
 }
@@ -400,13 +399,13 @@ fn rename_policy_writes_beside_the_destination() {
 #[test]
 fn overwrite_policy_replaces_the_destination() {
     let c = conflict();
-    let old_inode = snapshot(&c.setup.out)[OsStr::new("doc.txt")].inode;
+    let old_inode = listing(&c.setup.out)[Path::new("doc.txt")].inode;
     assert_ok(&copy_with(&c, Some("overwrite")));
     assert_eq!(read(&c.dest), c.new);
-    let after = snapshot(&c.setup.out);
+    let after = listing(&c.setup.out);
     assert_eq!(after.len(), 1, "no temp or lock left: {after:?}");
     assert_ne!(
-        after[OsStr::new("doc.txt")].inode,
+        after[Path::new("doc.txt")].inode,
         old_inode,
         "replaced by a rename, not rewritten in place"
     );
@@ -418,7 +417,7 @@ fn newer_policy_replaces_only_older_destinations() {
     let c = conflict();
     assert_ok(&copy_with(&c, Some("newer")));
     assert_eq!(read(&c.dest), c.new);
-    assert_eq!(common::names_in(&c.setup.out), ["doc.txt"]);
+    assert_eq!(support::names_in(&c.setup.out), ["doc.txt"]);
 
     // The source is older: kept.
     let c = conflict();
@@ -503,7 +502,7 @@ fn every_policy_copies_to_an_absent_destination() {
             path_arg(&dest),
         ]));
         assert_eq!(read(&dest), data, "{policy}");
-        assert_eq!(common::names_in(&s.out), ["fresh.bin"], "{policy}");
+        assert_eq!(support::names_in(&s.out), ["fresh.bin"], "{policy}");
     }
 }
 
@@ -526,7 +525,7 @@ fn longest_names_copy_exactly() {
 
     let mut expected = vec![OsString::from(name), OsString::from(accented)];
     expected.sort();
-    assert_eq!(common::names_in(&s.out), expected);
+    assert_eq!(support::names_in(&s.out), expected);
 }
 
 #[cfg(target_os = "linux")]
@@ -548,7 +547,7 @@ fn non_utf8_names_copy_exactly() {
 
     let mut expected = vec![name.to_os_string(), long.to_os_string()];
     expected.sort();
-    assert_eq!(common::names_in(&s.out), expected);
+    assert_eq!(support::names_in(&s.out), expected);
 }
 
 #[test]
@@ -577,11 +576,11 @@ fn mode_and_modification_time_are_preserved() {
 fn copy_waits_for_the_destination_lock_and_sigint_cancels_the_wait() {
     use ferry_engine::lock::{DestinationLock, LockMode, Wait};
     let s = Setup::new();
-    let data = pattern(2 * common::MIB, 8);
+    let data = pattern(2 * support::MIB, 8);
     let src = s.source("locked.bin", &data);
     let dest = s.out.join("locked.bin");
     write(&dest, b"old");
-    let before = snapshot(&s.out);
+    let before = listing(&s.out);
     let held = DestinationLock::acquire(&dest, LockMode::Exclusive, Wait::Block, None).unwrap();
 
     let mut child = s
@@ -592,8 +591,8 @@ fn copy_waits_for_the_destination_lock_and_sigint_cancels_the_wait() {
         .spawn()
         .unwrap();
     // The data is written to the temp, then the commit waits for us.
-    let full_temp = common::wait_until(Duration::from_secs(20), || {
-        common::temps_in(&s.out)
+    let full_temp = support::wait_until(Duration::from_secs(20), || {
+        support::temps_in(&s.out)
             .iter()
             .any(|t| fs::metadata(s.out.join(t)).is_ok_and(|m| m.len() == data.len() as u64))
     });
@@ -613,17 +612,17 @@ fn copy_waits_for_the_destination_lock_and_sigint_cancels_the_wait() {
         "the copy should be waiting"
     );
 
-    common::send_signal(child.id(), "INT");
-    let status = common::wait_or_kill(&mut child, Duration::from_secs(10), "ferry copy");
+    support::send_signal(child.id(), "INT");
+    let status = support::wait_or_kill(&mut child, Duration::from_secs(10), "ferry copy");
     assert_eq!(
         status.code(),
         Some(130),
         "{}",
-        common::describe_status(status)
+        support::describe_status(status)
     );
     drop(held);
     assert_eq!(
-        snapshot(&s.out),
+        listing(&s.out),
         before,
         "no temp or lock left, dest untouched"
     );
@@ -634,13 +633,13 @@ fn copy_waits_for_the_destination_lock_and_sigint_cancels_the_wait() {
 #[cfg(feature = "fault-injection")]
 fn interrupted_mid_copy(signal: &str, dest_exists: bool) {
     let s = Setup::new();
-    let data = pattern(16 * common::MIB, 9);
+    let data = pattern(16 * support::MIB, 9);
     let src = s.source("big.bin", &data);
     let dest = s.out.join("big.bin");
     if dest_exists {
-        write(&dest, &pattern(common::MIB, 10));
+        write(&dest, &pattern(support::MIB, 10));
     }
-    let before = snapshot(&s.out);
+    let before = listing(&s.out);
     let stderr_path = s.sandbox.root().join("stderr.txt");
 
     let mut child = s
@@ -651,25 +650,25 @@ fn interrupted_mid_copy(signal: &str, dest_exists: bool) {
         .stderr(File::create(&stderr_path).unwrap())
         .spawn()
         .unwrap();
-    let started = common::wait_until(Duration::from_secs(20), || {
-        !common::temps_in(&s.out).is_empty()
+    let started = support::wait_until(Duration::from_secs(20), || {
+        !support::temps_in(&s.out).is_empty()
     });
     if !started {
         let _ = child.kill();
         let _ = child.wait();
         panic!("no temp file appeared");
     }
-    common::send_signal(child.id(), signal);
-    let status = common::wait_or_kill(&mut child, Duration::from_secs(10), "ferry copy");
+    support::send_signal(child.id(), signal);
+    let status = support::wait_or_kill(&mut child, Duration::from_secs(10), "ferry copy");
     let stderr = fs::read_to_string(&stderr_path).unwrap();
     assert_eq!(
         status.code(),
         Some(130),
         "SIG{signal}: {}; stderr: {stderr}",
-        common::describe_status(status)
+        support::describe_status(status)
     );
     assert_eq!(
-        snapshot(&s.out),
+        listing(&s.out),
         before,
         "SIG{signal}: temp or lock left, or destination changed"
     );

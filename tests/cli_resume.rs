@@ -4,7 +4,7 @@
 //! otherwise it starts over and says why.
 #![cfg(feature = "fault-injection")]
 
-mod engine_support;
+mod support;
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use engine_support::*;
+use support::*;
 
 const MIB: u64 = 1 << 20;
 
@@ -71,7 +71,7 @@ fn a_large_copy_killed_half_way_resumes_without_rewriting_the_first_half() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("disk.img");
     let size = 320 * MIB as usize;
-    fs::write(&src, bytes(5, size)).unwrap();
+    fs::write(&src, pattern(size, 5)).unwrap();
     let dst = tmp.path().join("out");
     fs::create_dir(&dst).unwrap();
     let data = tmp.path().join("data");
@@ -95,7 +95,7 @@ fn a_source_changed_since_the_kill_is_copied_again_from_the_start() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("disk.img");
     let size = 200 * MIB as usize;
-    fs::write(&src, bytes(6, size)).unwrap();
+    fs::write(&src, pattern(size, 6)).unwrap();
     let dst = tmp.path().join("out");
     fs::create_dir(&dst).unwrap();
     let data = tmp.path().join("data");

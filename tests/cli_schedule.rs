@@ -7,7 +7,7 @@
 //! records what it is asked.
 #![cfg(target_os = "linux")]
 
-mod common;
+mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{FERRY, Sandbox, run_with_timeout, stderr_of};
+use support::{FERRY, Sandbox, run_with_timeout, stderr_of};
 
 const TIMER: &str = "ferry-sweep.timer";
 const SERVICE: &str = "ferry-sweep.service";

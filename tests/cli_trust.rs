@@ -6,7 +6,7 @@
 // Most of these need the crash points of the fault-injection build.
 #![cfg_attr(not(feature = "fault-injection"), allow(dead_code, unused_imports))]
 
-mod engine_support;
+mod support;
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use engine_support::*;
+use support::*;
 
 /// An unprivileged user for ownership tests (Debian's `nobody`).
 const NOBODY: u32 = 65534;
@@ -160,7 +160,7 @@ fn keep_appending(path: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHand
 fn a_source_that_grows_during_a_copy_is_not_committed() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("growing.log");
-    fs::write(&src, bytes(1, 6 << 20)).unwrap();
+    fs::write(&src, pattern(6 << 20, 1)).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = keep_appending(src.clone(), stop.clone());
     let out = run(ferry(&tmp.path().join("data"))
@@ -185,7 +185,7 @@ fn a_source_that_grows_during_a_move_is_kept_whole() {
     let tmp = tempfile::tempdir().unwrap();
     fs::create_dir(tmp.path().join("in")).unwrap();
     let src = tmp.path().join("in/growing.log");
-    let first = bytes(2, 6 << 20);
+    let first = pattern(6 << 20, 2);
     fs::write(&src, &first).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = keep_appending(src.clone(), stop.clone());
@@ -250,7 +250,7 @@ fn a_source_that_grows_during_a_cross_filesystem_move_is_kept() {
         return;
     };
     let src = fast.0.join("growing.log");
-    fs::write(&src, bytes(3, 6 << 20)).unwrap();
+    fs::write(&src, pattern(6 << 20, 3)).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = keep_appending(src.clone(), stop.clone());
     let out = run(ferry(&tmp.path().join("data"))
@@ -654,9 +654,9 @@ fn sparse_file(path: &Path, len: u64) -> Vec<(u64, Vec<u8>)> {
     let file = File::create(path).unwrap();
     file.set_len(len).unwrap();
     let pieces = vec![
-        (0, bytes(7, 4096)),
-        (len / 2, bytes(8, 2048)),
-        (len - 2048, bytes(9, 2048)),
+        (0, pattern(4096, 7)),
+        (len / 2, pattern(2048, 8)),
+        (len - 2048, pattern(2048, 9)),
     ];
     for (at, data) in &pieces {
         std::os::unix::fs::FileExt::write_all_at(&file, data, *at).unwrap();

@@ -3,15 +3,15 @@
 //! to every other conflict, and a job waiting for answers survives a
 //! restart and asks again.
 
-mod engine_support;
+mod support;
 
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ferry_engine::handle::{Command, Engine, EngineConfig, Event};
-use ferry_engine::job::{
-    Answer, Choice, Conflict, ConflictPolicy, JobId, JobOutcome, JobSpec, JobSummary,
+use ferry_engine::{
+    Answer, Choice, Command, Conflict, ConflictPolicy, Engine, EngineConfig, Event, JobId,
+    JobOutcome, JobSpec, JobSummary,
 };
 
 /// Waits for events until `pred` says stop; returns the conflicts seen and

@@ -4,16 +4,17 @@
 //! feature's per-chunk delay so the tests can act mid-file.
 #![cfg(feature = "fault-injection")]
 
-mod engine_support;
+mod support;
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use engine_support::*;
-use ferry_engine::handle::{Command, Engine, EngineConfig, Event, Target};
-use ferry_engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
+use ferry_engine::{
+    Command, Engine, EngineConfig, Event, JobId, JobOutcome, JobSpec, JobSummary, Target,
+};
+use support::*;
 
 fn slow_engine(data: &Path, workers: usize) -> Engine {
     // Every test in this binary installs the same faults; the first wins.
@@ -68,7 +69,7 @@ fn bytes_done(engine: &Engine, id: JobId) -> u64 {
 fn pause_holds_bytes_still_and_resume_completes() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("big");
-    fs::write(&src, bytes(7, 40 << 20)).unwrap();
+    fs::write(&src, pattern(40 << 20, 7)).unwrap();
     let engine = slow_engine(&tmp.path().join("data"), 1);
     let id = engine.enqueue(JobSpec::copy(vec![src.clone()], tmp.path().join("out")));
     bytes_done(&engine, id);
@@ -121,12 +122,12 @@ fn pause_holds_bytes_still_and_resume_completes() {
 fn cancel_mid_file_leaves_the_destination_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("big");
-    fs::write(&src, bytes(8, 30 << 20)).unwrap();
+    fs::write(&src, pattern(30 << 20, 8)).unwrap();
     let dest = tmp.path().join("existing");
     fs::write(&dest, b"old contents").unwrap();
     let engine = slow_engine(&tmp.path().join("data"), 1);
     let spec = JobSpec {
-        policy: ferry_engine::atomic::ConflictPolicy::Overwrite,
+        policy: ferry_engine::ConflictPolicy::Overwrite,
         ..JobSpec::copy(vec![src], &dest)
     };
     let id = engine.enqueue(spec);
@@ -153,7 +154,7 @@ fn several_jobs_at_once_report_consistent_events() {
         let src = tmp.path().join(format!("src{j}"));
         fs::create_dir(&src).unwrap();
         for f in 0..4 {
-            fs::write(src.join(format!("f{f}")), bytes(j * 10 + f, 3 << 20)).unwrap();
+            fs::write(src.join(format!("f{f}")), pattern(3 << 20, j * 10 + f)).unwrap();
         }
         ids.push(engine.enqueue(JobSpec::copy(vec![src], tmp.path().join(format!("out{j}")))));
     }

@@ -4,14 +4,13 @@
 //! point by the fault-injection build; it fires once per process.)
 #![cfg(feature = "fault-injection")]
 
-mod engine_support;
+mod support;
 
 use std::fs;
 use std::time::{Duration, Instant};
 
-use engine_support::*;
-use ferry_engine::handle::{Engine, EngineConfig, Event};
-use ferry_engine::job::{JobId, JobOutcome, JobSpec, JobSummary};
+use ferry_engine::{Engine, EngineConfig, Event, JobId, JobOutcome, JobSpec, JobSummary};
+use support::*;
 
 fn finished(engine: &Engine, id: JobId) -> JobSummary {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -2,20 +2,18 @@
 //! timer, scans and sweeps on command, settings saved and applied,
 //! destination folders remembered for the sweeper.
 
-mod engine_support;
+mod support;
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use engine_support::*;
-use ferry_engine::atomic::AtomicFile;
-use ferry_engine::handle::{Command, Engine, EngineConfig, Event};
-use ferry_engine::job::{JobOutcome, JobSpec};
-use ferry_engine::settings::Settings;
-use ferry_engine::sweep::{Schedule, Status, Trigger};
-use ferry_engine::sweeper::SweepScope;
+use ferry_engine::{
+    Command, Engine, EngineConfig, Event, JobOutcome, JobSpec, Schedule, Settings, Status,
+    SweepScope, Trigger, atomic::AtomicFile,
+};
+use support::*;
 
 fn wait_for(engine: &Engine, mut pred: impl FnMut(&Event) -> bool) -> Event {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -4,7 +4,7 @@
 
 #![cfg(unix)]
 
-mod sweep_common;
+mod support;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -14,11 +14,11 @@ use std::process::Command;
 use std::sync::{Barrier, mpsc};
 use std::time::{Duration, Instant};
 
-use ferry_engine::sweep::{self, SkipReason, SweepReport};
-use sweep_common::*;
+use ferry_engine::{SkipReason, SweepReport, sweep};
+use support::*;
 
 #[test]
-fn sweep_common_child() {
+fn support_child() {
     child_entry();
 }
 
@@ -36,10 +36,6 @@ fn sweep_with_timeout(root: &Path, data: &Path) -> SweepReport {
 fn mkfifo(path: &Path) {
     let status = Command::new("mkfifo").arg(path).status().unwrap();
     assert!(status.success(), "mkfifo failed");
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
 }
 
 #[test]
@@ -121,83 +117,6 @@ fn a_nested_mount_is_not_crossed() {
     assert_eq!(report.removed.len(), 1, "{report:#?}");
     assert_eq!(report.removed[0].path, canon(&beside));
     assert!(inside.exists(), "the sweep crossed into the tmpfs");
-}
-
-/// Reported: with `mount --bind outside root/bind`, `ferry sweep root`
-/// removed `outside/.VICTIM.<hex>.ferry-part`: a bind mount of the same
-/// filesystem has the same device number, so mounts are told by their
-/// mount identity instead. A file bind-mounted over a temp-named file is
-/// left alone too.
-#[test]
-fn a_bind_mount_inside_a_root_is_never_entered() {
-    if !is_root() {
-        println!("skipped: mount --bind needs root");
-        return;
-    }
-    let top = tempfile::tempdir().unwrap();
-    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let root = top.path().join("root");
-    let outside = top.path().join("outside");
-    fs::create_dir_all(root.join("bind")).unwrap();
-    fs::create_dir(&outside).unwrap();
-    let victim = outside.join(".VICTIM.0123456789abcdef.ferry-part");
-    fs::write(&victim, b"not under the root").unwrap();
-    let single = outside.join("single.txt");
-    fs::write(&single, b"a file mounted over a temp name").unwrap();
-    let covered = root.join(".covered.0123456789abcdef.ferry-part");
-    fs::write(&covered, b"underneath").unwrap();
-    let beside = write_temp(&root, "beside", b"a real orphan");
-    let bind = |from: &Path, to: &Path| {
-        let out = Command::new("mount")
-            .arg("--bind")
-            .arg(from)
-            .arg(to)
-            .output();
-        out.as_ref()
-            .is_ok_and(|o| o.status.success())
-            .then(|| Mount(to.to_path_buf()))
-    };
-    let Some(_dir_mount) = bind(&outside, &root.join("bind")) else {
-        println!("skipped: mount --bind failed here");
-        return;
-    };
-    let Some(_file_mount) = bind(&single, &covered) else {
-        println!("skipped: mount --bind of a file failed here");
-        return;
-    };
-    age_past_threshold();
-
-    let root_arg = root.to_str().unwrap();
-    let scan = json_of(&ferry(
-        &["scan", "--json", "--older-than", "1s", root_arg],
-        config.path(),
-        data.path(),
-    ));
-    let listed = scan.to_string();
-    assert!(
-        !listed.contains("VICTIM"),
-        "the bind mount was entered: {scan}"
-    );
-    let out = ferry(
-        &["sweep", "--json", "--older-than", "1s", root_arg],
-        config.path(),
-        data.path(),
-    );
-    let doc = json_of(&out);
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        doc["removed"],
-        serde_json::json!([{"path": canon(&beside).to_str().unwrap(), "size": 13}]),
-        "{doc}"
-    );
-    assert_eq!(fs::read(&victim).unwrap(), b"not under the root");
-    assert_eq!(
-        fs::read(&covered).unwrap(),
-        b"a file mounted over a temp name"
-    );
-    let skipped = doc["skipped"].to_string();
-    assert!(skipped.contains("covered"), "{doc}");
-    assert!(skipped.contains("mount"), "{doc}");
 }
 
 #[test]

@@ -7,32 +7,21 @@
 //! chunk of I/O) so a test can pause and cancel mid-file; those tests need
 //! it.
 
+mod ui_support;
+
 use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use ferry_engine::sweep::Status;
+use ferry_engine::Status;
 use ferry_ui::dialogs::{Answer, FileDialogs, PickMode};
 use ferry_ui::{AppConfig, FerryApp};
-
-/// A dropped file as egui-winit hands it over.
-#[derive(Debug)]
-struct Dropped(PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
+use ui_support::{click, drop_files, has_label, set_text, step_until};
 
 /// File dialogs that answer from a script, on the dialog thread, and
 /// record what they were asked.
@@ -102,61 +91,6 @@ fn harness(config: AppConfig) -> Harness<'static, FerryApp> {
     Harness::builder()
         .with_size([1200.0, 1000.0])
         .build_eframe(move |cc| FerryApp::new(cc, config))
-}
-
-/// Steps frames until `done` holds, failing after `secs` seconds.
-#[track_caller]
-fn step_until(
-    harness: &mut Harness<'static, FerryApp>,
-    what: &str,
-    secs: u64,
-    mut done: impl FnMut(&mut Harness<'static, FerryApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs}s waiting for {what}; notices: {:?}",
-            harness
-                .state()
-                .notices()
-                .items()
-                .iter()
-                .map(|n| &n.text)
-                .collect::<Vec<_>>()
-        );
-        std::thread::sleep(Duration::from_millis(15));
-    }
-}
-
-fn has_label(harness: &Harness<'static, FerryApp>, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
-}
-
-fn set_text(harness: &mut Harness<'static, FerryApp>, field: &str, text: &str) {
-    harness.get_by_label(field).set_text_value_accesskit(text);
-    harness.step();
-    harness.step();
-}
-
-fn click(harness: &mut Harness<'static, FerryApp>, label: &str) {
-    harness.get_by_label(label).click();
-    harness.step();
-    harness.step();
-}
-
-fn drop_files(harness: &mut Harness<'static, FerryApp>, paths: &[PathBuf]) {
-    let input = harness.input_mut();
-    input.hovered_files.clear();
-    for path in paths {
-        input.dropped_files.push(Arc::new(Dropped(path.clone())));
-    }
-    harness.step();
-    harness.step();
 }
 
 fn write_file(path: &Path, len: usize) -> Vec<u8> {
@@ -241,7 +175,7 @@ fn a_failing_job_shows_its_error_in_words_and_per_file() {
     // "fail" (Leave it and report it) refuse it.
     fs::write(fx.path("dest/report.pdf"), b"theirs").unwrap();
     let mut config = fx.config();
-    config.settings.transfer.conflict = ferry_engine::job::ConflictPolicy::Fail;
+    config.settings.transfer.conflict = ferry_engine::ConflictPolicy::Fail;
     let mut harness = harness(config);
     harness.step();
     assert_eq!(
@@ -376,8 +310,8 @@ fn pause_holds_the_copy_and_resume_finishes_it() {
     });
     let held = progress_value(&harness);
     let held_bytes = harness.state().model().jobs[0].progress.clone().unwrap();
-    let until = Instant::now() + Duration::from_millis(800);
-    while Instant::now() < until {
+    let until = std::time::Instant::now() + Duration::from_millis(800);
+    while std::time::Instant::now() < until {
         harness.step();
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -627,9 +561,7 @@ fn closing_with_a_running_job_asks_first() {
 
 #[test]
 fn an_interrupted_job_is_offered_and_its_warning_goes_once_it_is_resumed() {
-    use ferry_engine::job::{JobId, JobSpec};
-    use ferry_engine::journal::Journal;
-    use ferry_engine::plan::plan_job;
+    use ferry_engine::{JobId, JobSpec, journal::Journal, plan::plan_job};
 
     let fx = Fixture::new();
     let src = fx.path("src/left.txt");

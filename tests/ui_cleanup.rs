@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use eframe::egui;
 use egui_kittest::kittest::{NodeT, Queryable};
-use ferry_engine::sweep::{ForeignPattern, Schedule, Status};
+use ferry_engine::{ForeignPattern, Schedule, Status};
 
 use ui_support::*;
 

@@ -18,9 +18,7 @@ use std::time::Duration;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use ferry_engine::handle::{Event, Progress};
-use ferry_engine::job::{ConflictPolicy, JobId, JobSpec};
-use ferry_engine::transfer::Phase;
+use ferry_engine::{ConflictPolicy, Event, JobId, JobSpec, Phase, Progress};
 use ferry_ui::AppConfig;
 use ferry_ui::model::Model;
 use ferry_ui::notices::Notices;
@@ -155,7 +153,7 @@ fn a_refused_start_keeps_the_list_the_destination_and_the_options() {
     let job = h.state().new_job();
     assert_eq!(job.sources, std::slice::from_ref(&folder));
     assert!(job.verify);
-    assert_eq!(job.kind, ferry_engine::job::TransferKind::Move);
+    assert_eq!(job.kind, ferry_engine::TransferKind::Move);
     assert_eq!(h.state().view().destination, dest.display().to_string());
     assert!(job.pending.is_empty());
     assert!(!job.refused.is_empty());
@@ -193,7 +191,7 @@ fn a_missing_destination_offers_create_folder_and_it_works() {
             .model()
             .dest_checked
             .as_ref()
-            .is_some_and(|d| matches!(d.state, ferry_engine::inspect::DestState::Folder { .. }))
+            .is_some_and(|d| matches!(d.state, ferry_engine::DestState::Folder { .. }))
     });
     assert!(dest.is_dir());
     // Under the destination: its filesystem, free space (and limitations).
@@ -377,8 +375,7 @@ fn the_history_survives_a_restart_and_clear_asks_first() {
 
 #[test]
 fn an_interrupted_job_can_be_discarded_after_a_confirmation() {
-    use ferry_engine::journal::Journal;
-    use ferry_engine::plan::plan_job;
+    use ferry_engine::{journal::Journal, plan::plan_job};
 
     let fx = fixture();
     let src = fx.path("src/left.txt");
@@ -573,7 +570,7 @@ fn copy_or_move_goes_back_to_copy_after_a_job_unless_kept() {
         h.step();
         let kind = h.state().new_job().kind;
         assert_eq!(
-            kind == ferry_engine::job::TransferKind::Move,
+            kind == ferry_engine::TransferKind::Move,
             pinned,
             "{name}: {kind:?}"
         );
@@ -619,9 +616,7 @@ fn save_checksums_writes_a_manifest_and_verify_reports_it() {
 
 #[test]
 fn the_timer_switch_installs_and_removes_the_timer() {
-    use ferry_engine::handle::TimerHost;
-    use ferry_engine::sweep::Schedule;
-    use ferry_engine::timer::TimerPlace;
+    use ferry_engine::{Schedule, TimerHost, TimerPlace};
 
     let fx = fixture();
     let home = fx.path("home");

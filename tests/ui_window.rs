@@ -3,13 +3,15 @@
 //! with Ctrl+Q. Skipped, with a word, where Xvfb, xdotool or ImageMagick
 //! are missing (CI installs them).
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+use support::{ferry, ferry_in, run};
 
 /// Whether `program` runs at all.
 fn runs(program: &str, args: &[&str]) -> Option<Output> {
@@ -158,13 +160,9 @@ fn the_window_opens_draws_and_closes_cleanly() {
     let (_xvfb, display) = start_xvfb();
 
     let mut ferry = Reaped(
-        Command::new(FERRY)
+        ferry_in(&config, &data)
             .env("DISPLAY", &display)
             .env_remove("WAYLAND_DISPLAY")
-            .env("FERRY_DATA_DIR", &data)
-            .env("FERRY_CONFIG_DIR", &config)
-            .env_remove("FERRY_FAULT_CHUNK_DELAY_MS")
-            .stdin(Stdio::null())
             .stdout(fs::File::create(&log).unwrap())
             .stderr(fs::File::create(dir.path().join("ferry.err")).unwrap())
             .spawn()
@@ -210,14 +208,11 @@ fn the_window_opens_draws_and_closes_cleanly() {
 #[test]
 fn without_a_display_ferry_says_so_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(FERRY)
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .env("FERRY_DATA_DIR", dir.path().join("data"))
-        .env("FERRY_CONFIG_DIR", dir.path().join("config"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run(
+        ferry_in(&dir.path().join("config"), &dir.path().join("data"))
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY"),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -229,7 +224,8 @@ fn without_a_display_ferry_says_so_and_exits_1() {
 
 #[test]
 fn the_command_line_is_unchanged_by_the_window() {
-    let help = Command::new(FERRY).arg("--help").output().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(ferry(dir.path()).arg("--help"));
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
     for command in [
@@ -238,6 +234,6 @@ fn the_command_line_is_unchanged_by_the_window() {
         assert!(text.contains(command), "{command} missing from:\n{text}");
     }
     // A usage error is still exit status 2.
-    let bad = Command::new(FERRY).arg("--no-such-flag").output().unwrap();
+    let bad = run(ferry(dir.path()).arg("--no-such-flag"));
     assert_eq!(bad.status.code(), Some(2));
 }

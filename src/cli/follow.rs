@@ -9,8 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
-use ferry_engine::handle::{Engine, Event};
-use ferry_engine::job::{FileError, JobId, JobOutcome, JobSummary, TransferKind};
+use ferry_engine::{Engine, Event, FileError, JobId, JobOutcome, JobSummary, TransferKind};
 use std::sync::atomic::Ordering;
 
 /// Waits for every job in `ids` to finish, showing progress, and returns the

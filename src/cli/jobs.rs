@@ -1,12 +1,12 @@
-//! `ferry jobs`, `ferry resume` and `ferry rollback`: interrupted jobs.
+//! `ferry jobs`, `ferry resume` and `ferry rollback`: interrupted jobs,
+//! listed by the engine ([`Command::ListJobs`]); an id given on the command
+//! line may be a unique prefix, looked up in that list.
 
 use std::process::ExitCode;
 
 use super::follow::follow;
-use super::{data_dir, start_engine};
-use ferry_engine::handle::Command;
-use ferry_engine::job::JobOutcome;
-use ferry_engine::journal::{self, UnfinishedJob};
+use super::start_engine;
+use ferry_engine::{Command, Engine, Event, JobInfo, JobList, JobOutcome};
 
 /// Arguments of `ferry jobs`.
 #[derive(Debug, clap::Args)]
@@ -31,21 +31,40 @@ pub struct RollbackArgs {
     id: String,
 }
 
+/// The journaled jobs, as the engine lists them, and the warnings it gave
+/// before the list (at start-up).
+fn list_jobs(engine: &Engine) -> (Result<JobList, String>, Vec<String>) {
+    engine.send(Command::ListJobs);
+    let mut warnings = Vec::new();
+    loop {
+        match engine.events().recv() {
+            Ok(Event::Jobs(list)) => return (list, warnings),
+            Ok(Event::Warning(w)) => warnings.push(w),
+            Ok(_) => {}
+            Err(_) => return (Err("the engine stopped unexpectedly".into()), warnings),
+        }
+    }
+}
+
 /// Runs `ferry jobs`.
 pub fn run_jobs(args: JobsArgs) -> ExitCode {
-    let Ok(dir) = data_dir() else {
-        return ExitCode::from(1);
+    let (engine, _) = match start_engine() {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let (jobs, errors) = match journal::list(&dir) {
-        Ok(found) => found,
+    // The list says which journals cannot be read (the engine's start-up
+    // warnings say the same).
+    let list = match list_jobs(&engine).0 {
+        Ok(list) => list,
         Err(e) => {
             eprintln!("ferry: {e}");
             return ExitCode::from(1);
         }
     };
-    for e in &errors {
-        eprintln!("ferry: warning: {e}");
+    for problem in &list.problems {
+        eprintln!("ferry: warning: {problem}");
     }
+    let jobs = &list.jobs;
     if args.json {
         let list: Vec<_> = jobs.iter().map(job_json).collect();
         println!("{}", serde_json::json!({ "jobs": list }));
@@ -56,18 +75,16 @@ pub fn run_jobs(args: JobsArgs) -> ExitCode {
             "{:<12}  {:<4}  {:<11}  {:>11}  WHAT",
             "ID", "KIND", "STATE", "DONE"
         );
-        for job in &jobs {
-            let s = &job.state;
-            let total = s.plan.as_ref().map_or(0, |p| p.entries.len());
+        for job in jobs {
             println!(
                 "{:<12}  {:<4}  {:<11}  {:>11}  {} → {}{}",
-                s.id.to_string(),
-                s.spec.kind.as_str(),
+                job.id.to_string(),
+                job.spec.kind.as_str(),
                 state_word(job),
-                format!("{}/{}", s.done.len(), total),
-                s.spec.title(),
-                s.spec.dest.display(),
-                if s.spec.all_or_nothing {
+                format!("{}/{}", job.done, job.total),
+                job.spec.title(),
+                job.spec.dest.display(),
+                if job.spec.all_or_nothing {
                     " (all-or-nothing)"
                 } else {
                     ""
@@ -78,7 +95,7 @@ pub fn run_jobs(args: JobsArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn state_word(job: &UnfinishedJob) -> &'static str {
+fn state_word(job: &JobInfo) -> &'static str {
     if job.running {
         "running"
     } else {
@@ -86,53 +103,53 @@ fn state_word(job: &UnfinishedJob) -> &'static str {
     }
 }
 
-fn job_json(job: &UnfinishedJob) -> serde_json::Value {
-    let s = &job.state;
+fn job_json(job: &JobInfo) -> serde_json::Value {
     serde_json::json!({
-        "id": s.id.to_string(),
-        "kind": s.spec.kind.as_str(),
+        "id": job.id.to_string(),
+        "kind": job.spec.kind.as_str(),
         "state": state_word(job),
-        "done": s.done.len(),
-        "total": s.plan.as_ref().map_or(0, |p| p.entries.len()),
-        "sources": s.spec.sources.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
-        "dest": s.spec.dest.to_string_lossy(),
-        "all_or_nothing": s.spec.all_or_nothing,
+        "done": job.done,
+        "total": job.total,
+        "sources": job.spec.sources.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
+        "dest": job.spec.dest.to_string_lossy(),
+        "all_or_nothing": job.spec.all_or_nothing,
     })
 }
 
 /// Runs `ferry resume`.
 pub fn run_resume(args: ResumeArgs) -> ExitCode {
-    let Ok(dir) = data_dir() else {
-        return ExitCode::from(1);
+    let (engine, _) = match start_engine() {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let (list, warnings) = list_jobs(&engine);
+    let list = match list {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("ferry: {e}");
+            return ExitCode::from(1);
+        }
     };
     let ids = match &args.id {
-        Some(id) => match journal::find(&dir, id) {
-            Ok(job) => vec![job.state.id],
+        Some(id) => match list.find(id) {
+            Ok(job) => vec![job.id],
             Err(e) => {
                 eprintln!("ferry: {e}");
                 return ExitCode::from(1);
             }
         },
-        None => match journal::list(&dir) {
-            Ok((jobs, _)) => jobs
-                .iter()
-                .filter(|j| !j.running)
-                .map(|j| j.state.id)
-                .collect(),
-            Err(e) => {
-                eprintln!("ferry: {e}");
-                return ExitCode::from(1);
-            }
-        },
+        None => list
+            .jobs
+            .iter()
+            .filter(|j| !j.running)
+            .map(|j| j.id)
+            .collect(),
     };
     if ids.is_empty() {
         println!("No interrupted jobs to resume.");
         return ExitCode::SUCCESS;
     }
-    let engine = match start_engine() {
-        Ok(engine) => engine,
-        Err(code) => return code,
-    };
+    warn_all(&warnings);
     for &id in &ids {
         engine.send(Command::ResumeJournaled(id));
     }
@@ -141,20 +158,29 @@ pub fn run_resume(args: ResumeArgs) -> ExitCode {
 
 /// Runs `ferry rollback`.
 pub fn run_rollback(args: RollbackArgs) -> ExitCode {
-    let Ok(dir) = data_dir() else {
-        return ExitCode::from(1);
+    let (engine, _) = match start_engine() {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let id = match journal::find(&dir, &args.id) {
-        Ok(job) => job.state.id,
+    let (list, warnings) = list_jobs(&engine);
+    let id = match list.and_then(|list| {
+        list.find(&args.id)
+            .map(|job| job.id)
+            .map_err(|e| e.to_string())
+    }) {
+        Ok(id) => id,
         Err(e) => {
             eprintln!("ferry: {e}");
             return ExitCode::from(1);
         }
     };
-    let engine = match start_engine() {
-        Ok(engine) => engine,
-        Err(code) => return code,
-    };
+    warn_all(&warnings);
     engine.send(Command::RollBack(id));
     follow(&engine, &[id], JobOutcome::RolledBack)
+}
+
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("ferry: warning: {w}");
+    }
 }

@@ -11,10 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crossbeam_channel::Sender;
 
-use ferry_engine::dirs;
-use ferry_engine::handle::{Command as EngineCommand, Engine, EngineConfig};
-use ferry_engine::job::TransferKind;
-use ferry_engine::settings::Settings;
+use ferry_engine::{Command as EngineCommand, Engine, EngineConfig, Settings, TransferKind};
 
 mod follow;
 mod jobs;
@@ -128,7 +125,7 @@ fn open_window() -> ExitCode {
 /// printed.
 pub(crate) fn data_dir() -> Result<std::path::PathBuf, ()> {
     crate::env::dirs()
-        .and_then(|d| dirs::ensure(d.data))
+        .and_then(|d| ferry_engine::ensure_dir(d.data))
         .map_err(|e| eprintln!("ferry: {e}"))
 }
 
@@ -151,22 +148,25 @@ pub(crate) fn load_settings() -> Settings {
     }
 }
 
-/// Starts the engine for one command, wired to the interrupt handler.
-pub(crate) fn start_engine() -> Result<Engine, ExitCode> {
+/// Starts the engine for one command, wired to the interrupt handler, with
+/// the settings (warnings printed); returns it and the settings it runs
+/// with.
+pub(crate) fn start_engine() -> Result<(Engine, Settings), ExitCode> {
     let data_dir = data_dir().map_err(|()| ExitCode::from(1))?;
-    let mut settings = load_settings();
-    // Scheduled sweeps belong to the long-running app, not to one command.
-    settings.sweep.schedule = ferry_engine::sweep::Schedule::Off;
+    let settings = load_settings();
     let engine = Engine::start(EngineConfig {
         workers: settings.transfer.workers,
-        settings,
+        settings: settings.clone(),
+        // Scheduled sweeps belong to the long-running app, not to one
+        // command (`ferry sweep --scheduled` asks for one explicitly).
+        scheduled_sweeps: false,
         ..EngineConfig::new(data_dir)
     });
     let _ = ENGINE_COMMANDS.set(engine.commands());
     if INTERRUPTED.load(Ordering::SeqCst) {
         engine.send(EngineCommand::Interrupt);
     }
-    Ok(engine)
+    Ok((engine, settings))
 }
 
 pub(crate) use ferry_engine::format::bytes as human_bytes;

@@ -1,5 +1,8 @@
 //! `ferry schedule install|remove|status`: the per-user timer that runs
-//! scheduled sweeps while Ferry is closed (`ferry_engine::timer`).
+//! scheduled sweeps while Ferry is closed, through the engine's timer
+//! calls (`ferry_engine::install_timer`, `remove_timer`, `timer_status`):
+//! they say what was written and what the platform's scheduler answered,
+//! which this command prints in full.
 //!
 //! The timer runs this very executable as `ferry sweep --scheduled`, with
 //! `FERRY_CONFIG_DIR` and `FERRY_DATA_DIR` when they are set, so it sweeps
@@ -20,9 +23,10 @@ use std::time::SystemTime;
 use clap::Subcommand;
 
 use super::human_bytes;
-use ferry_engine::settings::Settings;
-use ferry_engine::sweep::{Schedule, Scheduler};
-use ferry_engine::timer::{self, Manager, TimerPlace, TimerSpec, TimerStatus};
+use ferry_engine::{
+    Schedule, Scheduler, Settings, TimerInstalled, TimerManager as Manager, TimerPlace, TimerSpec,
+    TimerStatus,
+};
 
 /// Arguments of `ferry schedule`.
 #[derive(Debug, clap::Args)]
@@ -63,8 +67,9 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
 /// What the engine needs to install the timer from the window: where it
 /// goes, this program and its folder overrides (`None` when there is no
 /// home folder or this program's path cannot be told).
-pub(crate) fn timer_host() -> Option<ferry_engine::handle::TimerHost> {
-    Some(ferry_engine::handle::TimerHost {
+#[cfg(feature = "gui")]
+pub(crate) fn timer_host() -> Option<ferry_engine::TimerHost> {
+    Some(ferry_engine::TimerHost {
         place: place().ok()?,
         program: std::env::current_exe().ok()?,
         env: timer_env(),
@@ -155,7 +160,7 @@ fn install(place: TimerPlace) -> ExitCode {
         env: timer_env(),
         place,
     };
-    let installed = match timer::install(&spec) {
+    let installed = match ferry_engine::install_timer(&spec) {
         Ok(installed) => installed,
         Err(e) => {
             eprintln!("ferry: the timer was not installed: {e}");
@@ -172,7 +177,7 @@ fn install(place: TimerPlace) -> ExitCode {
         let _ = writeln!(out, "  {}", file.display());
     }
     let _ = writeln!(out, "It runs: {}", installed.command);
-    let manager = timer::manager_name();
+    let manager = ferry_engine::timer_manager();
     match &installed.manager {
         Manager::Enabled => {
             let _ = writeln!(out, "{manager} has enabled it.");
@@ -204,7 +209,7 @@ fn install(place: TimerPlace) -> ExitCode {
 }
 
 /// The commands that enable the timer by hand, if any.
-fn by_hand(out: &mut String, what: &str, installed: &timer::Installed) {
+fn by_hand(out: &mut String, what: &str, installed: &TimerInstalled) {
     if !installed.enable_by_hand.is_empty() {
         let _ = writeln!(out, "{what} (in a session of this user), run:");
         for command in &installed.enable_by_hand {
@@ -232,7 +237,7 @@ fn what_it_removes(settings: &Settings) -> String {
 }
 
 fn remove(place: &TimerPlace) -> ExitCode {
-    let removed = match timer::remove(place) {
+    let removed = match ferry_engine::remove_timer(place) {
         Ok(removed) => removed,
         Err(e) => {
             eprintln!("ferry: the timer was not removed: {e}");
@@ -257,7 +262,7 @@ fn remove(place: &TimerPlace) -> ExitCode {
         println!(
             "Note: {} could not be told ({problem}); a running one forgets the timer at its \
              next reload or log-in.",
-            timer::manager_name()
+            ferry_engine::timer_manager()
         );
     }
     println!("Scheduled sweeps still run while Ferry's window is open, by the settings.");
@@ -266,13 +271,14 @@ fn remove(place: &TimerPlace) -> ExitCode {
 
 fn status(place: &TimerPlace) -> ExitCode {
     let settings = settings();
-    let status = match crate::env::dirs().and_then(|dirs| timer::status(place, &dirs.data)) {
-        Ok(status) => status,
-        Err(e) => {
-            eprintln!("ferry: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let status =
+        match crate::env::dirs().and_then(|dirs| ferry_engine::timer_status(place, &dirs.data)) {
+            Ok(status) => status,
+            Err(e) => {
+                eprintln!("ferry: {e}");
+                return ExitCode::from(1);
+            }
+        };
     print!("{}", status_text(&status, settings.sweep.schedule));
     ExitCode::SUCCESS
 }
@@ -289,7 +295,7 @@ fn status_text(status: &TimerStatus, settings: Schedule) -> String {
             let _ = writeln!(out, "  {label:<10}{}", file.display());
         }
     };
-    let manager = timer::manager_name();
+    let manager = ferry_engine::timer_manager();
     if status.installed {
         let interval = status
             .schedule

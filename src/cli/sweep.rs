@@ -23,12 +23,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::{EXIT_INTERRUPTED, INTERRUPTED, human_bytes};
-use ferry_engine::ErrorKind;
-use ferry_engine::settings::Settings;
-use ferry_engine::sweep::{
-    self, Backup, Entry, Kind, ScanReport, Schedule, Scheduler, Status, Stop, SweepReport,
-    SweepRequest,
+use super::{EXIT_INTERRUPTED, human_bytes, start_engine};
+use ferry_engine::{
+    Backup, Command, Engine, ErrorKind, Event, Kind, ScanEntry, ScanReport, Schedule, Settings,
+    Status, Stop, SweepReport, SweepScope,
 };
 
 /// Arguments of `ferry scan`.
@@ -74,47 +72,105 @@ pub struct SweepArgs {
     scheduled: bool,
 }
 
+/// What the engine answered to a scan or sweep.
+enum Answer {
+    Scanned(ScanReport),
+    Swept(SweepReport),
+    Failed {
+        kind: ErrorKind,
+        message: String,
+    },
+    NotDue {
+        schedule: Schedule,
+        next_run: Option<SystemTime>,
+    },
+    Rejected(Vec<String>),
+}
+
+/// Waits for the engine's answer to the scan or sweep just asked for.
+/// (Nothing else runs on this engine; its start-up events are not this
+/// command's business.)
+fn answer(engine: &Engine) -> Option<Answer> {
+    loop {
+        let answer = match engine.events().recv().ok()? {
+            Event::ScanFinished(report) => Answer::Scanned(report),
+            Event::SweepFinished(report) => Answer::Swept(report),
+            Event::SweepFailed { kind, message, .. } => Answer::Failed { kind, message },
+            Event::SweepNotDue { schedule, next_run } => Answer::NotDue { schedule, next_run },
+            Event::ScopeRejected { problems, .. } => Answer::Rejected(problems),
+            _ => continue,
+        };
+        return Some(answer);
+    }
+}
+
+/// The scope of a command: the folders named (checked by the engine before
+/// anything is done) and the threshold.
+fn scope(roots: &[PathBuf], older_than: Option<Duration>, dry_run: bool) -> SweepScope {
+    SweepScope {
+        roots: roots.to_vec(),
+        older_than,
+        dry_run,
+    }
+}
+
+/// Says why nothing was done when folders named cannot be used.
+fn rejected(problems: &[String]) -> ExitCode {
+    for problem in problems {
+        eprintln!("ferry: {problem}");
+    }
+    eprintln!("ferry: nothing was done");
+    ExitCode::from(1)
+}
+
 /// Runs `ferry scan`.
 pub fn run_scan(args: ScanArgs) -> ExitCode {
-    let (request, _) = match prepare(args.older_than, &args.roots) {
-        Ok(prepared) => prepared,
+    let (engine, settings) = match start_engine() {
+        Ok(started) => started,
         Err(code) => return code,
     };
-    let report = sweep::scan(&request);
+    engine.send(Command::Scan(scope(&args.roots, args.older_than, false)));
+    let report = match answer(&engine) {
+        Some(Answer::Scanned(report)) => report,
+        Some(Answer::Rejected(problems)) => return rejected(&problems),
+        _ => return unexpected(),
+    };
     warn_all(&report.warnings);
     if args.json {
-        emit(json_line(&ScanJson::new(&report, request.threshold)));
+        emit(json_line(&ScanJson::new(&report)));
     } else {
-        emit(scan_text(&report, &request).into_bytes());
+        emit(scan_text(&report).into_bytes());
     }
-    stop_code(report.stopped, &report.roots, &request)
+    stop_code(report.stopped, &report.roots, &args.roots, &settings)
 }
 
 /// Runs `ferry sweep`.
 pub fn run_sweep(args: SweepArgs) -> ExitCode {
-    let (mut request, settings) = match prepare(args.older_than, &args.roots) {
-        Ok(prepared) => prepared,
+    let (engine, settings) = match start_engine() {
+        Ok(started) => started,
         Err(code) => return code,
     };
-    request.dry_run = args.dry_run;
-    let result = if args.scheduled {
-        match scheduled_sweep(&request, settings.sweep.schedule) {
-            Some(result) => result,
-            None => return ExitCode::SUCCESS,
-        }
+    engine.send(if args.scheduled {
+        Command::SweepIfDue
     } else {
-        sweep::run_sweep(&request)
-    };
-    let report = match result {
-        Ok(report) => report,
-        Err(e) if e.kind() == ErrorKind::Cancelled => {
+        Command::Sweep(scope(&args.roots, args.older_than, args.dry_run))
+    });
+    let report = match answer(&engine) {
+        Some(Answer::Swept(report)) => report,
+        Some(Answer::Failed {
+            kind: ErrorKind::Cancelled,
+            ..
+        }) => {
             eprintln!("ferry: interrupted; nothing was removed");
             return ExitCode::from(EXIT_INTERRUPTED);
         }
-        Err(e) => {
-            eprintln!("ferry: {e}");
+        Some(Answer::Failed { message, .. }) => {
+            eprintln!("ferry: {message}");
             return ExitCode::from(1);
         }
+        Some(Answer::NotDue { schedule, next_run }) => return not_due(schedule, next_run),
+        Some(Answer::Rejected(problems)) => return rejected(&problems),
+        _ => return unexpected(),
     };
     warn_all(&report.warnings);
     if args.json {
@@ -132,39 +188,31 @@ pub fn run_sweep(args: SweepArgs) -> ExitCode {
     if report.failures() > 0 {
         return ExitCode::from(1);
     }
-    stop_code(report.stopped, &report.roots, &request)
+    stop_code(report.stopped, &report.roots, &args.roots, &settings)
 }
 
-/// `ferry sweep --scheduled`: the engine runs the scheduled sweep if one is
-/// due by the clock the window keeps (the last sweep's time and when the
-/// schedule was set, in the data folder). `None` (said on stdout) when the
-/// schedule is off or nothing is due yet.
-fn scheduled_sweep(
-    request: &SweepRequest<'_>,
-    schedule: Schedule,
-) -> Option<ferry_engine::Result<SweepReport>> {
+/// `ferry sweep --scheduled` when the engine found no scheduled sweep due
+/// (by the clock the window keeps: the last sweep's time and when the
+/// schedule was set, in the data folder): said on stdout.
+fn not_due(schedule: Schedule, next_run: Option<SystemTime>) -> ExitCode {
     if schedule == Schedule::Off {
         println!(
             "Scheduled sweeps are off in the settings: nothing to do ('ferry schedule remove' \
              removes the timer)."
         );
-        return None;
-    }
-    let data_dir = match request.resolve_data_dir() {
-        Ok(dir) => dir,
-        Err(e) => return Some(Err(e)),
-    };
-    let now = SystemTime::now();
-    let mut scheduler = Scheduler::start_in(schedule, &data_dir, now);
-    let result = sweep::run_due(&mut scheduler, request, now);
-    if result.is_none() {
-        let due = scheduler
-            .next_due(now)
+    } else {
+        let due = next_run
             .map(|t| humantime::format_rfc3339_seconds(t).to_string())
             .unwrap_or_default();
         println!("No scheduled sweep is due yet ({schedule}): the next one is due at {due}.");
     }
-    result
+    ExitCode::SUCCESS
+}
+
+/// The engine stopped without answering (it never does).
+fn unexpected() -> ExitCode {
+    eprintln!("ferry: the engine stopped without an answer; nothing more is known");
+    ExitCode::from(1)
 }
 
 /// A duration for `--older-than`: humantime, at least one second.
@@ -178,44 +226,6 @@ fn parse_age(text: &str) -> Result<Duration, String> {
     Ok(age)
 }
 
-/// The request both commands share: settings (warnings on stderr), roots
-/// checked up front (a missing one is an error and nothing is done), the
-/// threshold, and Ctrl-C as the cancel flag; and the settings it came from.
-fn prepare(
-    older_than: Option<Duration>,
-    roots: &[PathBuf],
-) -> Result<(SweepRequest<'static>, Settings), ExitCode> {
-    let settings = super::load_settings();
-    let mut request = if roots.is_empty() {
-        SweepRequest::from_settings(&settings)
-    } else {
-        let mut checked = Vec::new();
-        let mut bad = false;
-        for root in roots {
-            match sweep::check_root(root) {
-                Ok(path) => checked.push(path),
-                Err(e) => {
-                    eprintln!("ferry: {e}");
-                    bad = true;
-                }
-            }
-        }
-        if bad {
-            eprintln!("ferry: nothing was done");
-            return Err(ExitCode::from(1));
-        }
-        let mut request = SweepRequest::new(&checked, settings.sweep.threshold);
-        request.apply_settings(&settings);
-        request
-    };
-    if let Some(age) = older_than {
-        request.threshold = age;
-    }
-    request.cancel = Some(&INTERRUPTED);
-    request.data_dir = Some(super::data_dir().map_err(|()| ExitCode::from(1))?);
-    Ok((request, settings))
-}
-
 fn warn_all(warnings: &[String]) {
     for w in warnings {
         eprintln!("ferry: warning: {w}");
@@ -223,9 +233,15 @@ fn warn_all(warnings: &[String]) {
 }
 
 /// Exit status after a scan or sweep that otherwise went well. "No folders
-/// to look in" is said only when none was named at all: a named folder
-/// that is missing has had its warning already, in the settings' words.
-fn stop_code(stopped: Option<Stop>, roots: &[PathBuf], request: &SweepRequest<'_>) -> ExitCode {
+/// to look in" is said only when none was named at all (on the command
+/// line or in the settings): a named folder that is missing has had its
+/// warning already, in the settings' words.
+fn stop_code(
+    stopped: Option<Stop>,
+    looked_in: &[PathBuf],
+    named: &[PathBuf],
+    settings: &Settings,
+) -> ExitCode {
     match stopped {
         Some(Stop::Cancelled) => {
             eprintln!("ferry: interrupted; the report above is partial");
@@ -236,7 +252,7 @@ fn stop_code(stopped: Option<Stop>, roots: &[PathBuf], request: &SweepRequest<'_
             ExitCode::from(1)
         }
         None => {
-            if roots.is_empty() && request.roots.is_empty() {
+            if looked_in.is_empty() && named.is_empty() && settings.sweep.roots.is_empty() {
                 let where_ = crate::env::dirs()
                     .map(|d| format!(" ('{}')", Settings::path_in(&d.config).display()))
                     .unwrap_or_default();
@@ -274,7 +290,7 @@ fn lossy(path: &Path) -> std::borrow::Cow<'_, str> {
 /// (whose `"path"` is lossy, so two files could print the same). On
 /// Windows the bytes are the path's WTF-8 form.
 fn path_hex(path: &Path) -> Option<String> {
-    ferry_engine::os::path::hex_if_not_utf8(path)
+    ferry_engine::format::path_hex(path)
 }
 
 /// The status word of a backup: by its age, like Ferry's own files (it is
@@ -294,7 +310,7 @@ struct ScanJson<'a> {
 
 impl<'a> ScanJson<'a> {
     /// The candidates and the backups, in path order.
-    fn new(report: &'a ScanReport, threshold: Duration) -> Self {
+    fn new(report: &'a ScanReport) -> Self {
         let mut entries: Vec<(&Path, EntryJson<'a>)> = report
             .entries
             .iter()
@@ -303,7 +319,7 @@ impl<'a> ScanJson<'a> {
                 report
                     .backups
                     .iter()
-                    .map(|b| (b.path.as_path(), EntryJson::backup(b, threshold))),
+                    .map(|b| (b.path.as_path(), EntryJson::backup(b, report.threshold))),
             )
             .collect();
         entries.sort_by(|a, b| a.0.cmp(b.0));
@@ -327,8 +343,8 @@ struct EntryJson<'a> {
     status: &'static str,
 }
 
-impl<'a> From<&'a Entry> for EntryJson<'a> {
-    fn from(e: &'a Entry) -> Self {
+impl<'a> From<&'a ScanEntry> for EntryJson<'a> {
+    fn from(e: &'a ScanEntry) -> Self {
         Self {
             age_secs: e.age.as_secs(),
             kind: e.kind.as_str(),
@@ -417,25 +433,21 @@ fn short_age(age: Duration) -> String {
     }
 }
 
-fn kind_label(e: &Entry) -> String {
+fn kind_label(e: &ScanEntry) -> String {
     match (e.kind, e.pattern) {
         (Kind::Foreign, Some(p)) => p.as_str().to_string(),
         (kind, _) => kind.as_str().to_string(),
     }
 }
 
-fn scan_text(report: &ScanReport, request: &SweepRequest<'_>) -> String {
+fn scan_text(report: &ScanReport) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
-    let _ = write_scan(&mut out, report, request);
+    let _ = write_scan(&mut out, report);
     out
 }
 
-fn write_scan(
-    out: &mut String,
-    report: &ScanReport,
-    request: &SweepRequest<'_>,
-) -> std::fmt::Result {
+fn write_scan(out: &mut String, report: &ScanReport) -> std::fmt::Result {
     if report.entries.is_empty() && report.backups.is_empty() {
         if !report.roots.is_empty() {
             let n = report.roots.len();
@@ -462,7 +474,7 @@ fn write_scan(
                 )
             })
             .chain(report.backups.iter().map(|b| {
-                let status = backup_status(b, request.threshold).as_str();
+                let status = backup_status(b, report.threshold).as_str();
                 (
                     b.path.as_path(),
                     row(status, "backup", b.size, b.age, &b.path),
@@ -474,11 +486,11 @@ fn write_scan(
             writeln!(out, "{line}")?;
         }
         let count = |s: Status| report.entries.iter().filter(|e| e.status == s).count();
-        let removable: Vec<&Entry> = report.entries.iter().filter(|e| e.removable()).collect();
+        let removable: Vec<&ScanEntry> = report.entries.iter().filter(|e| e.removable()).collect();
         let headline = if removable.is_empty() {
             format!(
                 "Nothing to sweep: no unlocked temp file is older than {}",
-                humantime::format_duration(request.threshold)
+                humantime::format_duration(report.threshold)
             )
         } else {
             let n = removable.len();
@@ -486,7 +498,7 @@ fn write_scan(
                 "{n} file{} ({}) older than {} can be removed with 'ferry sweep'",
                 if n == 1 { "" } else { "s" },
                 human_bytes(removable.iter().map(|e| e.size).sum()),
-                humantime::format_duration(request.threshold)
+                humantime::format_duration(report.threshold)
             )
         };
         writeln!(
@@ -497,7 +509,7 @@ fn write_scan(
             count(Status::Foreign),
         )?;
         // Orphans a sweep keeps all the same (another program uses them).
-        let kept: Vec<&Entry> = report
+        let kept: Vec<&ScanEntry> = report
             .entries
             .iter()
             .filter(|e| e.status == Status::Orphan && !e.removable())

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::follow::follow;
 use super::start_engine;
-use ferry_engine::job::{ConflictPolicy, JobOutcome, JobSpec, TransferKind};
+use ferry_engine::{ConflictPolicy, JobOutcome, JobSpec, TransferKind};
 
 /// Options shared by `copy` and `move`.
 #[derive(Debug, clap::Args)]
@@ -35,8 +35,8 @@ pub struct TransferArgs {
 
 /// Runs `ferry copy` or `ferry move`.
 pub fn run(kind: TransferKind, args: TransferArgs) -> ExitCode {
-    let engine = match start_engine() {
-        Ok(engine) => engine,
+    let (engine, _) = match start_engine() {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let spec = JobSpec {

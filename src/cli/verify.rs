@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{EXIT_INTERRUPTED, INTERRUPTED, start_engine};
-use ferry_engine::handle::{Command, Event};
-use ferry_engine::job::JobId;
+use ferry_engine::{Command, Event, JobId};
 use std::sync::atomic::Ordering;
 
 /// Arguments of `ferry verify`.
@@ -19,8 +18,8 @@ pub struct VerifyArgs {
 
 /// Runs `ferry verify`.
 pub fn run(args: VerifyArgs) -> ExitCode {
-    let engine = match start_engine() {
-        Ok(engine) => engine,
+    let (engine, _) = match start_engine() {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let id = JobId::random();

@@ -39,7 +39,7 @@
 //! ```
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, File, FileTimes, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -251,6 +251,7 @@ impl AtomicFile {
     }
 
     /// Sets the permissions through the handle (never by path).
+    #[cfg_attr(not(unix), allow(dead_code))] // used on Unix only
     pub fn set_permissions(&mut self, permissions: Permissions) -> Result<()> {
         self.synced = false;
         self.handle()
@@ -260,7 +261,8 @@ impl AtomicFile {
 
     /// Sets access and modification times through the handle. Call it after
     /// the last write, since writing updates the modification time.
-    pub fn set_times(&mut self, times: FileTimes) -> Result<()> {
+    #[cfg(any(test, feature = "internals"))]
+    pub fn set_times(&mut self, times: std::fs::FileTimes) -> Result<()> {
         self.synced = false;
         self.handle()
             .set_times(times)
@@ -520,6 +522,7 @@ pub fn commit_path(item: &Path, dest: &Path, options: &CommitOptions<'_>) -> Res
 
 /// Creates a symbolic link to `target` at `dest` atomically (a temp link
 /// renamed into place under the conflict policy).
+#[cfg(any(test, feature = "internals"))]
 pub fn create_symlink(
     target: &Path,
     dest: &Path,

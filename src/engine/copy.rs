@@ -430,6 +430,7 @@ impl StagedFile {
 
     /// What could be kept of the source's owner, permissions, attributes
     /// and times.
+    #[cfg(any(test, feature = "internals"))]
     pub fn kept(&self) -> MetaKept {
         self.kept
     }

@@ -1,10 +1,11 @@
 //! Ferry's own folders. The engine reads no environment: whoever embeds
 //! it (the `ferry` binary) finds the config and data folders and passes
-//! them in ([`crate::handle::EngineConfig`], `Settings::load_from`).
+//! them in ([`EngineConfig`](crate::EngineConfig), `Settings::load_from`);
+//! [`ensure_dir`](crate::ensure_dir) creates one.
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
-//! let data = ferry_engine::dirs::ensure(dir.path().join("data"))?;
+//! let data = ferry_engine::ensure_dir(dir.path().join("data"))?;
 //! assert!(data.is_dir());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

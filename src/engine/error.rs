@@ -6,7 +6,7 @@
 //! or branch on [`Error::kind`] when a program must react.
 //!
 //! ```
-//! use ferry_engine::error::{Error, ErrorKind, Operation};
+//! use ferry_engine::{Error, ErrorKind, Operation};
 //! use std::io;
 //!
 //! let err = Error::io(
@@ -117,7 +117,8 @@ impl ErrorKind {
     }
 }
 
-/// The step that failed, phrased for the sentence "could not <operation> <path>".
+/// The step that failed, phrased for the sentence "could not `<operation>`
+/// `<path>`".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     /// Inspecting a path (stat).

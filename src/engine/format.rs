@@ -1,9 +1,18 @@
-//! Numbers for people, shared by the window and the command line.
+//! Sizes for people and paths for scripts, shared by the window and the
+//! command line.
 //!
 //! ```
+//! use std::path::Path;
+//!
 //! assert_eq!(ferry_engine::format::bytes(512), "512 B");
 //! assert_eq!(ferry_engine::format::bytes(3 << 19), "1.5 MiB");
+//! assert_eq!(ferry_engine::format::path_hex(Path::new("/tmp/a.txt")), None);
 //! ```
+
+/// A path's exact bytes in lowercase hex where it is not UTF-8 (`None`
+/// where it is), for JSON that must name every file exactly (its text is
+/// then lossy). On Windows the bytes are the path's WTF-8 form.
+pub use crate::os::path::hex_if_not_utf8 as path_hex;
 
 /// Bytes in binary units: `512 B`, `1.5 MiB`.
 pub fn bytes(n: u64) -> String {

@@ -8,8 +8,7 @@
 //! job ends with exactly one [`Event::Finished`].
 //!
 //! ```
-//! use ferry_engine::handle::{Engine, EngineConfig, Event};
-//! use ferry_engine::job::{JobOutcome, JobSpec};
+//! use ferry_engine::{Engine, EngineConfig, Event, JobOutcome, JobSpec};
 //!
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("a.txt"), b"hello")?;
@@ -37,13 +36,14 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::{Receiver, Sender, at, never, select, tick, unbounded};
 
 use super::control::Control;
+use super::error::{Error, ErrorKind, Operation};
 use super::history::{History, HistoryEntry};
 use super::inspect::{Inspection, inspect_with};
 use super::job::{Answer, Conflict, ConflictPolicy, JobId, JobOutcome, JobSpec, JobSummary};
 use super::journal::{self, Journal, JournalState};
 use super::manifest::{VerifyReport, verify};
 use super::settings::Settings;
-use super::sweep::{Entry, LogRecord, ScanReport, Scheduler, SweepReport, Trigger};
+use super::sweep::{Entry, LogRecord, ScanReport, Schedule, Scheduler, SweepReport, Trigger};
 use super::sweeper::{self, SweepDone, SweepScope, SweepWork};
 use super::transfer::{LiveProgress, Phase, discard, roll_back, run_job};
 
@@ -71,6 +71,11 @@ pub struct EngineConfig {
     /// (the embedding program knows); `None`: the timer commands say there
     /// is none.
     pub timer: Option<TimerHost>,
+    /// Whether the engine's own timer runs the settings' scheduled sweeps
+    /// (a long-running program: the window). A one-off command turns it
+    /// off; [`Command::SweepIfDue`] still runs the scheduled sweep on
+    /// request.
+    pub scheduled_sweeps: bool,
 }
 
 /// What the engine needs to install the per-user timer that sweeps while
@@ -86,6 +91,15 @@ pub struct TimerHost {
 }
 
 impl EngineConfig {
+    /// The schedule the engine's own timer follows under `settings`.
+    fn timer_schedule(&self, settings: &Settings) -> Schedule {
+        if self.scheduled_sweeps {
+            settings.sweep.schedule
+        } else {
+            Schedule::Off
+        }
+    }
+
     /// Defaults: two workers, default settings kept in memory, no waker.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -95,6 +109,7 @@ impl EngineConfig {
             settings: Settings::default(),
             settings_path: None,
             timer: None,
+            scheduled_sweeps: true,
         }
     }
 }
@@ -178,12 +193,23 @@ pub enum Command {
     /// Stop everything because the process is going away; the jobs stay
     /// journaled so they can be resumed.
     Interrupt,
-    /// List leftover temp files ([`Event::ScanFinished`]).
+    /// List leftover temp files ([`Event::ScanFinished`], or
+    /// [`Event::ScopeRejected`] when a folder it names cannot be used).
     Scan(SweepScope),
-    /// Remove every orphan in scope ([`Event::SweepFinished`]).
+    /// Remove every orphan in scope ([`Event::SweepFinished`] or
+    /// [`Event::SweepFailed`], or [`Event::ScopeRejected`]).
     Sweep(SweepScope),
     /// Remove these scanned entries, if they are still orphans.
     SweepEntries(Vec<Entry>),
+    /// Run the scheduled sweep now if the settings' schedule says one is
+    /// due (by the last sweep and when the schedule was set, kept in the
+    /// data folder): [`Event::SweepFinished`] of a scheduled sweep, or
+    /// [`Event::SweepNotDue`]. What the per-user timer runs (`ferry sweep
+    /// --scheduled`).
+    SweepIfDue,
+    /// List the journaled jobs: interrupted ones and ones another process
+    /// is running ([`Event::Jobs`]).
+    ListJobs,
     /// Validate, save and apply new settings ([`Event::SettingsSaved`]).
     UpdateSettings(Settings),
     /// Stop the engine (interrupting what runs).
@@ -228,6 +254,57 @@ pub struct Unfinished {
     pub done: usize,
     /// Files and links in its plan.
     pub total: usize,
+}
+
+/// A journaled job: interrupted, or being run by another process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobInfo {
+    /// Its id.
+    pub id: JobId,
+    /// What it does.
+    pub spec: JobSpec,
+    /// Whether a live process is running it now (its journal is locked).
+    pub running: bool,
+    /// Entries of its plan finished (folders included).
+    pub done: usize,
+    /// Entries in its plan (folders included).
+    pub total: usize,
+}
+
+/// The journaled jobs ([`Command::ListJobs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobList {
+    /// The jobs, oldest first.
+    pub jobs: Vec<JobInfo>,
+    /// Journals that could not be read, one problem each in words.
+    pub problems: Vec<String>,
+    /// The folder the journals are in.
+    pub folder: PathBuf,
+}
+
+impl JobList {
+    /// The job whose id is `id` or starts with it (a unique prefix).
+    pub fn find(&self, id: &str) -> super::Result<&JobInfo> {
+        let mut matching = self
+            .jobs
+            .iter()
+            .filter(|j| j.id.to_string().starts_with(id));
+        match (matching.next(), matching.next()) {
+            (Some(job), None) => Ok(job),
+            (None, _) => Err(Error::new(
+                ErrorKind::NotFound,
+                Operation::ReadState,
+                &self.folder,
+                format!("there is no unfinished job '{id}' (see `ferry jobs`)"),
+            )),
+            (Some(_), Some(_)) => Err(Error::new(
+                ErrorKind::InvalidInput,
+                Operation::ReadState,
+                &self.folder,
+                format!("'{id}' matches several jobs; give more of the id"),
+            )),
+        }
+    }
 }
 
 /// What the engine tells its clients.
@@ -275,6 +352,9 @@ pub enum Event {
     /// Interrupted jobs found at start-up (resume or roll them back), and
     /// the list again whenever one is discarded.
     Unfinished(Vec<Unfinished>),
+    /// The journaled jobs ([`Command::ListJobs`]), or why the journal
+    /// folder could not be read.
+    Jobs(Result<JobList, String>),
     /// The job was accepted: its plan is made (files and bytes to write).
     Planned {
         /// Its id.
@@ -320,6 +400,24 @@ pub enum Event {
         trigger: Trigger,
         /// Why, in words.
         message: String,
+        /// What kind of failure ([`ErrorKind::Cancelled`] when it was
+        /// interrupted before it started).
+        kind: ErrorKind,
+    },
+    /// A [`Command::SweepIfDue`] found no sweep due.
+    SweepNotDue {
+        /// The settings' schedule ([`Schedule::Off`]: never due).
+        schedule: Schedule,
+        /// When the next one is due.
+        next_run: Option<SystemTime>,
+    },
+    /// A scan or sweep was refused before it looked at anything: folders
+    /// its [`SweepScope`] names cannot be used. Nothing was done.
+    ScopeRejected {
+        /// Whether it was a sweep (else a scan).
+        sweep: bool,
+        /// Each problem, in words.
+        problems: Vec<String>,
     },
     /// When sweeps ran and will run, and what they removed lately.
     SweepStatus {
@@ -478,7 +576,7 @@ impl Owner {
         // directory), so starting the app never sweeps at once because of
         // a schedule set shortly before.
         let scheduler = Scheduler::start_in(
-            config.settings.sweep.schedule,
+            config.timer_schedule(&config.settings),
             &config.data_dir,
             SystemTime::now(),
         );
@@ -649,12 +747,26 @@ impl Owner {
                         }
                         self.emit(Event::SweepFinished(report));
                     }
-                    Err(message) => {
+                    Err((kind, message)) => {
                         self.scheduler.postpone(SystemTime::now());
-                        self.emit(Event::SweepFailed { trigger, message });
+                        self.emit(Event::SweepFailed {
+                            trigger,
+                            message,
+                            kind,
+                        });
                     }
                 }
                 self.publish_sweep_status(log);
+            }
+            SweepDone::NotDue { schedule, next_run } => {
+                self.sweeping = false;
+                self.emit(Event::SweepNotDue { schedule, next_run });
+            }
+            SweepDone::Rejected { sweep, problems } => {
+                if sweep {
+                    self.sweeping = false;
+                }
+                self.emit(Event::ScopeRejected { sweep, problems });
             }
         }
     }
@@ -682,7 +794,7 @@ impl Owner {
         // A new schedule's first sweep is one interval from now, never now.
         if let Err(e) = self
             .scheduler
-            .set_schedule_at(settings.sweep.schedule, SystemTime::now())
+            .set_schedule_at(self.config.timer_schedule(&settings), SystemTime::now())
         {
             self.emit(Event::Warning(format!(
                 "the time the sweep schedule was set could not be recorded ({e}); if Ferry \
@@ -780,12 +892,19 @@ impl Owner {
                     job.control.answer(answer);
                 }
             }
-            Command::Interrupt => self.control_jobs(Target::All, Control::interrupt),
+            Command::Interrupt => {
+                self.control_jobs(Target::All, Control::interrupt);
+                // The process is going away: a scan or sweep stops between
+                // two files (and later ones stop at once).
+                self.sweep_cancel.store(true, Ordering::SeqCst);
+            }
             Command::Scan(scope) => self.start_sweep(SweepWork::Scan(scope)),
             Command::Sweep(scope) => {
                 self.start_sweep(SweepWork::Sweep(scope, Trigger::Manual));
             }
             Command::SweepEntries(entries) => self.start_sweep(SweepWork::SweepEntries(entries)),
+            Command::SweepIfDue => self.start_sweep(SweepWork::SweepIfDue),
+            Command::ListJobs => self.list_jobs(),
             Command::UpdateSettings(settings) => self.update_settings(settings),
             Command::Shutdown => unreachable!("handled in run"),
         }
@@ -891,6 +1010,28 @@ impl Owner {
             self.emit(Event::Warning(e.to_string()));
         }
         self.emit(Event::HistoryAdded(Box::new(entry)));
+    }
+
+    /// Tells the clients about every journaled job.
+    fn list_jobs(&self) {
+        let folder = Journal::dir(&self.config.data_dir);
+        let list = journal::list(&self.config.data_dir)
+            .map(|(jobs, errors)| JobList {
+                jobs: jobs
+                    .into_iter()
+                    .map(|j| JobInfo {
+                        id: j.state.id,
+                        done: j.state.done.len(),
+                        total: j.state.plan.as_ref().map_or(0, |p| p.entries.len()),
+                        spec: j.state.spec,
+                        running: j.running,
+                    })
+                    .collect(),
+                problems: errors.iter().map(ToString::to_string).collect(),
+                folder,
+            })
+            .map_err(|e| e.to_string());
+        self.emit(Event::Jobs(list));
     }
 
     /// Tells the clients about the interrupted jobs (with `always`, also

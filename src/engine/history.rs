@@ -44,7 +44,7 @@ pub struct HistoryEntry {
     pub id: JobId,
     /// What it was asked to do.
     pub spec: JobSpec,
-    /// How it went (at most [`KEEP_FAILURES`] failures).
+    /// How it went (at most `KEEP_FAILURES`, 1000, failures).
     pub summary: JobSummary,
     /// Failures beyond those kept.
     #[serde(default)]

@@ -86,7 +86,8 @@ pub struct DestCheck {
     pub state: DestState,
 }
 
-/// What [`inspect`] found.
+/// What a check of sources and a destination found
+/// ([`Command::Inspect`](crate::Command::Inspect)).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Inspection {
     /// Each source, in order.
@@ -97,6 +98,7 @@ pub struct Inspection {
 
 /// Checks `sources` and `dest` (probing the destination's filesystem with
 /// its real calls when it is a folder; see [`caps::probe`]).
+#[cfg(any(test, feature = "internals"))]
 pub fn inspect(sources: &[PathBuf], dest: Option<&Path>) -> Inspection {
     inspect_with(&caps::ProbeCache::new(), sources, dest)
 }

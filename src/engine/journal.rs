@@ -680,6 +680,7 @@ pub fn list(data_dir: &Path) -> Result<(Vec<UnfinishedJob>, Vec<Error>)> {
 }
 
 /// Finds the journal of `id` (a full id or a unique prefix).
+#[cfg(any(test, feature = "internals"))]
 pub fn find(data_dir: &Path, id: &str) -> Result<UnfinishedJob> {
     let (jobs, _) = list(data_dir)?;
     let mut matching: Vec<_> = jobs

@@ -55,6 +55,7 @@ pub fn encode_plain(out: &mut Vec<u8>, record: &impl Serialize) -> serde_json::R
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lines {
     /// `<16 hex> <JSON>`: checked on reading.
+    #[cfg(any(test, feature = "internals"))]
     Checked,
     /// Bare JSON.
     Plain,
@@ -73,6 +74,7 @@ pub fn append(
     let mut bytes = Vec::new();
     for record in records {
         let encoded = match lines {
+            #[cfg(any(test, feature = "internals"))]
             Lines::Checked => encode(&mut bytes, record),
             Lines::Plain => encode_plain(&mut bytes, record),
         };

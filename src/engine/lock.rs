@@ -127,6 +127,7 @@ pub struct DestinationLock {
 
 impl DestinationLock {
     /// The sidecar path that guards `dest`.
+    #[cfg(any(test, feature = "internals"))]
     pub fn sidecar_path(dest: &Path) -> PathBuf {
         Self::sidecar_path_folded(dest, false)
     }
@@ -233,11 +234,13 @@ impl DestinationLock {
     }
 
     /// The sidecar file's path.
+    #[cfg(any(test, feature = "internals"))]
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Whether this is an exclusive lock.
+    #[cfg(any(test, feature = "internals"))]
     pub fn mode(&self) -> LockMode {
         self.mode
     }

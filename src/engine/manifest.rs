@@ -84,7 +84,8 @@ impl Manifest {
     }
 }
 
-/// What [`verify`] found.
+/// What a check of a checksum manifest found
+/// ([`Command::Verify`](crate::Command::Verify)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
     /// Files whose bytes match.

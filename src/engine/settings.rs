@@ -33,7 +33,7 @@
 //! ```
 //!
 //! ```
-//! use ferry_engine::settings::Settings;
+//! use ferry_engine::Settings;
 //! use std::time::Duration;
 //!
 //! let dir = tempfile::tempdir()?;
@@ -60,30 +60,7 @@ use super::atomic::{AtomicFile, CommitOptions, ConflictPolicy};
 use super::dirs;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::os;
-use super::sweep::{ForeignPattern, Schedule};
-use crate::sweep::resolve_root;
-
-/// The settings file's name in the config directory.
-pub const FILE_NAME: &str = "settings.json";
-/// The default sweep threshold: unlocked temps older than a day are orphans.
-pub const DEFAULT_THRESHOLD: Duration = Duration::from_secs(24 * 3600);
-/// The smallest threshold the settings accept.
-pub const MIN_THRESHOLD: Duration = Duration::from_secs(60);
-/// The largest threshold the settings accept.
-pub const MAX_THRESHOLD: Duration = Duration::from_secs(31_557_600); // 365.25 days: "1year"
-/// The shortest interval between scheduled sweeps.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
-/// The longest interval between scheduled sweeps.
-pub const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
-/// Other tools' files are swept only once they are at least this old,
-/// whatever the threshold (the default of `foreign_min_age`).
-pub const DEFAULT_FOREIGN_MIN_AGE: Duration = Duration::from_secs(24 * 3600);
-/// The smallest minimum age for other tools' files the settings accept.
-pub const MIN_FOREIGN_MIN_AGE: Duration = Duration::from_secs(60);
-/// The default number of transfer workers.
-pub const DEFAULT_WORKERS: usize = 4;
-/// The largest number of transfer workers.
-pub const MAX_WORKERS: usize = 64;
+use super::sweep::{DEFAULT_FOREIGN_MIN_AGE, ForeignPattern, Schedule, resolve_root};
 
 /// All settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -121,11 +98,11 @@ pub struct SweepSettings {
 impl Default for SweepSettings {
     fn default() -> Self {
         Self {
-            threshold: DEFAULT_THRESHOLD,
+            threshold: Settings::DEFAULT_THRESHOLD,
             schedule: Schedule::Off,
             roots: Vec::new(),
             foreign_patterns: Vec::new(),
-            foreign_min_age: DEFAULT_FOREIGN_MIN_AGE,
+            foreign_min_age: Settings::DEFAULT_FOREIGN_MIN_AGE,
             foreign_in_schedule: false,
         }
     }
@@ -152,7 +129,7 @@ impl Default for TransferDefaults {
             conflict: ConflictPolicy::Fail,
             verify: false,
             all_or_nothing: false,
-            workers: DEFAULT_WORKERS,
+            workers: Settings::DEFAULT_WORKERS,
         }
     }
 }
@@ -177,6 +154,29 @@ fn human(d: Duration) -> String {
 }
 
 impl Settings {
+    /// The settings file's name in the config folder.
+    pub const FILE_NAME: &str = "settings.json";
+    /// The default sweep threshold: unlocked temps older than a day are
+    /// orphans.
+    pub const DEFAULT_THRESHOLD: Duration = Duration::from_secs(24 * 3600);
+    /// The smallest threshold the settings accept.
+    pub const MIN_THRESHOLD: Duration = Duration::from_secs(60);
+    /// The largest threshold the settings accept (365.25 days: "1year").
+    pub const MAX_THRESHOLD: Duration = Duration::from_secs(31_557_600);
+    /// The shortest interval between scheduled sweeps.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
+    /// The longest interval between scheduled sweeps.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
+    /// Other tools' files are swept only once they are at least this old,
+    /// whatever the threshold (the default of `foreign_min_age`).
+    pub const DEFAULT_FOREIGN_MIN_AGE: Duration = DEFAULT_FOREIGN_MIN_AGE;
+    /// The smallest minimum age for other tools' files the settings accept.
+    pub const MIN_FOREIGN_MIN_AGE: Duration = Duration::from_secs(60);
+    /// The default number of transfer workers.
+    pub const DEFAULT_WORKERS: usize = 4;
+    /// The largest number of transfer workers.
+    pub const MAX_WORKERS: usize = 64;
+
     /// Checks every value, and that every sweep folder exists as a folder
     /// (so it looks at the disk); lists every problem found, one sentence
     /// each. This is the one validation: the engine refuses to save
@@ -200,30 +200,30 @@ impl Settings {
     fn value_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let sweep = &self.sweep;
-        if sweep.threshold < MIN_THRESHOLD || sweep.threshold > MAX_THRESHOLD {
+        if sweep.threshold < Settings::MIN_THRESHOLD || sweep.threshold > Settings::MAX_THRESHOLD {
             problems.push(format!(
                 "the sweep threshold must be at least {} and at most {} (it is {})",
-                human(MIN_THRESHOLD),
-                human(MAX_THRESHOLD),
+                human(Settings::MIN_THRESHOLD),
+                human(Settings::MAX_THRESHOLD),
                 human(sweep.threshold)
             ));
         }
         if let Schedule::Every(interval) = sweep.schedule
-            && (interval < MIN_INTERVAL || interval > MAX_INTERVAL)
+            && (interval < Settings::MIN_INTERVAL || interval > Settings::MAX_INTERVAL)
         {
             problems.push(format!(
                 "scheduled sweeps must be at least {} and at most {} apart (the schedule says {})",
-                human(MIN_INTERVAL),
-                human(MAX_INTERVAL),
+                human(Settings::MIN_INTERVAL),
+                human(Settings::MAX_INTERVAL),
                 human(interval)
             ));
         }
-        if sweep.foreign_min_age < MIN_FOREIGN_MIN_AGE || sweep.foreign_min_age > MAX_THRESHOLD {
+        if sweep.foreign_min_age < Settings::MIN_FOREIGN_MIN_AGE || sweep.foreign_min_age > Settings::MAX_THRESHOLD {
             problems.push(format!(
                 "the minimum age of other tools' files must be at least {} and at most {} \
                  (it is {})",
-                human(MIN_FOREIGN_MIN_AGE),
-                human(MAX_THRESHOLD),
+                human(Settings::MIN_FOREIGN_MIN_AGE),
+                human(Settings::MAX_THRESHOLD),
                 human(sweep.foreign_min_age)
             ));
         }
@@ -236,9 +236,10 @@ impl Settings {
             }
         }
         let workers = self.transfer.workers;
-        if !(1..=MAX_WORKERS).contains(&workers) {
+        if !(1..=Settings::MAX_WORKERS).contains(&workers) {
             problems.push(format!(
-                "the number of workers must be between 1 and {MAX_WORKERS} (it is {workers})"
+                "the number of workers must be between 1 and {} (it is {workers})",
+                Settings::MAX_WORKERS
             ));
         }
         problems
@@ -246,7 +247,7 @@ impl Settings {
 
     /// Where the settings file is in a config folder: `settings.json`.
     pub fn path_in(config_dir: &Path) -> PathBuf {
-        config_dir.join(FILE_NAME)
+        config_dir.join(Settings::FILE_NAME)
     }
 
     /// Loads the settings from `path`. A missing file gives the defaults. A
@@ -322,7 +323,7 @@ fn set_aside(path: &Path) -> Result<PathBuf> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| FILE_NAME.to_string());
+        .unwrap_or_else(|| Settings::FILE_NAME.to_string());
     for n in 1..=100 {
         let aside_name = if n == 1 {
             format!("{name}.corrupt-{stamp}")

@@ -10,11 +10,9 @@ use std::time::Duration;
 
 use eframe::egui::{self, RichText};
 
-use ferry_engine::atomic::ConflictPolicy;
-use ferry_engine::dirs;
-use ferry_engine::handle::{Command, Engine, EngineConfig, Event, Target};
-use ferry_engine::settings::{FILE_NAME, Settings};
-use ferry_engine::sweeper::SweepScope;
+use ferry_engine::{
+    Command, ConflictPolicy, Engine, EngineConfig, Event, Settings, SweepScope, Target,
+};
 
 use super::cleanup::{self, CleanupView, Summary, cleanup_ui};
 use super::desktop::{self, Desktop, SystemDesktop};
@@ -48,7 +46,7 @@ pub struct AppConfig {
     pub desktop: Arc<dyn Desktop>,
     /// Where the per-user timer for scheduled sweeps goes (given by the
     /// program that opens the window; `None`: no timer can be installed).
-    pub timer: Option<ferry_engine::handle::TimerHost>,
+    pub timer: Option<ferry_engine::TimerHost>,
 }
 
 impl AppConfig {
@@ -56,10 +54,10 @@ impl AppConfig {
     /// `config_dir` (an unusable file is set aside with a warning) and saved
     /// there; `data_dir` is created if needed.
     pub fn with_dirs(data_dir: PathBuf, config_dir: &Path) -> Result<Self, String> {
-        let data_dir = dirs::ensure(data_dir).map_err(|e| e.to_string())?;
+        let data_dir = ferry_engine::ensure_dir(data_dir).map_err(|e| e.to_string())?;
         // Clock times in the window are local; the zone is read here, once.
         format::load_time_zone();
-        let settings_path = config_dir.join(FILE_NAME);
+        let settings_path = Settings::path_in(config_dir);
         let (mut settings, warnings) = Settings::load_from(&settings_path)
             .unwrap_or_else(|e| (Settings::default(), vec![e.to_string()]));
         // The window asks by default ("Ask me"), unless the saved settings
@@ -86,7 +84,7 @@ impl AppConfig {
     }
 
     /// The same with the per-user timer's place.
-    pub fn with_timer(mut self, timer: Option<ferry_engine::handle::TimerHost>) -> Self {
+    pub fn with_timer(mut self, timer: Option<ferry_engine::TimerHost>) -> Self {
         self.timer = timer;
         self
     }
@@ -161,6 +159,7 @@ impl FerryApp {
             settings: config.settings.clone(),
             settings_path: config.settings_path.clone(),
             timer: config.timer.clone(),
+            scheduled_sweeps: true,
         });
         let _ = events.set(engine.events().clone());
         // Anything published before the receiver was shared is drawn now.

@@ -11,7 +11,7 @@ use egui_plot::{
     uniform_grid_spacer,
 };
 
-use ferry_engine::sweep::{LogRecord, ScanReport, Tally, TrendSample, Trigger};
+use ferry_engine::{LogRecord, ScanReport, Tally, TrendSample, Trigger};
 
 use super::colours;
 use super::format;
@@ -343,7 +343,7 @@ fn amount_all(tally: Tally) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferry_engine::sweep::Kind;
+    use ferry_engine::Kind;
     use std::path::PathBuf;
 
     #[test]

@@ -5,7 +5,7 @@
 //! and will run; a chart of leftovers over time and the sweep log.
 //!
 //! Nothing here decides whether a file may be removed: that is the
-//! engine's verdict ([`Entry::verdict`]), shown as it is. Ferry's own files
+//! engine's verdict ([`ScanEntry::verdict`]), shown as it is. Ferry's own files
 //! and other tools' files are kept apart everywhere: two buttons, counts
 //! per kind in the confirmation, and a plain warning when other tools'
 //! files are among those that go.
@@ -17,9 +17,9 @@ use std::time::{Duration, SystemTime};
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
-use ferry_engine::handle::Command;
-use ferry_engine::sweep::{
-    Backup, Entry, ForeignPattern, Kind, ScanReport, SkipReason, Status, Tally, Verdict,
+use ferry_engine::{
+    Backup, Command, ForeignPattern, Kind, ScanEntry, ScanReport, SkipReason, Status, Tally,
+    Verdict,
 };
 
 use super::format;
@@ -32,7 +32,7 @@ use super::{Outbox, chart, colours};
 #[derive(Debug, Clone)]
 pub struct Confirm {
     /// The files, as scanned.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<ScanEntry>,
 }
 
 /// What the lower part of the tab shows.
@@ -60,7 +60,7 @@ pub struct CleanupView {
 #[derive(Debug, Clone, Copy)]
 pub enum Item<'a> {
     /// A temp, lock or other tool's file.
-    Entry(&'a Entry),
+    Entry(&'a ScanEntry),
     /// A backup of a replaced file (never swept).
     Backup(&'a Backup),
 }
@@ -436,7 +436,7 @@ fn buttons_ui(
     summary: &Summary,
     busy: bool,
 ) {
-    let removable = |foreign: bool| -> Vec<Entry> {
+    let removable = |foreign: bool| -> Vec<ScanEntry> {
         scan.entries
             .iter()
             .filter(|e| e.removable() && (e.kind == Kind::Foreign) == foreign)
@@ -480,7 +480,7 @@ fn buttons_ui(
                 entries: removable(true),
             });
         }
-        let selected: Vec<Entry> = scan
+        let selected: Vec<ScanEntry> = scan
             .entries
             .iter()
             .filter(|e| cleanup.selected.contains(&e.path))
@@ -797,8 +797,8 @@ fn sweep_log_ui(ui: &mut egui::Ui, model: &Model) {
                     ui.weak(format::clock(record.time, now));
                     ui.label(format::bytes(record.size));
                     ui.weak(match record.trigger {
-                        ferry_engine::sweep::Trigger::Manual => "manual",
-                        ferry_engine::sweep::Trigger::Scheduled => "scheduled",
+                        ferry_engine::Trigger::Manual => "manual",
+                        ferry_engine::Trigger::Scheduled => "scheduled",
                     });
                     let full = record.path.display().to_string();
                     let shown = elide_middle(ui, &full, &font, ui.available_width());

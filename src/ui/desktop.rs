@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::thread;
 
-use ferry_engine::job::{JobOutcome, JobSummary};
+use ferry_engine::{JobOutcome, JobSummary};
 
 use super::format;
 use super::model::{Totals, outcome_word};

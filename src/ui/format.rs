@@ -1,14 +1,23 @@
 //! Numbers for people: bytes, rates, durations and moments.
 
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use ferry_engine::atomic::ConflictPolicy;
+use ferry_engine::ConflictPolicy;
 
 pub use ferry_engine::format::bytes;
+
+/// The folder holding `path` (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
 
 /// A transfer rate: `12.3 MiB/s` (a dash when nothing moves).
 pub fn rate(bytes_per_second: f64) -> String {

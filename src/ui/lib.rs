@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use eframe::egui;
 
-use ferry_engine::handle::Command;
+use ferry_engine::Command;
 
 pub mod app;
 pub mod chart;

@@ -6,14 +6,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use ferry_engine::handle::{Event, Progress, Unfinished};
-use ferry_engine::history::HistoryEntry;
-use ferry_engine::inspect::{DestCheck, Inspection, SourceState};
-use ferry_engine::job::{Conflict, JobId, JobOutcome, JobSpec, JobSummary};
-use ferry_engine::manifest::VerifyReport;
-use ferry_engine::settings::Settings;
-use ferry_engine::sweep::{LogRecord, ScanReport, SweepReport, Trigger};
-use ferry_engine::timer::TimerStatus;
+use ferry_engine::{
+    Conflict, DestCheck, Event, HistoryEntry, Inspection, JobId, JobOutcome, JobSpec, JobSummary,
+    LogRecord, Progress, ScanReport, Settings, SourceState, SweepReport, TimerStatus, Trigger,
+    Unfinished, VerifyReport,
+};
 
 use super::format;
 use super::notices::Notices;
@@ -344,7 +341,9 @@ impl Model {
                 self.last_sweep = Some(report);
                 return true;
             }
-            Event::SweepFailed { trigger, message } => {
+            Event::SweepFailed {
+                trigger, message, ..
+            } => {
                 if trigger == Trigger::Manual {
                     self.sweeping = false;
                 }
@@ -373,6 +372,21 @@ impl Model {
                 notices.info("Settings saved.");
                 return true;
             }
+            Event::ScopeRejected { sweep, problems } => {
+                // The window scans and sweeps the settings' scope, which
+                // names no folder to refuse; said all the same.
+                if sweep {
+                    self.sweeping = false;
+                } else {
+                    self.scanning = false;
+                }
+                notices.error(format!(
+                    "The folders to look in cannot be used: {}",
+                    problems.join("; ")
+                ));
+            }
+            // Answers to commands the window does not send.
+            Event::Jobs(_) | Event::SweepNotDue { .. } => {}
             Event::SettingsRejected(problems) => {
                 self.settings_pending = false;
                 notices.error(format!(

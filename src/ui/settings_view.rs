@@ -11,19 +11,16 @@ use std::time::{Duration, SystemTime};
 
 use eframe::egui::{self, RichText};
 
-use ferry_engine::atomic::ConflictPolicy;
-use ferry_engine::handle::Command;
-use ferry_engine::settings::{
-    MAX_INTERVAL, MAX_THRESHOLD, MAX_WORKERS, MIN_FOREIGN_MIN_AGE, MIN_INTERVAL, MIN_THRESHOLD,
-    Settings,
-};
-use ferry_engine::sweep::{ForeignPattern, Schedule};
+use ferry_engine::{Command, ConflictPolicy, ForeignPattern, Schedule, Settings};
 
 use super::cleanup::schedule_ui;
 use super::dialogs::Purpose;
 use super::format;
 use super::model::Model;
 use super::{Outbox, colours};
+
+/// The most transfers that may run at once (in messages).
+const MAX_WORKERS: usize = Settings::MAX_WORKERS;
 
 /// The interval offered when no schedule was ever set.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(6 * 3600);
@@ -199,8 +196,8 @@ impl SettingsForm {
         parse_within(
             &self.interval,
             self.interval_unit,
-            MIN_INTERVAL,
-            MAX_INTERVAL,
+            Settings::MIN_INTERVAL,
+            Settings::MAX_INTERVAL,
         )
         .ok()
     }
@@ -215,8 +212,8 @@ impl SettingsForm {
         match parse_within(
             &self.threshold,
             self.threshold_unit,
-            MIN_THRESHOLD,
-            MAX_THRESHOLD,
+            Settings::MIN_THRESHOLD,
+            Settings::MAX_THRESHOLD,
         ) {
             Ok(d) => sweep.threshold = d,
             Err(e) => errors.threshold = Some(e),
@@ -225,8 +222,8 @@ impl SettingsForm {
             match parse_within(
                 &self.interval,
                 self.interval_unit,
-                MIN_INTERVAL,
-                MAX_INTERVAL,
+                Settings::MIN_INTERVAL,
+                Settings::MAX_INTERVAL,
             ) {
                 Ok(d) => Schedule::Every(d),
                 Err(e) => {
@@ -252,8 +249,8 @@ impl SettingsForm {
         match parse_within(
             &self.foreign_min_age,
             self.foreign_min_age_unit,
-            MIN_FOREIGN_MIN_AGE,
-            MAX_THRESHOLD,
+            Settings::MIN_FOREIGN_MIN_AGE,
+            Settings::MAX_THRESHOLD,
         ) {
             Ok(d) => sweep.foreign_min_age = d,
             Err(e) => errors.foreign_min_age = Some(e),
@@ -618,7 +615,7 @@ fn timer_ui(ui: &mut egui::Ui, model: &Model, form: &SettingsForm, out: &mut Out
         let switch = switch.on_hover_text(format!(
             "Installs a per-user {} timer that runs Ferry's scheduled sweep on the saved \
              schedule, also when this window is not open",
-            ferry_engine::timer::manager_name()
+            ferry_engine::timer_manager()
         ));
         if switch.changed() {
             if on {
@@ -657,26 +654,26 @@ fn timer_ui(ui: &mut egui::Ui, model: &Model, form: &SettingsForm, out: &mut Out
                 Some(Ok(st)) => {
                     let state = if st.installed {
                         let manager = match &st.manager {
-                            ferry_engine::timer::Manager::Enabled => "active".to_string(),
-                            ferry_engine::timer::Manager::AtNextLogin(why) => {
+                            ferry_engine::TimerManager::Enabled => "active".to_string(),
+                            ferry_engine::TimerManager::AtNextLogin(why) => {
                                 format!("starts at your next log-in ({why})")
                             }
-                            ferry_engine::timer::Manager::NotEnabled(state) => {
+                            ferry_engine::TimerManager::NotEnabled(state) => {
                                 format!("installed but not enabled ({state})")
                             }
-                            ferry_engine::timer::Manager::Unreachable(why) => {
+                            ferry_engine::TimerManager::Unreachable(why) => {
                                 format!("the scheduler did not answer: {why}")
                             }
                         };
                         let every = st.schedule.map(|s| format!(", {s}")).unwrap_or_default();
                         format!(
                             "Installed ({}{every}): {manager}",
-                            ferry_engine::timer::manager_name()
+                            ferry_engine::timer_manager()
                         )
                     } else {
                         "Not installed: scheduled sweeps run only while Ferry is open.".to_string()
                     };
-                    let running = matches!(st.manager, ferry_engine::timer::Manager::Enabled);
+                    let running = matches!(st.manager, ferry_engine::TimerManager::Enabled);
                     let colour = if st.installed && running {
                         colours::ok(ui)
                     } else if st.installed {

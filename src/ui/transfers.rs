@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use eframe::egui;
 
-use ferry_engine::atomic::ConflictPolicy;
-use ferry_engine::job::JobId;
+use ferry_engine::{ConflictPolicy, JobId};
 
 use super::Outbox;
 use super::dialogs::Purpose;

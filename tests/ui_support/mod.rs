@@ -2,6 +2,10 @@
 //! folders, a harness over the real app, and small helpers that act as a
 //! person would (click by label, type into a labelled field) and wait in
 //! loops with deadlines.
+//!
+//! Everything that is not about the window (launching `ferry`, snapshots,
+//! the random generator, child processes) is in `tests/support`, which
+//! window tests declare beside this module when they need it.
 
 #![allow(dead_code)]
 

@@ -152,6 +152,7 @@ pub struct Capabilities {
 
 /// What `fchown` can do on a filesystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(unix), allow(dead_code))] // probed on Unix only
 pub enum Ownership {
     /// Files can be given to another user (probed as root: the new owner
     /// reads back).
@@ -292,11 +293,13 @@ impl Capabilities {
 
     /// Whether a file of `len` bytes may exist here (size limit only; see
     /// [`space`](Self::space) for room).
+    #[cfg(any(test, feature = "internals"))]
     pub fn fits(&self, len: u64) -> bool {
         self.max_file_size.is_none_or(|max| len <= max)
     }
 
     /// Why `name` cannot be kept here as it is, in words, or `None`.
+    #[cfg(any(test, feature = "internals"))]
     pub fn name_problem(&self, name: &OsStr) -> Option<String> {
         let text = name.to_string_lossy();
         let refused: Vec<char> = self
@@ -974,11 +977,13 @@ impl ProbeCache {
     }
 
     /// How many filesystems have been probed.
+    #[cfg(any(test, feature = "internals"))]
     pub fn len(&self) -> usize {
         self.lock().len()
     }
 
     /// Whether nothing has been probed yet.
+    #[cfg(any(test, feature = "internals"))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

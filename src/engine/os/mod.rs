@@ -223,6 +223,7 @@ pub fn is_root() -> bool {
 
 /// Kills this process at once, with no clean-up at all (SIGKILL on Unix):
 /// what fault injection uses to hit a crash window exactly.
+#[cfg(feature = "fault-injection")]
 pub fn kill_self() -> ! {
     #[cfg(unix)]
     {
@@ -539,6 +540,7 @@ impl MetaKept {
     /// without the set-group-ID bit where the group was not kept (as `cp`
     /// does): a copy never runs as someone who did not own the original.
     /// With `owner_known` false (no owner to keep) both bits go.
+    #[cfg_attr(not(unix), allow(dead_code))] // used on Unix only
     pub fn safe_mode(self, mode: u32, owner_known: bool) -> u32 {
         let mut mode = mode & 0o7777;
         if !owner_known || self.owner_lost || self.owner_unsupported {

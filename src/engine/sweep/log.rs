@@ -179,8 +179,9 @@ struct StateFile {
     freed_bytes: u64,
 }
 
-/// [`load_state`] for the state in `data_dir`. A missing or unreadable
-/// state reads as "never ran".
+/// The sweep state in `data_dir`: when the last sweep ran, who started it
+/// and what it removed. A missing or unreadable state reads as "never
+/// ran".
 pub fn load_state_in(data_dir: &Path) -> Result<SweepState> {
     let path = data_dir.join(STATE_FILE);
     let bytes = match fs::read(&path) {

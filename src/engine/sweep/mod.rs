@@ -48,8 +48,13 @@
 //! most four; one on Windows), whose reports are merged and sorted.
 //!
 //! Every sweep that removes something appends it to the sweep log
-//! ([`read_log`]) and records its time ([`load_state`]) so the GUI and
-//! `ferry` can show the last and next run ([`Scheduler`]).
+//! ([`read_log_in`]) and records its time ([`load_state_in`]) so the GUI
+//! and `ferry` can show the last and next run ([`Scheduler`]).
+//!
+//! This module is the engine's inside: clients scan and sweep through the
+//! engine (`Command::Scan`, `Command::Sweep`, `Command::SweepIfDue`), whose
+//! sweeper thread turns the settings into a [`SweepRequest`]. The example
+//! below calls it directly, as Ferry's own tests do (feature `internals`).
 //!
 //! ```
 //! use ferry_engine::sweep::{self, Status, SweepRequest};
@@ -99,17 +104,28 @@ mod other;
 #[cfg(not(unix))]
 use other as backend;
 
-pub use log::{LOCK_FILE, LOG_FILE, LogRecord, STATE_FILE, SweepState, load_state_in, read_log_in};
-pub use patterns::{ForeignPattern, Kind, classify_name};
+pub use log::{LogRecord, load_state_in, read_log_in};
+pub use patterns::{ForeignPattern, Kind};
 pub use remove::{run_due, run_sweep, sweep_entries};
 pub use report::{
     Backup, Entry, Ignored, Removed, ScanReport, SkipReason, Skipped, Status, Stop, SweepReport,
     Verdict,
 };
 pub(crate) use request::resolve_root;
-pub use request::{DEFAULT_LOCK_WAIT, DEFAULT_TIME_LIMIT, Root, SweepRequest, Trigger, check_root};
+pub use request::{DEFAULT_FOREIGN_MIN_AGE, SweepRequest, Trigger, check_root};
 pub use scan::scan;
-pub use schedule::{RETRY_DELAY, SCHEDULE_FILE, Schedule, Scheduler};
-pub use trend::{
-    TREND_FILE, TREND_SAMPLES, TREND_SPACING, Tally, Trend, TrendSample, read_trend_in,
-};
+pub use schedule::{Schedule, Scheduler};
+pub use trend::{Tally, Trend, TrendSample};
+
+// The sweeper's file names, limits and lower-level calls, for Ferry's own
+// tests.
+#[cfg(feature = "internals")]
+pub use log::{LOCK_FILE, LOG_FILE, STATE_FILE, SweepState};
+#[cfg(feature = "internals")]
+pub use patterns::classify_name;
+#[cfg(feature = "internals")]
+pub use request::{DEFAULT_LOCK_WAIT, DEFAULT_TIME_LIMIT, Root};
+#[cfg(feature = "internals")]
+pub use schedule::{RETRY_DELAY, SCHEDULE_FILE};
+#[cfg(feature = "internals")]
+pub use trend::{TREND_FILE, TREND_SAMPLES, TREND_SPACING, read_trend_in};

@@ -181,8 +181,9 @@ pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<Sw
 }
 
 /// Runs a scheduled sweep if `scheduler` says one is due at `now`, and
-/// records it there. `None` when nothing was due. The engine calls this on
-/// its timer with [`SweepRequest::from_settings`]; after a failure (another
+/// records it there. `None` when nothing was due. The engine's sweeper
+/// calls this for a sweep asked for "if due" (what `ferry sweep
+/// --scheduled` runs) with the settings' request; after a failure (another
 /// sweep running) the scheduler retries a little later.
 pub fn run_due(
     scheduler: &mut Scheduler,

@@ -157,13 +157,16 @@ pub struct ScanReport {
     pub backups: Vec<Backup>,
     /// The folders looked in (canonical paths).
     pub roots: Vec<PathBuf>,
+    /// The threshold it judged by: unlocked files older than this are
+    /// orphans.
+    pub threshold: Duration,
     /// Problems that did not stop the scan (an unreadable folder…).
     pub warnings: Vec<String>,
     /// Set when the scan stopped before the end.
     pub stopped: Option<Stop>,
-    /// Leftovers over time, oldest first: filled by the engine's own scans
-    /// ([`Trend::record`](super::Trend::record)), which keep one sample per
-    /// scan in the data directory; empty for a scan run on its own.
+    /// Leftovers over time, oldest first: filled by the engine's scans of
+    /// the settings' scope, which keep one sample per scan in the data
+    /// directory; empty for other scans.
     pub trend: Vec<super::TrendSample>,
 }
 
@@ -287,7 +290,8 @@ pub struct SweepReport {
     pub skipped: Vec<Skipped>,
     /// Total size of the removed files.
     pub freed_bytes: u64,
-    /// The folders looked in (empty for [`sweep_entries`](super::sweep_entries)).
+    /// The folders looked in (empty for a sweep of scanned entries,
+    /// [`Command::SweepEntries`](crate::Command::SweepEntries)).
     pub roots: Vec<PathBuf>,
     /// Whether this was a dry run (nothing removed).
     pub dry_run: bool,

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use super::patterns::ForeignPattern;
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::settings::Settings;
 
 /// How long a sweep may run before it stops cleanly (the default).
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10 * 60);
+
+/// Other tools' files are removed only once they are at least this old,
+/// whatever the threshold (the default; the settings' `foreign_min_age`).
+pub const DEFAULT_FOREIGN_MIN_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// How long a sweep waits for another sweep to finish before backing off
 /// (the default).
@@ -64,7 +67,7 @@ pub struct SweepRequest<'a> {
     /// Folders to look in.
     pub roots: Vec<Root>,
     /// Also look in every folder the engine has written into
-    /// ([`known_dirs`](crate::known_dirs)), read when the sweep runs.
+    /// (`known_dirs`), read when the sweep runs.
     pub include_remembered: bool,
     /// Unlocked files younger than this are young, older ones orphans. The
     /// settings never go below one minute; a request may (scripts, tests):
@@ -110,7 +113,7 @@ impl<'a> SweepRequest<'a> {
             include_remembered: false,
             threshold,
             foreign: Vec::new(),
-            foreign_min_age: crate::settings::DEFAULT_FOREIGN_MIN_AGE,
+            foreign_min_age: DEFAULT_FOREIGN_MIN_AGE,
             foreign_in_schedule: false,
             dry_run: false,
             trigger: Trigger::Manual,
@@ -120,26 +123,6 @@ impl<'a> SweepRequest<'a> {
             cancel: None,
             on_remove: None,
         }
-    }
-
-    /// The sweep the settings describe: their roots, the remembered
-    /// destination folders, their threshold and their rules for other
-    /// tools' files.
-    pub fn from_settings(settings: &Settings) -> Self {
-        let mut request = Self::new(&settings.sweep.roots, settings.sweep.threshold);
-        request.include_remembered = true;
-        request.apply_settings(settings);
-        request
-    }
-
-    /// Takes the settings' rules for other tools' files (enabled patterns,
-    /// minimum age, consent for scheduled sweeps), keeping this request's
-    /// roots and threshold.
-    pub fn apply_settings(&mut self, settings: &Settings) {
-        let sweep = &settings.sweep;
-        self.foreign = sweep.foreign_patterns.clone();
-        self.foreign_min_age = sweep.foreign_min_age;
-        self.foreign_in_schedule = sweep.foreign_in_schedule;
     }
 
     /// The data directory this request uses.

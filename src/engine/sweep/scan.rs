@@ -231,6 +231,7 @@ pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
         report.warnings.extend(part.warnings);
     }
     report.roots = roots;
+    report.threshold = request.threshold;
     report.stopped = limits.stopped();
     sort_by_path(&mut report.entries, |e| &e.path);
     report.entries.dedup_by(|a, b| a.path == b.path);

@@ -9,7 +9,7 @@
 //! older version, or by editing the settings file) counts as set then.
 //!
 //! ```
-//! use ferry_engine::sweep::{Schedule, Scheduler};
+//! use ferry_engine::{Schedule, Scheduler};
 //! use std::time::{Duration, SystemTime};
 //!
 //! let hour = Duration::from_secs(3600);
@@ -244,7 +244,7 @@ impl Scheduler {
     }
 
     /// Records that a due sweep could not run at `now`: try again after
-    /// [`RETRY_DELAY`] (or the interval, if shorter).
+    /// `RETRY_DELAY`, a minute (or the interval, if shorter).
     pub fn postpone(&mut self, now: SystemTime) {
         let delay = match self.schedule {
             Schedule::Every(interval) => interval.min(RETRY_DELAY),

@@ -258,6 +258,7 @@ impl Trend {
 }
 
 /// The history in `data_dir`, oldest first (at most [`TREND_SAMPLES`]).
+#[cfg(any(test, feature = "internals"))]
 pub fn read_trend_in(data_dir: &Path) -> Result<Vec<TrendSample>> {
     let (mut samples, _) = read_lines(data_dir)?;
     let skip = samples.len().saturating_sub(TREND_SAMPLES);

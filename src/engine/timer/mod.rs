@@ -1,5 +1,8 @@
 //! The per-user timer that runs scheduled sweeps while Ferry is closed:
-//! [`install`], [`remove`] and [`status`].
+//! [`install`], [`remove`] and [`status`] (at the crate root:
+//! `install_timer`, `remove_timer`, `timer_status`; the engine's
+//! `Command::InstallTimer`, `RemoveTimer` and `TimerStatus` run them for
+//! the window).
 //!
 //! The timer runs a command the caller gives ([`TimerSpec::program`] and
 //! [`TimerSpec::args`]; `ferry` gives itself with `sweep --scheduled`),
@@ -28,7 +31,7 @@
 //! reads the interval back.
 //!
 //! ```no_run
-//! use ferry_engine::timer::{self, TimerPlace, TimerSpec};
+//! use ferry_engine::{TimerPlace, TimerSpec, install_timer, remove_timer, timer_status};
 //! use std::time::Duration;
 //!
 //! let place = TimerPlace {
@@ -43,11 +46,11 @@
 //!     env: Vec::new(),
 //!     place: place.clone(),
 //! };
-//! let installed = timer::install(&spec)?;
+//! let installed = install_timer(&spec)?;
 //! println!("wrote {:?}", installed.files);
-//! let status = timer::status(&place, "/home/me/.local/share/ferry".as_ref())?;
+//! let status = timer_status(&place, "/home/me/.local/share/ferry".as_ref())?;
 //! assert!(status.installed);
-//! timer::remove(&place)?;
+//! remove_timer(&place)?;
 //! # Ok::<(), ferry_engine::Error>(())
 //! ```
 

@@ -56,7 +56,9 @@ use super::manifest::Manifest;
 use super::plan::plan_job;
 use super::{faults, known_dirs, os};
 
-pub use recover::{RollbackReport, discard, roll_back};
+#[cfg(feature = "internals")]
+pub use recover::RollbackReport;
+pub use recover::{discard, roll_back};
 
 /// A job's progress, updated by its worker and sampled by the engine.
 #[derive(Debug, Default)]

@@ -10,11 +10,10 @@ use std::path::{Path, PathBuf};
 
 use eframe::egui::{self, RichText};
 
-use ferry_engine::atomic::ConflictPolicy;
-use ferry_engine::handle::Command;
-use ferry_engine::inspect::{DestState, SourceState};
-use ferry_engine::job::{JobId, JobOutcome, JobSpec, JobSummary, TransferKind};
-use ferry_engine::settings::Settings;
+use ferry_engine::{
+    Command, ConflictPolicy, DestState, JobId, JobOutcome, JobSpec, JobSummary, Settings,
+    SourceState, TransferKind,
+};
 
 use super::super::dialogs::Purpose;
 use super::super::format;
@@ -380,7 +379,7 @@ pub fn manifest_path(spec: &JobSpec, model: &Model) -> PathBuf {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| spec.title());
-        ferry_engine::atomic::parent_dir(&spec.dest).join(format!("{}.b3", safe(&name)))
+        format::parent_dir(&spec.dest).join(format!("{}.b3", safe(&name)))
     }
 }
 

@@ -7,10 +7,9 @@ use std::time::SystemTime;
 
 use eframe::egui::{self, RichText};
 
-use ferry_engine::atomic::ConflictPolicy;
-use ferry_engine::handle::Command;
-use ferry_engine::job::{FileError, JobId, JobOutcome, JobSummary};
-use ferry_engine::manifest::VerifyReport;
+use ferry_engine::{
+    Command, ConflictPolicy, FileError, JobId, JobOutcome, JobSummary, VerifyReport,
+};
 
 use super::super::format;
 use super::super::model::{FinishedJob, Model, Verification};
@@ -333,7 +332,7 @@ fn finished_ui(
         let moved = job
             .spec
             .as_ref()
-            .is_some_and(|s| s.kind == ferry_engine::job::TransferKind::Move);
+            .is_some_and(|s| s.kind == ferry_engine::TransferKind::Move);
         if s.outcome != JobOutcome::Failed || s.files_done > 0 {
             ui.weak(counts(s, moved));
         }

@@ -7,9 +7,7 @@ use std::time::SystemTime;
 
 use eframe::egui::{self, RichText};
 
-use ferry_engine::handle::{Command, Target};
-use ferry_engine::job::{Answer, Choice, Conflict, JobId};
-use ferry_engine::transfer::Phase;
+use ferry_engine::{Answer, Choice, Command, Conflict, JobId, Phase, Target};
 
 use super::super::format;
 use super::super::model::{JobState, LiveJob, Model};
@@ -60,7 +58,7 @@ pub fn conflict_ui(ui: &mut egui::Ui, model: &mut Model, for_all: &mut bool, out
             });
             ui.weak(format!(
                 "In {}. The other files go on meanwhile.",
-                ferry_engine::atomic::parent_dir(&conflict.dest).display()
+                format::parent_dir(&conflict.dest).display()
             ));
             side_by_side_ui(ui, &conflict);
             ui.add_space(4.0);

@@ -7,7 +7,7 @@
 //! lock, none of which a `flock` sees. So before removing anything, while
 //! the sweeper holds the file's `flock` and its handle, this module checks
 //! that nobody else is using it. A file in use is kept, with the reason
-//! "in use by <program>" (from `/proc/<pid>/comm`) or "in use by another
+//! "in use by `<program>`" (from `/proc/<pid>/comm`) or "in use by another
 //! program" where the program cannot be seen.
 //!
 //! On Linux, on the sweeper's own handle:

@@ -91,6 +91,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::is_root;
+
 /// The filesystems of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fs {
@@ -275,10 +277,6 @@ fn skip<T>(reason: &str) -> Option<T> {
     }
     eprintln!("skipped: {reason}");
     None
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
 }
 
 /// Whether `name` is an executable in `PATH` or the sbin folders (root's

@@ -1,7 +1,7 @@
 //! Crashes: SIGKILL a `ferry copy` of a tree at random moments, then
 //! `ferry resume`; SIGKILL an all-or-nothing job, then `ferry rollback`.
 
-mod engine_support;
+mod support;
 
 use std::fs;
 #[cfg(feature = "fault-injection")]
@@ -9,7 +9,7 @@ use std::process::Stdio;
 #[cfg(feature = "fault-injection")]
 use std::time::{Duration, Instant};
 
-use engine_support::*;
+use support::*;
 
 /// Each file is one chunk; the per-chunk delay spreads a copy of the tree
 /// over about a second so that kills land mid-copy.
@@ -133,7 +133,7 @@ fn a_killed_all_or_nothing_job_rolls_back() {
 fn verify_catches_a_corrupted_temp_and_leaves_the_destination() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("data.bin");
-    fs::write(&src, bytes(3, 3 << 20)).unwrap();
+    fs::write(&src, pattern(3 << 20, 3)).unwrap();
     let dest = tmp.path().join("dest.bin");
     fs::write(&dest, b"old").unwrap();
     let data = tmp.path().join("data");

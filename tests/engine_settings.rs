@@ -1,15 +1,11 @@
-//! Settings: round trip, defaults, validation, corrupt files kept aside.
-
-mod sweep_common;
+//! Settings through the engine's public API: round trip, defaults,
+//! validation, corrupt files kept aside.
 
 use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ferry_engine::atomic::ConflictPolicy;
-use ferry_engine::settings::{self, Settings};
-use ferry_engine::sweep::{ForeignPattern, Schedule};
-use sweep_common::{ferry, write_temp};
+use ferry_engine::{ConflictPolicy, ForeignPattern, Schedule, Settings};
 
 fn custom() -> Settings {
     let mut s = Settings::default();
@@ -144,35 +140,6 @@ fn a_corrupt_file_is_kept_aside_and_the_defaults_are_used() {
     // Saving again works, and the next load is clean.
     custom().save_to(&path).unwrap();
     assert_eq!(Settings::load_from(&path).unwrap(), (custom(), vec![]));
-}
-
-#[test]
-fn the_command_line_warns_about_corrupt_settings_and_carries_on() {
-    let (config, data, root) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let path = config.path().join(settings::FILE_NAME);
-    fs::write(&path, b"\x00garbage").unwrap();
-    write_temp(root.path(), "a", b"x");
-    let out = ferry(
-        &["scan", "--json", root.path().to_str().unwrap()],
-        config.path(),
-        data.path(),
-    );
-    assert!(out.status.success(), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("warning") && stderr.contains("could not be used"),
-        "{stderr}"
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        doc["entries"][0]["status"], "young",
-        "the default 1-day threshold"
-    );
-    assert!(!path.exists());
 }
 
 /// Sweep folders must exist as folders: one problem per folder, in words,

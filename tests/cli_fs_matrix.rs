@@ -1,16 +1,16 @@
 //! The filesystem matrix (issue 10): today's `ferry` binary and the
 //! capability probe on every filesystem people copy to — tmpfs, btrfs,
 //! exFAT, FAT32, NTFS and sshfs, each freshly mounted by
-//! `common::mounts` (root only; without root, FUSE or a tool each test
+//! `support::mounts` (root only; without root, FUSE or a tool each test
 //! prints `skipped: …` and passes).
 //!
 //! Each check is a function of the filesystem; the `matrix!` lists below
 //! make one test per filesystem, named `<check>::<filesystem>` (run one with
-//! `cargo test --all-features --test fs_matrix -- tree_copy::exfat`).
+//! `cargo test --all-features --test cli_fs_matrix -- tree_copy::exfat`).
 //! Every check holds on every filesystem of the matrix.
 //!
 //! * `probe`: [`ferry_engine::caps::probe`] reports what the filesystem
-//!   really does (measured, see `common::mounts`), leaves nothing behind,
+//!   really does (measured, see `support::mounts`), leaves nothing behind,
 //!   and a [`ProbeCache`] probes the filesystem once.
 //! * `tree_copy`: a tree (nested folders, an empty file, 20 small files
 //!   for the batch path, a multi-chunk file) copies with exit 0, equal in
@@ -30,19 +30,20 @@
 //!   a second, in words that name the 4 GiB limit, with nothing written.
 #![cfg(target_os = "linux")]
 
-mod common;
+mod support;
 
-use std::collections::BTreeMap;
 use std::fs::{self, File, FileTimes};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use common::mounts::{Fs, Mounted};
-use common::{MIB, Sandbox, describe_status, pattern, stderr_of, write};
 use ferry_engine::caps::{self, Capabilities, Ownership, ProbeCache};
 use ferry_engine::names;
+use support::mounts::{Fs, Mounted};
+use support::{
+    MIB, Node, NodeKind, Sandbox, Tree, describe_status, pattern, snapshot, stderr_of, walk, write,
+};
 
 /// One test per filesystem for a check function `fn(Fs)`; a filesystem
 /// may carry attributes (`#[ignore = "…"]`).
@@ -69,7 +70,7 @@ fn mount(fs: Fs) -> Option<Mounted> {
 }
 
 /// The step modification times are kept to, as measured (module docs of
-/// `common::mounts`).
+/// `support::mounts`).
 fn time_step(fs: Fs) -> Duration {
     match fs {
         Fs::Tmpfs | Fs::Btrfs => Duration::from_nanos(1),
@@ -126,7 +127,7 @@ fn probe(fs: Fs) {
 }
 
 /// What each filesystem really does (measured by hand with the same calls,
-/// see `common::mounts`); the probe must find the same.
+/// see `support::mounts`); the probe must find the same.
 fn expect(fs: Fs, c: &Capabilities) {
     let all_chars = caps::WINDOWS_RESERVED_CHARS.to_vec();
     let ns = Duration::from_nanos;
@@ -281,54 +282,23 @@ fn make_tree(root: &Path) {
     }
 }
 
-/// Every path under `root` (not following symlinks), relative, sorted.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-                stack.push(path.clone());
-            }
-            out.push(path.strip_prefix(root).unwrap().to_path_buf());
-        }
-    }
-    out.sort();
-    out
-}
-
-/// What a test compares of one entry.
-#[derive(Debug, PartialEq, Eq)]
-enum Node {
-    Dir,
-    File {
-        hash: blake3::Hash,
-        mode: u32,
-        mtime: (i64, i64),
-    },
-    Link(PathBuf),
-}
-
-fn nodes(root: &Path) -> BTreeMap<PathBuf, Node> {
-    walk(root)
+/// What a check compares of a tree: names and kinds, a link's target, a
+/// file's contents, mode and modification time. Not folders' modes and
+/// times, nor inode numbers (exfat-fuse and fusefat number nodes as they
+/// are looked up).
+fn compared(root: &Path) -> Tree {
+    snapshot(root)
         .into_iter()
-        .map(|rel| {
-            let path = root.join(&rel);
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let node = if meta.is_dir() {
-                Node::Dir
-            } else if meta.file_type().is_symlink() {
-                Node::Link(fs::read_link(&path).unwrap())
-            } else {
-                Node::File {
-                    hash: common::hash_file(&path),
-                    mode: meta.mode() & 0o7777,
-                    mtime: (meta.mtime(), meta.mtime_nsec()),
-                }
+        .map(|(rel, node)| {
+            let node = match node.kind {
+                NodeKind::File { .. } => Node { inode: 0, ..node },
+                kind => Node {
+                    kind,
+                    mode: 0,
+                    mtime: (0, 0),
+                    len: 0,
+                    inode: 0,
+                },
             };
             (rel, node)
         })
@@ -338,32 +308,22 @@ fn nodes(root: &Path) -> BTreeMap<PathBuf, Node> {
 /// `dest` holds what `src` holds: same names and kinds, same contents,
 /// modification times within the filesystem's step, modes where kept.
 fn assert_same_tree(fs: Fs, src: &Path, dest: &Path) {
-    let want = nodes(src);
-    let got = nodes(dest);
-    let names = |m: &BTreeMap<PathBuf, Node>| m.keys().cloned().collect::<Vec<_>>();
+    let want = snapshot(src);
+    let got = snapshot(dest);
+    let names = |m: &Tree| m.keys().cloned().collect::<Vec<_>>();
     assert_eq!(names(&got), names(&want), "entries differ");
     let step = time_step(fs).as_nanos() as i128;
     for (rel, want) in &want {
         let got = &got[rel];
-        match (want, got) {
-            (
-                Node::File {
-                    hash: h1,
-                    mode: m1,
-                    mtime: t1,
-                },
-                Node::File {
-                    hash: h2,
-                    mode: m2,
-                    mtime: t2,
-                },
-            ) => {
+        match (&want.kind, &got.kind) {
+            (NodeKind::File { hash: h1 }, NodeKind::File { hash: h2 }) => {
+                let (m1, m2, t1, t2) = (want.mode, got.mode, want.mtime, got.mtime);
                 assert_eq!(h1, h2, "{rel:?}: contents differ");
                 if keeps_modes(fs) {
                     assert_eq!(m1, m2, "{rel:?}: mode");
                 }
                 let ns = |t: &(i64, i64)| t.0 as i128 * 1_000_000_000 + t.1 as i128;
-                let diff = (ns(t1) - ns(t2)).abs();
+                let diff = (ns(&t1) - ns(&t2)).abs();
                 assert!(
                     diff == 0 || diff < step,
                     "{rel:?}: mtime {t2:?} vs source {t1:?} (step {:?})",
@@ -447,14 +407,14 @@ fn second_copy(fs: Fs) {
     // on `tree_copy`.
     let dest = mnt.path().join("photos");
     plain_copy(&src, &dest);
-    let before = nodes(&dest);
+    let before = compared(&dest);
     let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
     report(fs, "second copy", &out);
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("already exists"), "{err}");
     assert!(!err.contains("os error"), "raw OS error shown: {err}");
-    assert_eq!(nodes(&dest), before, "the destination changed");
+    assert_eq!(compared(&dest), before, "the destination changed");
     assert_no_litter(mnt.path());
 }
 
@@ -563,8 +523,8 @@ fn sigkill(fs: Fs) {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut child = cmd.spawn().expect("spawn ferry");
-    let temp_seen = common::wait_until(Duration::from_secs(30), || {
-        !common::temps_in(mnt.path()).is_empty()
+    let temp_seen = support::wait_until(Duration::from_secs(30), || {
+        !support::temps_in(mnt.path()).is_empty()
     });
     // Let some data land in the temp before the kill.
     std::thread::sleep(Duration::from_millis(120));
@@ -578,17 +538,17 @@ fn sigkill(fs: Fs) {
     assert!(temp_seen, "no temp file appeared within 30 s");
     match fs::symlink_metadata(&dest) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Ok(_) => assert_eq!(common::hash_file(&dest), want, "a partial destination"),
+        Ok(_) => assert_eq!(support::hash_file(&dest), want, "a partial destination"),
         Err(e) => panic!("stat {dest:?}: {e}"),
     }
-    let left = common::temps_in(mnt.path());
+    let left = support::temps_in(mnt.path());
     assert!(!left.is_empty(), "a SIGKILL mid-write leaves its temp");
 
     // Older than 1 s by the newer of mtime and ctime, on every step size.
     std::thread::sleep(Duration::from_millis(2500));
     let mut sweep = sandbox.ferry();
     sweep.args(["sweep", "--older-than", "1s"]).arg(mnt.path());
-    let out = common::run_with_timeout(sweep, Duration::from_secs(60));
+    let out = support::run_with_timeout(sweep, Duration::from_secs(60));
     report(fs, "sweep after SIGKILL", &out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert_no_litter(mnt.path());
@@ -609,7 +569,7 @@ fn oversize_fat32() {
         .set_len(4_600 * 1024 * 1024)
         .unwrap();
     let started = Instant::now();
-    let out = common::run_with_timeout(
+    let out = support::run_with_timeout(
         sandbox.copy_cmd([src.as_os_str(), mnt.path().as_os_str()]),
         Duration::from_secs(120),
     );
@@ -719,7 +679,7 @@ fn racing_writers(fs: Fs) {
                 .arg(mnt.path().join(name));
             commands.push(cmd);
         }
-        let outputs = common::run_concurrently(commands, Duration::from_secs(60));
+        let outputs = support::run_concurrently(commands, Duration::from_secs(60));
         let winners = outputs.iter().filter(|o| o.status.success()).count();
         assert_eq!(winners, 1, "round {round}: exactly one writer wins");
         for out in outputs.iter().filter(|o| !o.status.success()) {
@@ -764,7 +724,7 @@ fn moves(fs: Fs) {
     let move_ = |args: &[&std::ffi::OsStr]| {
         let mut cmd = sandbox.ferry();
         cmd.arg("move").args(args);
-        common::run_with_timeout(cmd, Duration::from_secs(60))
+        support::run_with_timeout(cmd, Duration::from_secs(60))
     };
     let out = move_(&[src.as_os_str(), mnt.path().as_os_str()]);
     report(fs, "move onto the drive", &out);

@@ -3,13 +3,13 @@
 //! when root), a buffered copy otherwise; the summary names the path used.
 #![cfg(target_os = "linux")]
 
-mod engine_support;
+mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use engine_support::*;
+use support::*;
 
 /// Copies `src` to `dest` with the real binary; returns the summary line.
 fn copy(data: &Path, src: &Path, dest: &Path, env: &[(&str, &str)]) -> String {
@@ -28,7 +28,7 @@ fn copy(data: &Path, src: &Path, dest: &Path, env: &[(&str, &str)]) -> String {
 fn within_a_filesystem_the_kernel_copies() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("a.bin");
-    fs::write(&src, bytes(1, (9 << 20) + 5)).unwrap();
+    fs::write(&src, pattern((9 << 20) + 5, 1)).unwrap();
     let summary = copy(
         &tmp.path().join("data"),
         &src,
@@ -47,7 +47,7 @@ fn within_a_filesystem_the_kernel_copies() {
 fn the_buffered_copy_is_the_fallback() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("a.bin");
-    fs::write(&src, bytes(2, (5 << 20) + 3)).unwrap();
+    fs::write(&src, pattern((5 << 20) + 3, 2)).unwrap();
     let dest = tmp.path().join("b.bin");
     let summary = copy(
         &tmp.path().join("data"),
@@ -62,7 +62,7 @@ fn the_buffered_copy_is_the_fallback() {
 fn verified_copies_read_through_a_buffer() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("a.bin");
-    fs::write(&src, bytes(3, 3 << 20)).unwrap();
+    fs::write(&src, pattern(3 << 20, 3)).unwrap();
     let dest = tmp.path().join("b.bin");
     let out = run(ferry(&tmp.path().join("data"))
         .args(["copy", "--verify"])
@@ -122,7 +122,7 @@ fn on_btrfs_files_are_cloned() {
         return;
     };
     let src = mnt.dir.join("a.bin");
-    fs::write(&src, bytes(4, 6 << 20)).unwrap();
+    fs::write(&src, pattern(6 << 20, 4)).unwrap();
     let summary = copy(&tmp.path().join("data"), &src, &mnt.dir.join("b.bin"), &[]);
     assert!(summary.contains("by reflink"), "{summary}");
     assert!(leftovers(&mnt.dir).is_empty());
@@ -137,7 +137,7 @@ fn across_filesystems_the_copy_falls_back() {
     // Source on the work filesystem, destination on the btrfs: no clone is
     // possible; the kernel copy or the buffered copy takes over.
     let src = tmp.path().join("a.bin");
-    fs::write(&src, bytes(5, (4 << 20) + 1)).unwrap();
+    fs::write(&src, pattern((4 << 20) + 1, 5)).unwrap();
     let summary = copy(&tmp.path().join("data"), &src, &mnt.dir.join("b.bin"), &[]);
     assert!(
         summary.contains("by copy_file_range") || summary.contains("by buffered copy"),

@@ -15,7 +15,7 @@
 //! Skipped (with a message) when `strace` is not installed.
 #![cfg(target_os = "linux")]
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Sandbox, pattern, read, stderr_of, write};
 use ferry_engine::names;
+use support::{Sandbox, pattern, read, stderr_of, write};
 
 const TRACED: &str = "?open,openat,write,pwrite64,writev,pwritev,copy_file_range,?sendfile,\
                       fsync,fdatasync,?rename,?renameat,renameat2,flock,close,fchmod,\
@@ -314,7 +314,7 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 fn trace_copy(sandbox: &Sandbox, args: &[&std::ffi::OsStr]) -> Vec<Call> {
     let log = sandbox
         .root()
-        .join(format!("strace-{}.log", common::Rng::new().next_u64()));
+        .join(format!("strace-{}.log", support::Rng::new().next_u64()));
     let ferry = sandbox.copy_cmd(args);
     let mut cmd = Command::new("strace");
     cmd.arg("-f")
@@ -331,7 +331,7 @@ fn trace_copy(sandbox: &Sandbox, args: &[&std::ffi::OsStr]) -> Vec<Call> {
             None => cmd.env_remove(key),
         };
     }
-    let output = common::run_with_timeout(cmd, Duration::from_secs(60));
+    let output = support::run_with_timeout(cmd, Duration::from_secs(60));
     assert!(
         output.status.success(),
         "strace ferry copy {args:?}: {}",
@@ -515,7 +515,7 @@ fn overwrite_follows_the_protocol() {
         return;
     }
     let sandbox = Sandbox::new();
-    let data = pattern(3 * common::MIB + 123, 1);
+    let data = pattern(3 * support::MIB + 123, 1);
     let src = sandbox.dir("src").join("data.bin");
     let out = sandbox.dir("out");
     let dest = out.join("data.bin");
@@ -532,7 +532,7 @@ fn overwrite_follows_the_protocol() {
     );
     check_protocol(&calls, data.len() as u64, &dest, false);
     assert_eq!(read(&dest), data);
-    assert_eq!(common::names_in(&out), ["data.bin"]);
+    assert_eq!(support::names_in(&out), ["data.bin"]);
 }
 
 #[test]
@@ -542,7 +542,7 @@ fn fail_policy_follows_the_protocol_with_a_no_clobber_rename() {
         return;
     }
     let sandbox = Sandbox::new();
-    let data = pattern(2 * common::MIB + 7, 2);
+    let data = pattern(2 * support::MIB + 7, 2);
     let src = sandbox.dir("src").join("fresh.bin");
     let out = sandbox.dir("out");
     write(&src, &data);
@@ -551,7 +551,7 @@ fn fail_policy_follows_the_protocol_with_a_no_clobber_rename() {
     let dest = out.join("fresh.bin");
     check_protocol(&calls, data.len() as u64, &dest, true);
     assert_eq!(read(&dest), data);
-    assert_eq!(common::names_in(&out), ["fresh.bin"]);
+    assert_eq!(support::names_in(&out), ["fresh.bin"]);
 }
 
 #[test]
@@ -561,7 +561,7 @@ fn rename_policy_follows_the_protocol_with_a_no_clobber_rename() {
         return;
     }
     let sandbox = Sandbox::new();
-    let data = pattern(common::MIB + 1, 3);
+    let data = pattern(support::MIB + 1, 3);
     let src = sandbox.dir("src").join("doc.txt");
     let out = sandbox.dir("out");
     let dest = out.join("doc.txt");

@@ -1,11 +1,11 @@
 //! Folder copies through the real binary: the copy equals the source in
 //! contents, modes, mtimes and links; `cp -r` placement; refusals.
 
-mod engine_support;
+mod support;
 
 use std::fs;
 
-use engine_support::*;
+use support::*;
 
 #[test]
 fn copied_tree_equals_source() {

@@ -3,7 +3,7 @@
 //! and for the longest and strangest destination names.
 #![cfg(unix)]
 
-mod common;
+mod support;
 
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
@@ -14,11 +14,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::Rng;
-use ferry_engine::atomic::{AtomicFile, CommitOptions, Committed, ConflictPolicy};
+use ferry_engine::ConflictPolicy;
+use ferry_engine::atomic::{AtomicFile, CommitOptions, Committed};
 use ferry_engine::lock::{DestinationLock, LockMode, Wait, try_lock};
 use ferry_engine::names::NAME_MAX;
 use ferry_engine::names::{self, RANDOM_HEX_DIGITS, TEMP_SUFFIX};
+use support::Rng;
 
 /// A folder for tests that create thousands of files. It lives on tmpfs
 /// (`/dev/shm`) when there is one: the names are what is under test, and
@@ -112,7 +113,7 @@ fn ten_thousand_temps_in_one_folder_never_collide_and_carry_64_random_bits() {
     }
 
     // Every temp is still there, under exactly the names handed out.
-    let on_disk: HashSet<OsString> = common::names_in(dir.path()).into_iter().collect();
+    let on_disk: HashSet<OsString> = support::names_in(dir.path()).into_iter().collect();
     assert_eq!(on_disk.len(), COUNT);
     assert_eq!(on_disk, names);
     assert!(!dest.exists(), "nothing appears at the destination");
@@ -162,7 +163,7 @@ fn creating_temps_works_in_a_crowded_folder() {
             File::create_new(dir.path().join(format!("other-{i}.txt"))).unwrap();
         }
     }
-    let before = common::names_in(dir.path()).len();
+    let before = support::names_in(dir.path()).len();
 
     let mut created = HashSet::new();
     for i in 0..CREATED {
@@ -175,7 +176,7 @@ fn creating_temps_works_in_a_crowded_folder() {
         assert!(!taken.contains(&name), "reused a taken name: {name:?}");
         assert!(created.insert(name));
     }
-    assert_eq!(common::names_in(dir.path()).len(), before + CREATED);
+    assert_eq!(support::names_in(dir.path()).len(), before + CREATED);
 
     // A whole write still commits among them and cleans up after itself.
     let mut file = AtomicFile::create(&dest).unwrap();
@@ -183,7 +184,7 @@ fn creating_temps_works_in_a_crowded_folder() {
     file.commit(&CommitOptions::new(ConflictPolicy::Fail))
         .unwrap();
     assert_eq!(fs::read(&dest).unwrap(), b"crowded");
-    assert_eq!(common::names_in(dir.path()).len(), before + CREATED + 1);
+    assert_eq!(support::names_in(dir.path()).len(), before + CREATED + 1);
 }
 
 /// Creates a temp for `dest` and commits `data` through it, checking the
@@ -216,7 +217,7 @@ fn write_through_temp(dest: &Path, data: &[u8]) -> OsString {
 
 #[test]
 fn longest_destination_names_get_working_temp_names() {
-    let sandbox = common::Sandbox::new();
+    let sandbox = support::Sandbox::new();
     let dir = sandbox.dir("out");
 
     // 255 bytes of ASCII.
@@ -261,14 +262,14 @@ fn longest_destination_names_get_working_temp_names() {
     // Only the destinations remain: no temp, no lock.
     let mut expected = vec![ascii, accented, a, b];
     expected.sort();
-    assert_eq!(common::names_in(&dir), expected);
+    assert_eq!(support::names_in(&dir), expected);
 }
 
 /// Linux accepts any bytes in a name (macOS and Windows do not).
 #[cfg(target_os = "linux")]
 #[test]
 fn non_utf8_destination_names_get_working_temp_names() {
-    let sandbox = common::Sandbox::new();
+    let sandbox = support::Sandbox::new();
     let dir = sandbox.dir("out");
 
     let short = OsStr::from_bytes(b"caf\xe9-\xff\xfe.dat");
@@ -284,5 +285,5 @@ fn non_utf8_destination_names_get_working_temp_names() {
 
     let mut expected = vec![short.to_os_string(), long.to_os_string()];
     expected.sort();
-    assert_eq!(common::names_in(&dir), expected, "no temp or lock left");
+    assert_eq!(support::names_in(&dir), expected, "no temp or lock left");
 }

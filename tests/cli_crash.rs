@@ -5,7 +5,7 @@
 //! are unlocked (orphans for the sweeper).
 #![cfg(unix)]
 
-mod common;
+mod support;
 
 use std::fs::{self, File};
 use std::os::unix::process::ExitStatusExt;
@@ -14,9 +14,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{MIB, Rng, Sandbox, describe_status, hash_file, names_in, pattern, write};
 use ferry_engine::lock::{LockMode, try_lock};
 use ferry_engine::names;
+use support::{MIB, Rng, Sandbox, describe_status, hash_file, names_in, pattern, write};
 
 /// Size of the new content (32 MiB and a bit, so the last chunk is partial).
 const NEW_LEN: usize = 32 * MIB + 4321;
