@@ -483,7 +483,7 @@ fn no_clobber_policies_hold_across_a_batch_of_small_files() {
             "{policy}: {:?}",
             litter_in(&setup.out)
         );
-        let files = common::names_in(&setup.out).len();
+        let files = support::names_in(&setup.out).len();
         assert_eq!(files, if policy == "rename" { 60 } else { 40 }, "{policy}");
     }
 }
