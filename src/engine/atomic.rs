@@ -199,6 +199,7 @@ impl AtomicFile {
     }
 
     /// Whether the temp has no name (see [`create_unnamed`](Self::create_unnamed)).
+    #[cfg(any(test, feature = "internals"))]
     pub fn is_unnamed(&self) -> bool {
         self.unnamed
     }

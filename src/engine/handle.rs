@@ -40,7 +40,7 @@ use super::error::{Error, ErrorKind, Operation};
 use super::history::{History, HistoryEntry};
 use super::inspect::{Inspection, inspect_with};
 use super::job::{Answer, Conflict, ConflictPolicy, JobId, JobOutcome, JobSpec, JobSummary};
-use super::journal::{self, Journal, JournalState};
+use super::journal::{self, Detail, Journal, JournalState};
 use super::manifest::{VerifyReport, verify};
 use super::settings::Settings;
 use super::sweep::{Entry, LogRecord, ScanReport, Schedule, Scheduler, SweepReport, Trigger};
@@ -811,14 +811,14 @@ impl Owner {
     fn handle(&mut self, command: Command) {
         match command {
             Command::Enqueue { id, spec } => self.queue(id, spec, None),
-            Command::ResumeJournaled(id) => match self.open_journal(id) {
+            Command::ResumeJournaled(id) => match self.open_journal(id, Detail::Resume) {
                 Ok((journal, state)) => {
                     let spec = state.spec.clone();
                     self.queue(id, spec, Some((journal, state)));
                 }
                 Err(message) => self.refuse(id, message),
             },
-            Command::RollBack(id) => match self.open_journal(id) {
+            Command::RollBack(id) => match self.open_journal(id, Detail::Full) {
                 Ok((journal, state)) if state.spec.all_or_nothing && !state.committed => {
                     self.emit(Event::Queued {
                         id,
@@ -962,7 +962,7 @@ impl Owner {
     /// it finished stays) and its journal, then tells the clients the new
     /// list of interrupted jobs.
     fn discard(&mut self, id: JobId) {
-        match self.open_journal(id) {
+        match self.open_journal(id, Detail::Resume) {
             Ok((journal, state)) => {
                 for problem in discard(&state) {
                     self.emit(Event::Warning(problem.to_string()));
@@ -976,12 +976,16 @@ impl Owner {
         self.report_unfinished(true);
     }
 
-    fn open_journal(&self, id: JobId) -> Result<(Journal, JournalState), String> {
+    fn open_journal(
+        &self,
+        id: JobId,
+        detail: Detail,
+    ) -> Result<(Journal, JournalState), String> {
         let path = Journal::path_for(&self.config.data_dir, id);
         if !path.exists() {
             return Err(format!("there is no unfinished job {id}"));
         }
-        Journal::reopen(&path).map_err(|e| e.to_string())
+        Journal::reopen_with(&path, detail).map_err(|e| e.to_string())
     }
 
     fn control_jobs(&mut self, target: Target, action: fn(&Control)) {
@@ -1022,7 +1026,7 @@ impl Owner {
                     .map(|j| JobInfo {
                         id: j.state.id,
                         done: j.state.done.len(),
-                        total: j.state.plan.as_ref().map_or(0, |p| p.entries.len()),
+                        total: j.state.plan.as_ref().map_or(0, |p| p.len()),
                         spec: j.state.spec,
                         running: j.running,
                     })

@@ -3,7 +3,7 @@
 //! All of it is serializable: the journal stores specs and plans.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -482,30 +482,260 @@ impl Entry {
     }
 }
 
-/// Everything a job will write, parents before children.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything a job will write, parents before children, kept compactly
+/// (a million entries take about 40 MB): an entry inside a planned folder
+/// keeps only its name, its kind and its folder, and is given back whole
+/// ([`entry`](Self::entry)) when asked for.
+///
+/// ```
+/// use ferry_engine::job::{Entry, EntryKind, JobPlan};
+/// use std::path::PathBuf;
+///
+/// let mut plan = JobPlan::default();
+/// let dir = EntryKind::Dir { meta: Default::default() };
+/// plan.push(Entry { src: "/a/photos".into(), dest: "/b/photos".into(), kind: dir });
+/// plan.push(Entry { src: "/a/photos/x.jpg".into(), dest: "/b/photos/x.jpg".into(), kind: EntryKind::File { size: 3 } });
+/// assert_eq!(plan.len(), 2);
+/// assert_eq!(plan.entry(1).dest, PathBuf::from("/b/photos/x.jpg"));
+/// assert_eq!(plan.dest_parent(1), std::path::Path::new("/b/photos"));
+/// assert_eq!((plan.total_files(), plan.total_bytes()), (1, 3));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobPlan {
-    /// The entries in order.
-    pub entries: Vec<Entry>,
+    items: Vec<Item>,
+    /// The names of entries inside planned folders, end to end (bytes of
+    /// `OsStr::as_encoded_bytes`).
+    names: Vec<u8>,
+    /// Planned folders: their paths (for their children) and metadata.
+    folders: Vec<Folder>,
+    /// Entries given with their whole paths (those not inside a planned
+    /// folder under the same name), by entry.
+    whole: Vec<(u32, PathBuf, PathBuf)>,
+    /// Targets of symbolic links.
+    targets: Vec<PathBuf>,
+    /// Folders by destination, while entries are pushed.
+    by_dest: std::collections::HashMap<PathBuf, u32>,
+    files: u64,
+    bytes: u64,
     /// Things left out on purpose (FIFOs, sockets, devices), in words.
     pub warnings: Vec<String>,
 }
 
+/// One entry, compactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Item {
+    /// The folder it is in ([`WHOLE`] for an entry kept whole).
+    folder: u32,
+    name_at: u32,
+    name_len: u32,
+    kind: Tag,
+    /// The size (a file), the folder's own index (a folder), the target's
+    /// index (a link) or the first entry (a hard link).
+    value: u64,
+}
+
+/// `Item::folder` of an entry kept with its whole paths.
+const WHOLE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Dir,
+    File,
+    Symlink,
+    HardLink,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Folder {
+    src: PathBuf,
+    dest: PathBuf,
+    meta: DirMeta,
+}
+
 impl JobPlan {
+    /// Adds `entry` after the others (a folder before what it holds).
+    pub fn push(&mut self, entry: Entry) {
+        let i = self.items.len() as u32;
+        let name = entry.src.file_name().filter(|n| Some(*n) == entry.dest.file_name());
+        let folder = entry
+            .dest
+            .parent()
+            .and_then(|parent| self.by_dest.get(parent))
+            .copied()
+            .filter(|&f| Some(self.folders[f as usize].src.as_path()) == entry.src.parent());
+        let (folder, name_at, name_len) = match (folder, name) {
+            (Some(folder), Some(name)) if self.names.len() < u32::MAX as usize / 2 => {
+                let bytes = name.as_encoded_bytes();
+                let at = self.names.len() as u32;
+                self.names.extend_from_slice(bytes);
+                (folder, at, bytes.len() as u32)
+            }
+            _ => {
+                self.whole.push((i, entry.src.clone(), entry.dest.clone()));
+                (WHOLE, 0, 0)
+            }
+        };
+        let (kind, value) = match entry.kind {
+            EntryKind::Dir { meta } => {
+                let own = self.folders.len() as u32;
+                self.by_dest.insert(entry.dest.clone(), own);
+                self.folders.push(Folder {
+                    src: entry.src,
+                    dest: entry.dest,
+                    meta,
+                });
+                (Tag::Dir, u64::from(own))
+            }
+            EntryKind::File { size } => {
+                self.files += 1;
+                self.bytes += size;
+                (Tag::File, size)
+            }
+            EntryKind::Symlink { target } => {
+                self.files += 1;
+                self.targets.push(target);
+                (Tag::Symlink, self.targets.len() as u64 - 1)
+            }
+            EntryKind::HardLink { first } => {
+                self.files += 1;
+                (Tag::HardLink, first as u64)
+            }
+        };
+        self.items.push(Item {
+            folder,
+            name_at,
+            name_len,
+            kind,
+            value,
+        });
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there is nothing to write.
+    #[cfg(any(test, feature = "internals"))]
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Entry `i`, whole. Panics if there is no such entry.
+    pub fn entry(&self, i: usize) -> Entry {
+        let item = self.items[i];
+        let (src, dest) = match self.whole_paths(i, &item) {
+            Some((src, dest)) => (src.clone(), dest.clone()),
+            None => {
+                let folder = &self.folders[item.folder as usize];
+                let name = self.name(&item);
+                (folder.src.join(name), folder.dest.join(name))
+            }
+        };
+        Entry {
+            src,
+            dest,
+            kind: self.kind(i),
+        }
+    }
+
+    /// Entry `i`, or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<Entry> {
+        (i < self.len()).then(|| self.entry(i))
+    }
+
+    /// Every entry in order, each made whole as it is reached.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Entry> + ExactSizeIterator + '_ {
+        (0..self.len()).map(|i| self.entry(i))
+    }
+
+    /// What entry `i` is.
+    pub fn kind(&self, i: usize) -> EntryKind {
+        let item = &self.items[i];
+        match item.kind {
+            Tag::Dir => EntryKind::Dir {
+                meta: self.folders[item.value as usize].meta.clone(),
+            },
+            Tag::File => EntryKind::File { size: item.value },
+            Tag::Symlink => EntryKind::Symlink {
+                target: self.targets[item.value as usize].clone(),
+            },
+            Tag::HardLink => EntryKind::HardLink {
+                first: item.value as usize,
+            },
+        }
+    }
+
+    /// Whether entry `i` is a folder.
+    pub fn is_dir(&self, i: usize) -> bool {
+        self.items[i].kind == Tag::Dir
+    }
+
+    /// The folder entry `i` goes into.
+    pub fn dest_parent(&self, i: usize) -> &Path {
+        let item = &self.items[i];
+        match self.whole_paths(i, item) {
+            Some((_, dest)) => crate::atomic::parent_dir(dest),
+            None => &self.folders[item.folder as usize].dest,
+        }
+    }
+
+    /// Where entry `i` goes, if it is a folder (without making it whole).
+    pub fn folder_dest(&self, i: usize) -> Option<&Path> {
+        let item = &self.items[i];
+        (item.kind == Tag::Dir).then(|| self.folders[item.value as usize].dest.as_path())
+    }
+
+    /// The size of entry `i`, if it is a regular file.
+    pub fn file_size(&self, i: usize) -> Option<u64> {
+        let item = &self.items[i];
+        (item.kind == Tag::File).then_some(item.value)
+    }
+
+    /// The folder entry `i` comes from.
+    pub fn src_parent(&self, i: usize) -> &Path {
+        let item = &self.items[i];
+        match self.whole_paths(i, item) {
+            Some((src, _)) => crate::atomic::parent_dir(src),
+            None => &self.folders[item.folder as usize].src,
+        }
+    }
+
+    fn whole_paths(&self, i: usize, item: &Item) -> Option<(&PathBuf, &PathBuf)> {
+        if item.folder != WHOLE {
+            return None;
+        }
+        let at = self
+            .whole
+            .binary_search_by_key(&(i as u32), |(j, ..)| *j)
+            .expect("an entry kept whole is listed");
+        let (_, src, dest) = &self.whole[at];
+        Some((src, dest))
+    }
+
+    fn name(&self, item: &Item) -> &std::ffi::OsStr {
+        let at = item.name_at as usize;
+        let bytes = &self.names[at..at + item.name_len as usize];
+        // SAFETY: the bytes are a whole name taken from
+        // `OsStr::as_encoded_bytes` on this platform, unchanged.
+        unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(bytes) }
+    }
+
     /// Files and links to write.
     pub fn total_files(&self) -> u64 {
-        self.entries.iter().filter(|e| !e.is_dir()).count() as u64
+        self.files
     }
 
     /// Bytes of file data to write.
     pub fn total_bytes(&self) -> u64 {
-        self.entries
-            .iter()
-            .map(|e| match e.kind {
-                EntryKind::File { size } => size,
-                _ => 0,
-            })
-            .sum()
+        self.bytes
+    }
+
+    /// Frees what only pushing needed.
+    pub fn shrink(&mut self) {
+        self.by_dest = std::collections::HashMap::new();
+        self.items.shrink_to_fit();
+        self.names.shrink_to_fit();
     }
 }
 

@@ -48,10 +48,24 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, ErrorKind, Operation, Result};
-use super::job::{ConflictPolicy, FileError, JobId, JobPlan, JobSpec, path_repr};
+use super::job::{ConflictPolicy, Entry, FileError, JobId, JobPlan, JobSpec, path_repr};
 use super::jsonl;
 use super::lock::{self, LockMode};
 use super::os::{self, FileStamp};
+
+/// Entries per [`Record::PlanPart`] line.
+const PLAN_PART: usize = 4096;
+
+/// The last line of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEnd {
+    /// Entries after the last part (all of them in older journals).
+    #[serde(default)]
+    pub entries: Vec<Entry>,
+    /// Things left out on purpose, in words.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,10 +78,17 @@ pub enum Record {
         /// Its request.
         spec: JobSpec,
     },
-    /// Second line: what it will write.
+    /// Entries of the plan, in order, a part at a time (what the job will
+    /// write); the [`Plan`](Record::Plan) line ends them.
+    PlanPart {
+        /// The next entries.
+        entries: Vec<Entry>,
+    },
+    /// The end of the plan: its last entries (journals of older versions
+    /// hold every entry here, on one line) and its warnings.
     Plan {
-        /// The plan.
-        plan: JobPlan,
+        /// The plan's last entries and its warnings.
+        plan: PlanEnd,
     },
     /// Entry `i` (a folder) is about to be created by this job (written
     /// before the `mkdir` by all-or-nothing jobs).
@@ -204,6 +225,86 @@ pub struct TempRecord {
     pub source: Option<FileStamp>,
 }
 
+/// How much of a journal [`Journal::read_with`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Everything (what a rollback needs: the identity of every file the
+    /// job made).
+    #[default]
+    Full,
+    /// Of a finished entry, only that it is finished, where it went and
+    /// its bytes (what a resume or a listing needs): a journal of a
+    /// million finished files reads in a few megabytes.
+    Resume,
+}
+
+/// Entries journaled done, compactly: one bit per entry, the destination
+/// only where it is not the planned one (a numbered name), and the bytes
+/// in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DoneSet {
+    bits: Vec<u64>,
+    count: usize,
+    elsewhere: BTreeMap<usize, PathBuf>,
+    bytes: u64,
+}
+
+impl DoneSet {
+    /// Records entry `i` done at `dest` with `bytes` (`planned`: where the
+    /// plan put it, if known).
+    pub fn insert(&mut self, i: usize, dest: PathBuf, bytes: u64, planned: Option<&Path>) {
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & bit == 0 {
+            self.bits[word] |= bit;
+            self.count += 1;
+            self.bytes += bytes;
+        }
+        if planned == Some(dest.as_path()) {
+            self.elsewhere.remove(&i);
+        } else {
+            self.elsewhere.insert(i, dest);
+        }
+    }
+
+    /// Whether entry `i` is done.
+    pub fn contains(&self, i: usize) -> bool {
+        self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// Where entry `i` went, if it is done (`planned`: its planned
+    /// destination).
+    pub fn dest(&self, i: usize, planned: &Path) -> Option<PathBuf> {
+        self.contains(i)
+            .then(|| self.elsewhere.get(&i).cloned().unwrap_or_else(|| planned.to_path_buf()))
+    }
+
+    /// The entries done, in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            (0..64).filter(move |b| word & (1 << b) != 0).map(move |b| w * 64 + b)
+        })
+    }
+
+    /// How many entries are done.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether none is.
+    #[cfg(any(test, feature = "internals"))]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes of the entries done, in all.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
 /// How far a journal can be believed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trust {
@@ -227,10 +328,14 @@ pub struct JournalState {
     pub id: JobId,
     /// Its request.
     pub spec: JobSpec,
-    /// Its plan (absent if the process died before writing it).
+    /// Its plan (absent if the process died before writing it whole).
     pub plan: Option<JobPlan>,
-    /// Committed entries: index → (destination, bytes).
-    pub done: BTreeMap<usize, (PathBuf, u64)>,
+    /// The plan's entries read so far, until its last line.
+    building: Option<JobPlan>,
+    /// What is kept of finished entries.
+    detail: Detail,
+    /// Committed entries.
+    pub done: DoneSet,
     /// Temp files made, by entry, oldest first (a resumed run may have
     /// made another).
     pub temps: BTreeMap<usize, Vec<TempRecord>>,
@@ -278,11 +383,8 @@ impl JournalState {
     pub fn files_done(&self) -> usize {
         let plan = self.plan.as_ref();
         self.done
-            .keys()
-            .filter(|&&i| {
-                plan.and_then(|p| p.entries.get(i))
-                    .is_some_and(|e| !e.is_dir())
-            })
+            .iter()
+            .filter(|&i| plan.is_some_and(|p| i < p.len() && !p.is_dir(i)))
             .count()
     }
 
@@ -309,7 +411,9 @@ impl JournalState {
             id,
             spec,
             plan: None,
-            done: BTreeMap::new(),
+            building: None,
+            detail: Detail::Full,
+            done: DoneSet::default(),
             temps: BTreeMap::new(),
             placing: BTreeMap::new(),
             moving: BTreeMap::new(),
@@ -335,7 +439,17 @@ impl JournalState {
     fn apply(&mut self, record: Record) {
         match record {
             Record::Job { .. } => {}
-            Record::Plan { plan } => self.plan = Some(plan),
+            Record::PlanPart { entries } => {
+                let building = self.building.get_or_insert_with(JobPlan::default);
+                entries.into_iter().for_each(|e| building.push(e));
+            }
+            Record::Plan { plan: end } => {
+                let mut plan = self.building.take().unwrap_or_default();
+                end.entries.into_iter().for_each(|e| plan.push(e));
+                plan.warnings = end.warnings;
+                plan.shrink();
+                self.plan = Some(plan);
+            }
             Record::DirCreating { i } => {
                 self.dirs_creating.insert(i);
             }
@@ -374,7 +488,16 @@ impl JournalState {
                 if let Some(hash) = hash {
                     self.hashes.insert(i, hash);
                 }
-                self.done.insert(i, (dest, bytes));
+                let planned = self.plan.as_ref().and_then(|p| p.get(i)).map(|e| e.dest);
+                self.done.insert(i, dest, bytes, planned.as_deref());
+                if self.detail == Detail::Resume {
+                    // What a resume needs of a finished entry is that it is
+                    // finished (a million of them must not cost a record each).
+                    self.temps.remove(&i);
+                    self.placing.remove(&i);
+                    self.moving.remove(&i);
+                    self.partial.remove(&i);
+                }
             }
             Record::SourceRemoved { i } => {
                 self.sources_removed.insert(i);
@@ -441,15 +564,25 @@ impl Journal {
             lock::try_lock(&journal.file, LockMode::Exclusive)
                 .map_err(|e| Error::io(Operation::Lock, &fresh, e))?;
             journal.append_all(
-                &[
-                    Record::Job {
-                        id,
-                        spec: spec.clone(),
-                    },
-                    Record::Plan { plan: plan.clone() },
-                ],
-                true,
+                &[Record::Job {
+                    id,
+                    spec: spec.clone(),
+                }],
+                false,
             )?;
+            // A part at a time: a million entries never sit in memory whole.
+            let mut next = 0;
+            while next < plan.len() {
+                let end = (next + PLAN_PART).min(plan.len());
+                let entries = (next..end).map(|i| plan.entry(i)).collect();
+                journal.append_all(&[Record::PlanPart { entries }], false)?;
+                next = end;
+            }
+            let end = PlanEnd {
+                entries: Vec::new(),
+                warnings: plan.warnings.clone(),
+            };
+            journal.append_all(&[Record::Plan { plan: end }], true)?;
             fs::rename(&fresh, &path).map_err(|e| Error::io(Operation::State, &path, e))?;
             os::sync_dir(&dir).map_err(|e| Error::io(Operation::Sync, &dir, e))
         })();
@@ -465,7 +598,13 @@ impl Journal {
     /// torn last line is cut off (durably) so that new records follow the
     /// last good one. Fails with [`ErrorKind::Busy`] if its process is
     /// still running.
+    #[cfg(any(test, feature = "internals"))]
     pub fn reopen(path: &Path) -> Result<(Self, JournalState)> {
+        Self::reopen_with(path, Detail::Full)
+    }
+
+    /// [`reopen`](Self::reopen), keeping `detail` of finished entries.
+    pub fn reopen_with(path: &Path, detail: Detail) -> Result<(Self, JournalState)> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -481,7 +620,7 @@ impl Journal {
                 "this job is still running in another Ferry process",
             ));
         }
-        let state = Self::read(path)?;
+        let state = Self::read_with(path, detail)?;
         if state.trust == Trust::TornTail {
             file.set_len(state.good_len)
                 .and_then(|()| file.sync_data())
@@ -548,6 +687,11 @@ impl Journal {
 
     /// Reads a journal (locked or not), checking every line.
     pub fn read(path: &Path) -> Result<JournalState> {
+        Self::read_with(path, Detail::Full)
+    }
+
+    /// Reads a journal keeping `detail` of its finished entries.
+    pub fn read_with(path: &Path, detail: Detail) -> Result<JournalState> {
         let file = File::open(path).map_err(|e| Error::io(Operation::ReadState, path, e))?;
         let corrupt = |detail: &str| {
             Error::new(
@@ -593,6 +737,7 @@ impl Journal {
                 (Some(Record::Job { id, spec }), None) => {
                     let mut fresh = JournalState::new(id, spec);
                     fresh.checksummed = checksummed;
+                    fresh.detail = detail;
                     state = Some(fresh);
                 }
                 (Some(_), None) => {
@@ -665,7 +810,7 @@ pub fn list(data_dir: &Path) -> Result<(Vec<UnfinishedJob>, Vec<Error>)> {
             .and_then(|f| lock::try_lock(&f, LockMode::Shared))
             .map(|granted| !granted)
             .unwrap_or(false);
-        match Journal::read(&path) {
+        match Journal::read_with(&path, Detail::Resume) {
             Ok(state) => jobs.push(UnfinishedJob {
                 state,
                 path,

@@ -24,7 +24,7 @@
 //! std::fs::create_dir(&out)?;
 //!
 //! let plan = plan_job(&JobSpec::copy(vec![dir.path().join("photos")], &out)).unwrap();
-//! let dests: Vec<_> = plan.entries.iter().map(|e| e.dest.clone()).collect();
+//! let dests: Vec<_> = plan.iter().map(|e| e.dest.clone()).collect();
 //! assert_eq!(dests, [out.join("photos"), out.join("photos/2024"), out.join("photos/2024/a.jpg")]);
 //! assert_eq!(plan.total_bytes(), 4);
 //!
@@ -243,7 +243,7 @@ impl Planner {
             return;
         };
         let is_dir = matches!(kind, EntryKind::Dir { .. });
-        self.plan.entries.push(Entry {
+        self.plan.push(Entry {
             src: source.to_path_buf(),
             dest: target.to_path_buf(),
             kind,
@@ -259,7 +259,7 @@ impl Planner {
         if !os::HAS_FILE_IDS || os::link_count(meta) < 2 {
             return None;
         }
-        let next = self.plan.entries.len();
+        let next = self.plan.len();
         match self.links.entry(FileId::of(meta)) {
             std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
             std::collections::hash_map::Entry::Vacant(slot) => {
@@ -274,18 +274,22 @@ impl Planner {
             Ok(read) => read,
             Err(e) => return self.errors.push(Error::io(Operation::ReadDir, dir, e)),
         };
-        let mut children = Vec::new();
+        // Names only, then each looked at in order: a folder of 200,000
+        // files holds no metadata for all of them at once.
+        let mut names = Vec::new();
         for entry in read {
-            // `DirEntry::metadata` does not follow links, and on Unix stats
-            // relative to the open folder rather than by full path.
-            match entry.and_then(|e| Ok((e.file_name(), e.metadata()?))) {
-                Ok(child) => children.push(child),
+            match entry {
+                Ok(entry) => names.push(entry.file_name()),
                 Err(e) => return self.errors.push(Error::io(Operation::ReadDir, dir, e)),
             }
         }
-        children.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, meta) in children {
-            self.add(&dir.join(&name), &meta, &target.join(&name));
+        names.sort_unstable();
+        for name in names {
+            let source = dir.join(&name);
+            match fs::symlink_metadata(&source) {
+                Ok(meta) => self.add(&source, &meta, &target.join(&name)),
+                Err(e) => return self.errors.push(Error::io(Operation::ReadDir, dir, e)),
+            }
         }
     }
 }

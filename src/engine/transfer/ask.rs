@@ -107,7 +107,7 @@ impl Runner<'_> {
             self.progress.set_phase(Phase::Copying);
             for i in ready {
                 self.asked.remove(&i);
-                let entry = &self.plan.entries[i];
+                let entry = &self.plan.entry(i);
                 // Counted when it was asked; counted again as it ends.
                 self.progress
                     .files_done

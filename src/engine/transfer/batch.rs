@@ -157,10 +157,8 @@ impl Runner<'_> {
         (spec.kind == TransferKind::Copy || !same_fs)
             && !spec.all_or_nothing
             && !spec.verify
-            && plan
-                .entries
-                .iter()
-                .filter(|e| matches!(e.kind, EntryKind::File { size } if size <= BATCH_FILE_MAX))
+            && (0..plan.len())
+                .filter(|&i| plan.file_size(i).is_some_and(|size| size <= BATCH_FILE_MAX))
                 .take(BATCH_MIN_FILES)
                 .count()
                 == BATCH_MIN_FILES
@@ -177,10 +175,8 @@ impl Runner<'_> {
         spec.kind == TransferKind::Move
             && same_fs
             && !spec.all_or_nothing
-            && plan
-                .entries
-                .iter()
-                .filter(|e| !e.is_dir())
+            && (0..plan.len())
+                .filter(|&i| !plan.is_dir(i))
                 .take(BATCH_MIN_FILES)
                 .count()
                 == BATCH_MIN_FILES
@@ -299,7 +295,7 @@ impl Runner<'_> {
             ready.iter().map(|(_, _, s)| s.temp().handle()).collect();
         let mut flushed: BTreeSet<&Path> = ready
             .iter()
-            .map(|(i, ..)| parent_dir(&plan.entries[*i].dest))
+            .map(|(i, ..)| plan.dest_parent(*i))
             .collect();
         flushed.extend(earlier.dirs.iter().map(|d| d.as_path()));
         flushed.extend(dirty.iter().map(|d| d.as_path()));
@@ -339,7 +335,7 @@ impl Runner<'_> {
                     source,
                 }) => {
                     faults::point("after-place");
-                    dirs.insert(parent_dir(&plan.entries[i].dest));
+                    dirs.insert(plan.dest_parent(i));
                     out.committed.push(CommittedFile {
                         i,
                         written,
@@ -376,7 +372,7 @@ impl Runner<'_> {
             for file in std::mem::take(&mut part.committed) {
                 let err = Error::io(
                     Operation::Sync,
-                    parent_dir(&plan.entries[file.i].dest),
+                    plan.dest_parent(file.i),
                     clone_io(&e),
                 );
                 part.failed.push((file.i, file.written, err));
@@ -415,7 +411,7 @@ impl Runner<'_> {
         }
         for (i, written, e) in part.failed {
             self.progress.add_bytes(size(i).saturating_sub(written));
-            self.fail(i, &plan.entries[i], &e);
+            self.fail(i, &plan.entry(i), &e);
         }
         let mut source_dirs: BTreeSet<std::path::PathBuf> = BTreeSet::new();
         for file in part.committed {
@@ -424,7 +420,7 @@ impl Runner<'_> {
             self.notes.add(file.kept);
             self.note_placed(i, &file.path);
             self.methods.insert(file.method);
-            let entry = &plan.entries[i];
+            let entry = &plan.entry(i);
             if self.spec.kind == TransferKind::Move && !self.spec.all_or_nothing {
                 if !self.remove_source_deferred(i, entry, Some(file.source)) {
                     self.progress
@@ -454,11 +450,11 @@ impl Runner<'_> {
         let plan = self.plan;
         let mut moving = Vec::new();
         for &(i, _) in &batch.items {
-            match std::fs::symlink_metadata(&plan.entries[i].src) {
+            match std::fs::symlink_metadata(&plan.entry(i).src) {
                 Ok(meta) => moving.push((i, crate::os::FileStamp::of(&meta))),
                 Err(e) => {
-                    let err = Error::io(Operation::Inspect, &plan.entries[i].src, e);
-                    self.fail(i, &plan.entries[i], &err);
+                    let err = Error::io(Operation::Inspect, &plan.entry(i).src, e);
+                    self.fail(i, &plan.entry(i), &err);
                 }
             }
         }
@@ -468,7 +464,7 @@ impl Runner<'_> {
             .collect();
         if let Err(e) = self.record_all(&records) {
             for (i, _) in moving {
-                self.fail(i, &plan.entries[i], &e);
+                self.fail(i, &plan.entry(i), &e);
             }
             return;
         }
@@ -476,7 +472,7 @@ impl Runner<'_> {
         let mut copy_instead = Vec::new();
         let mut dirs: BTreeSet<&Path> = BTreeSet::new();
         for (i, stamp) in moving {
-            let entry = &plan.entries[i];
+            let entry = &plan.entry(i);
             let size = stamp.size * u64::from(matches!(entry.kind, EntryKind::File { .. }));
             let result = {
                 let place_hook = self.placing_hook(i);
@@ -493,8 +489,8 @@ impl Runner<'_> {
                 Ok(crate::atomic::Committed::Written { path, replaced }) => {
                     faults::point("after-move-rename");
                     self.count_landing(i, &path, replaced);
-                    dirs.insert(parent_dir(&entry.src));
-                    dirs.insert(parent_dir(&entry.dest));
+                    dirs.insert(plan.src_parent(i));
+                    dirs.insert(plan.dest_parent(i));
                     moved.push((i, path, size));
                 }
                 Ok(crate::atomic::Committed::Skipped) => {
@@ -541,7 +537,7 @@ impl Runner<'_> {
             self.file_finished(i, size, 0, true);
         }
         for i in copy_instead {
-            let entry = &plan.entries[i];
+            let entry = &plan.entry(i);
             let result = match &entry.kind {
                 EntryKind::File { size } => self.transfer_file(i, entry, *size),
                 EntryKind::Symlink { target } => self.transfer_symlink(i, entry, target),
@@ -567,7 +563,7 @@ impl Runner<'_> {
             std::collections::BTreeMap::new();
         for item in ready {
             by_dir
-                .entry(parent_dir(&self.plan.entries[item.0].dest))
+                .entry(self.plan.dest_parent(item.0))
                 .or_default()
                 .push(item);
         }
@@ -617,7 +613,7 @@ impl Runner<'_> {
         let mut runs: Vec<Vec<usize>> = Vec::new();
         let mut last_dir: Option<&Path> = None;
         for &(i, _) in items {
-            let dir = parent_dir(&self.plan.entries[i].dest);
+            let dir = self.plan.dest_parent(i);
             match runs.last_mut() {
                 Some(run) if last_dir == Some(dir) && run.len() < STAGE_RUN => run.push(i),
                 _ => runs.push(vec![i]),
@@ -648,7 +644,7 @@ impl Runner<'_> {
 
     /// Stages entry `i` (a small file).
     fn stage_one(&self, i: usize, buf: &mut [u8]) -> StageResult {
-        let entry = &self.plan.entries[i];
+        let entry = &self.plan.entry(i);
         if !self.control.checkpoint() {
             return (i, 0, Err(Error::cancelled(&entry.dest)));
         }

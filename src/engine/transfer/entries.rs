@@ -203,8 +203,8 @@ impl Runner<'_> {
     pub(super) fn tree_done(&mut self, i: usize, end: usize, earlier: bool) {
         let mut files = 0;
         let mut bytes = 0;
-        for j in i..end.min(self.plan.entries.len()) {
-            let entry = &self.plan.entries[j];
+        for j in i..end.min(self.plan.len()) {
+            let entry = &self.plan.entry(j);
             self.done.insert(j);
             if self.link_targets.contains(&j) {
                 self.placed.insert(j, entry.dest.clone());

@@ -225,16 +225,8 @@ pub fn run_job(
     };
 
     // The sweeper looks for leftovers wherever Ferry has written.
-    let dest_dirs: BTreeSet<&Path> = plan
-        .entries
-        .iter()
-        .map(|e| {
-            if e.is_dir() {
-                &e.dest
-            } else {
-                parent_dir(&e.dest)
-            }
-        })
+    let dest_dirs: BTreeSet<&Path> = (0..plan.len())
+        .map(|i| plan.folder_dest(i).unwrap_or_else(|| plan.dest_parent(i)))
         .collect();
     let mut early_warnings = Vec::new();
     if let Err(e) = known_dirs::remember_in(data_dir, dest_dirs) {
@@ -259,10 +251,8 @@ pub fn run_job(
         }
         early_warnings.push(e.cause());
     }
-    let link_targets = plan
-        .entries
-        .iter()
-        .filter_map(|e| match e.kind {
+    let link_targets = (0..plan.len())
+        .filter_map(|i| match plan.kind(i) {
             EntryKind::HardLink { first } => Some(first),
             _ => None,
         })
@@ -390,14 +380,12 @@ pub fn run_job(
 /// One past the last entry of the folder at entry `i` (its contents follow
 /// it in the plan); `i + 1` for anything else.
 pub(crate) fn subtree_end(plan: &JobPlan, i: usize) -> usize {
-    let top = &plan.entries[i];
-    if !top.is_dir() {
+    let Some(top) = plan.folder_dest(i) else {
         return i + 1;
-    }
-    plan.entries[i + 1..]
-        .iter()
-        .position(|e| !e.dest.starts_with(&top.dest))
-        .map_or(plan.entries.len(), |n| i + 1 + n)
+    };
+    (i + 1..plan.len())
+        .find(|&j| !plan.entry(j).dest.starts_with(top))
+        .unwrap_or(plan.len())
 }
 
 /// The error for a journal whose damage is not a torn last line.
@@ -522,7 +510,7 @@ impl Runner<'_> {
             on_temp: None,
             dest_free: self
                 .fresh_dirs
-                .contains(parent_dir(&self.plan.entries[i].dest)),
+                .contains(self.plan.dest_parent(i)),
             unnamed_temp: false,
             resume: None,
             on_durable: None,
@@ -559,7 +547,8 @@ impl Runner<'_> {
         let mut batch = batch::Batch::default();
         let mut renames = batch::Batch::default();
         let mut links = batch::Batch::default();
-        for (i, entry) in self.plan.entries.iter().enumerate() {
+        for (i, entry) in self.plan.iter().enumerate() {
+            let entry = &entry;
             if self.done.contains(&i) {
                 continue;
             }
@@ -707,7 +696,7 @@ impl Runner<'_> {
     /// Counts how a written entry `i` landed at `path`.
     fn count_landing(&mut self, i: usize, path: &Path, replaced: bool) {
         self.replaced += u64::from(replaced);
-        self.renamed += u64::from(path != self.plan.entries[i].dest);
+        self.renamed += u64::from(path != self.plan.entry(i).dest);
     }
 
     /// Journals entry `i` as done at `path` (with its hash, which also goes
@@ -752,7 +741,7 @@ impl Runner<'_> {
     fn manifest_for_earlier_run(&self, state: &JournalState, i: usize, path: &Path) {
         if self.manifest.is_none()
             || !matches!(
-                self.plan.entries.get(i).map(|e| &e.kind),
+                self.plan.get(i).map(|e| e.kind),
                 Some(EntryKind::File { .. } | EntryKind::HardLink { .. })
             )
         {
@@ -789,8 +778,8 @@ impl Runner<'_> {
             let _ = std::fs::remove_file(backup);
         }
         if self.spec.kind == super::job::TransferKind::Move {
-            for &i in state.done.keys() {
-                let entry = &self.plan.entries[i];
+            for i in state.done.iter() {
+                let entry = &self.plan.entry(i);
                 if !entry.is_dir() {
                     let opened = state.opened_source(i);
                     if !self.remove_source(i, entry, opened) {
@@ -805,7 +794,8 @@ impl Runner<'_> {
     /// removes the emptied source folders of a move.
     fn finish_folders(&mut self) {
         let moved = std::mem::take(&mut self.moved_trees);
-        for (i, entry) in self.plan.entries.iter().enumerate().rev() {
+        for (i, entry) in self.plan.iter().enumerate().rev() {
+            let entry = &entry;
             let EntryKind::Dir { meta } = &entry.kind else {
                 continue;
             };

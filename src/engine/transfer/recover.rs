@@ -11,7 +11,7 @@
 //! move then removes the source. Rollback never removes a file it cannot
 //! prove the job wrote.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -47,7 +47,7 @@ impl Runner<'_> {
         // Killed between the whole-folder rename and its record: the folder
         // is at its destination if it has the identity journaled before.
         for (&i, stamp) in &state.moving {
-            let Some(entry) = self.plan.entries.get(i) else {
+            let Some(entry) = self.plan.get(i) else {
                 continue;
             };
             if entry.is_dir()
@@ -59,9 +59,12 @@ impl Runner<'_> {
                 self.tree_done(i, end, true);
             }
         }
-        let mut done = state.done.clone();
-        for (i, entry) in self.plan.entries.iter().enumerate() {
-            if entry.is_dir() || done.contains_key(&i) || self.done.contains(&i) {
+        // Placed by the dead run but not journaled done: recognised by
+        // identity, journaled now.
+        let mut placed: Vec<(usize, PathBuf)> = Vec::new();
+        for (i, entry) in self.plan.iter().enumerate() {
+            let entry = &entry;
+            if entry.is_dir() || state.done.contains(i) || self.done.contains(&i) {
                 continue;
             }
             if let Some(path) = placed_by_dead_run(i, state, self.plan, self.spec.all_or_nothing) {
@@ -75,21 +78,28 @@ impl Runner<'_> {
                     },
                     false,
                 );
-                done.insert(i, (path, bytes));
+                self.progress.add_bytes(bytes);
+                placed.push((i, path));
             }
         }
         for &i in &state.dirs_created {
             self.done.insert(i);
         }
-        for (&i, (path, bytes)) in &done {
+        self.progress.add_bytes(state.done.bytes());
+        let plan = self.plan;
+        let journaled = state.done.iter().map(|i| {
+            let planned = plan.entry(i).dest;
+            (i, state.done.dest(i, &planned).unwrap_or(planned))
+        });
+        for (i, path) in journaled.chain(placed) {
+            let path = path.as_path();
             self.note_placed(i, path);
             self.manifest_for_earlier_run(state, i, path);
-            let entry = &self.plan.entries[i];
+            let entry = &self.plan.entry(i);
             if entry.is_dir() {
                 self.done.insert(i);
                 continue;
             }
-            self.progress.add_bytes(*bytes);
             let moved = !(self.spec.kind == TransferKind::Move
                 && !self.spec.all_or_nothing
                 && !state.sources_removed.contains(&i))
@@ -111,16 +121,16 @@ impl Runner<'_> {
     /// say why it starts over.
     fn pick_continuations(&mut self, state: &JournalState) {
         for (&i, &offset) in &state.partial {
-            if state.done.contains_key(&i) || offset == 0 {
+            if state.done.contains(i) || offset == 0 {
                 continue;
             }
-            let Some(entry) = self.plan.entries.get(i) else {
+            let Some(entry) = self.plan.get(i) else {
                 continue;
             };
             let Some(temp) = state.latest_temp(i) else {
                 continue;
             };
-            match can_continue(entry, temp, offset) {
+            match can_continue(&entry, temp, offset) {
                 Ok(()) => {
                     self.continuations.insert(
                         i,
@@ -194,7 +204,7 @@ fn placed_by_dead_run(
     plan: &JobPlan,
     all_or_nothing: bool,
 ) -> Option<PathBuf> {
-    let entry = &plan.entries[i];
+    let entry = &plan.entry(i);
     let want = state
         .latest_temp(i)
         .and_then(|t| t.file)
@@ -293,40 +303,55 @@ fn remove_dead_litter(
             touched.insert(parent_dir(&temp.path).to_path_buf());
         }
     }
-    // Wanted names per folder: temp stems and lock names of the entries.
-    let mut stems: BTreeSet<(&Path, OsString)> = BTreeSet::new();
-    let mut locks: BTreeMap<(&Path, OsString), &Path> = BTreeMap::new();
-    for (i, entry) in plan.entries.iter().enumerate() {
-        if entry.is_dir() || (!all && state.done.contains_key(&i)) {
-            continue;
-        }
-        let Some(name) = entry.dest.file_name() else {
-            continue;
-        };
-        let dir = parent_dir(&entry.dest);
-        stems.insert((dir, names::temp_stem_for(name)));
-        locks.insert((dir, names::lock_name(name)), &entry.dest);
-    }
-    let dirs: BTreeSet<&Path> = stems.iter().map(|(d, _)| *d).collect();
-    for dir in dirs {
+    // Litter in the entries' folders, found by name: temps and locks are
+    // listed first (there are few), then matched against the entries in
+    // one pass (a plan may hold millions: no map of every entry's names).
+    let wanted = |i: usize| !plan.is_dir(i) && (all || !state.done.contains(i));
+    let dirs: BTreeSet<&Path> = (0..plan.len())
+        .filter(|&i| wanted(i))
+        .map(|i| plan.dest_parent(i))
+        .collect();
+    let mut temps: HashMap<(&Path, OsString), Vec<PathBuf>> = HashMap::new();
+    let mut locks: HashMap<(&Path, OsString), Option<PathBuf>> = HashMap::new();
+    for &dir in &dirs {
         let Ok(read) = fs::read_dir(dir) else {
             continue;
         };
         for item in read.flatten() {
             let name = item.file_name();
-            if let Some(dest) = locks.get(&(dir, name.clone())) {
-                clear_stale_lock(dest);
-                continue;
+            if names::is_lock_name(&name) {
+                locks.insert((dir, name), None);
+            } else if let Some(stem) = names::temp_stem(&name) {
+                let path = item.path();
+                if !keep.contains(&path) {
+                    temps.entry((dir, stem.to_os_string())).or_default().push(path);
+                }
             }
-            let Some(stem) = names::temp_stem(&name) else {
-                continue;
-            };
-            if stems.contains(&(dir, stem.to_os_string()))
-                && !keep.contains(&item.path())
-                && remove_if_unlocked(&item.path(), None)
-            {
-                touched.insert(dir.to_path_buf());
-            }
+        }
+    }
+    if temps.is_empty() && locks.is_empty() {
+        return touched;
+    }
+    let mut found_temps = Vec::new();
+    for i in (0..plan.len()).filter(|&i| wanted(i)) {
+        let entry = plan.entry(i);
+        let Some(name) = entry.dest.file_name() else {
+            continue;
+        };
+        let dir = plan.dest_parent(i);
+        if let Some(paths) = temps.remove(&(dir, names::temp_stem_for(name))) {
+            found_temps.extend(paths);
+        }
+        if let Some(dest) = locks.get_mut(&(dir, names::lock_name(name))) {
+            *dest = Some(entry.dest.clone());
+        }
+    }
+    for dest in locks.into_values().flatten() {
+        clear_stale_lock(&dest);
+    }
+    for path in found_temps {
+        if remove_if_unlocked(&path, None) {
+            touched.insert(parent_dir(&path).to_path_buf());
         }
     }
     touched
@@ -409,7 +434,6 @@ pub fn roll_back(state: &JournalState) -> RollbackReport {
     let mut report = RollbackReport::default();
     let empty = JobPlan::default();
     let plan = state.plan.as_ref().unwrap_or(&empty);
-    let entries = &plan.entries[..];
     let mut touched = remove_dead_litter(plan, state, true, &BTreeSet::new());
     let mut remove = |path: &Path, report: &mut RollbackReport| match fs::remove_file(path) {
         Ok(()) => {
@@ -422,10 +446,11 @@ pub fn roll_back(state: &JournalState) -> RollbackReport {
     // Files it replaced come back from their oldest backup (a later one,
     // made by a resumed run, holds a version the job itself wrote).
     for (&i, backups) in &state.backups {
-        let Some(entry) = entries.get(i) else {
+        let Some(entry) = plan.get(i) else {
             continue;
         };
-        let dest = state.done.get(&i).map_or(&entry.dest, |(d, _)| d);
+        let dest = state.done.dest(i, &entry.dest).unwrap_or(entry.dest.clone());
+        let dest = &dest;
         let mut existing = backups
             .iter()
             // Journaled, then killed before the link was made: no backup.
@@ -451,13 +476,14 @@ pub fn roll_back(state: &JournalState) -> RollbackReport {
     // (after the backups are back: a resumed run may have replaced a file
     // the first run created, and its backup is then one of the job's).
     for (&i, temps) in &state.temps {
-        let Some(entry) = entries.get(i) else {
+        let Some(entry) = plan.get(i) else {
             continue;
         };
         if entry.is_dir() {
             continue;
         }
-        let done_at = state.done.get(&i).map(|(d, _)| d.as_path());
+        let done_at = state.done.dest(i, &entry.dest);
+        let done_at = done_at.as_deref();
         let places: Vec<&Path> = candidates(&entry.dest, state.placing.get(&i))
             .chain(done_at)
             .collect();
@@ -490,7 +516,7 @@ pub fn roll_back(state: &JournalState) -> RollbackReport {
         .copied()
         .collect();
     for &i in dirs.iter().rev() {
-        if let Some(entry) = entries.get(i)
+        if let Some(entry) = plan.get(i)
             && fs::remove_dir(&entry.dest).is_ok()
         {
             touched.insert(parent_dir(&entry.dest).to_path_buf());

@@ -40,7 +40,7 @@ impl Runner<'_> {
         let mut temps = Vec::new();
         let mut records = Vec::new();
         for i in batch.entries() {
-            let entry = &plan.entries[i];
+            let entry = &plan.entry(i);
             self.progress.set_current(Some(&entry.dest));
             let EntryKind::Symlink { target } = &entry.kind else {
                 continue;
@@ -63,7 +63,7 @@ impl Runner<'_> {
         if let Err(e) = self.record_all(&records) {
             for link in temps {
                 let _ = fs::remove_file(&link.temp);
-                self.fail(link.i, &plan.entries[link.i], &e);
+                self.fail(link.i, &plan.entry(link.i), &e);
             }
             return;
         }
@@ -77,7 +77,7 @@ impl Runner<'_> {
                 }
                 break;
             }
-            let entry = &plan.entries[link.i];
+            let entry = &plan.entry(link.i);
             let place_hook = self.placing_hook(link.i);
             let options = CommitOptions {
                 cancel: Some(self.control.cancel_flag()),
@@ -108,15 +108,15 @@ impl Runner<'_> {
             for (i, _, _) in placed {
                 let err = Error::io(
                     Operation::Sync,
-                    parent_dir(&plan.entries[i].dest),
+                    plan.dest_parent(i),
                     clone(&e),
                 );
-                self.fail(i, &plan.entries[i], &err);
+                self.fail(i, &plan.entry(i), &err);
             }
             return;
         }
         for (i, committed, source) in placed {
-            let entry = &plan.entries[i];
+            let entry = &plan.entry(i);
             if let Err(e) = self.finish_linked(i, entry, committed, Some(source)) {
                 self.fail(i, entry, &e);
             }
