@@ -138,6 +138,21 @@ fn expect(fs: Fs, c: &Capabilities) {
         assert!(c.refused_endings.is_empty(), "{c:?}");
     };
     assert!(c.flock, "flock works on every one of them (locally): {c:?}");
+    // Files without a name: the kernel's own filesystems, no FUSE one.
+    assert_eq!(
+        c.unnamed_files,
+        matches!(fs, Fs::Tmpfs | Fs::Btrfs),
+        "O_TMPFILE on {}: {c:?}",
+        fs.name()
+    );
+    // fusefat loses what is in a renamed folder (moves there go entry by
+    // entry); the others keep it.
+    assert_eq!(
+        c.folder_rename_keeps_contents,
+        fs != Fs::Fat32,
+        "folder renames on {}: {c:?}",
+        fs.name()
+    );
     match fs {
         Fs::Tmpfs | Fs::Btrfs => {
             let name = if fs == Fs::Tmpfs { "tmpfs" } else { "btrfs" };
