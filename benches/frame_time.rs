@@ -7,7 +7,12 @@
 //! policy so that 10,000 failures sit in the history, and times frames
 //! again. Prints medians, the 99th percentile and the worst frame.
 //!
+//! With `FERRY_FRAME_TREE` set to a folder (e.g. a million files made by
+//! `scripts/bench.sh million`), a third round copies that folder and times
+//! the frames while the window shows a job of that size.
+//!
 //! `cargo bench --bench frame_time`
+//! `FERRY_FRAME_TREE=/path/to/million cargo bench --bench frame_time`
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -44,9 +49,13 @@ fn make_tree(root: &Path) {
 
 /// Steps frames until the history holds `jobs` jobs (and a further second),
 /// returning each frame's duration.
-fn frames_until(harness: &mut Harness<'static, FerryApp>, jobs: usize) -> Vec<Duration> {
+fn frames_until(
+    harness: &mut Harness<'static, FerryApp>,
+    jobs: usize,
+    limit: Duration,
+) -> Vec<Duration> {
     let mut frames = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + limit;
     let mut settled: Option<Instant> = None;
     while Instant::now() < deadline {
         let started = Instant::now();
@@ -61,7 +70,7 @@ fn frames_until(harness: &mut Harness<'static, FerryApp>, jobs: usize) -> Vec<Du
         // A display refreshes at 60 Hz: step about that often.
         std::thread::sleep(Duration::from_millis(16));
     }
-    panic!("the copy did not finish in two minutes");
+    panic!("the copy did not finish in {limit:?}");
 }
 
 fn report(what: &str, frames: &mut [Duration]) {
@@ -82,25 +91,46 @@ fn main() {
     make_tree(&src);
     let dest = tmp.path().join("dest");
     fs::create_dir(&dest).unwrap();
-    let config = AppConfig::with_dirs(tmp.path().join("data"), &tmp.path().join("config")).unwrap();
+    let mut config =
+        AppConfig::with_dirs(tmp.path().join("data"), &tmp.path().join("config")).unwrap();
+    // The second round's 10,000 conflicts fail rather than wait for answers.
+    config.settings.transfer.conflict = ferry_engine::ConflictPolicy::Fail;
     let mut harness = Harness::builder()
         .with_size([1200.0, 900.0])
         .build_eframe(move |cc| FerryApp::new(cc, config));
 
-    for (round, label) in [
-        (1, "copying 10,000 files"),
-        (2, "10,000 failures in the history"),
-    ] {
+    let minutes = |m: u64| Duration::from_secs(60 * m);
+    let mut rounds = vec![
+        (
+            src.clone(),
+            dest.clone(),
+            "copying 10,000 files".to_owned(),
+            minutes(2),
+        ),
+        (
+            src,
+            dest,
+            "10,000 failures in the history".to_owned(),
+            minutes(2),
+        ),
+    ];
+    if let Some(big) = std::env::var_os("FERRY_FRAME_TREE").map(PathBuf::from) {
+        let big_dest = tmp.path().join("big");
+        fs::create_dir(&big_dest).unwrap();
+        let label = format!("copying {}", big.display());
+        rounds.push((big, big_dest, label, minutes(30)));
+    }
+    for (round, (from, to, label, limit)) in rounds.into_iter().enumerate() {
         let input = harness.input_mut();
         input.hovered_files.clear();
-        input.dropped_files.push(Arc::new(Dropped(src.clone())));
+        input.dropped_files.push(Arc::new(Dropped(from)));
         harness.step();
         harness
             .get_by_label("Destination:")
-            .set_text_value_accesskit(dest.to_str().unwrap());
+            .set_text_value_accesskit(to.to_str().unwrap());
         harness.step();
         harness.get_by_label("Start copy").click();
-        let mut frames = frames_until(&mut harness, round);
-        report(label, &mut frames);
+        let mut frames = frames_until(&mut harness, round + 1, limit);
+        report(&label, &mut frames);
     }
 }
