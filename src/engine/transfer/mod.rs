@@ -197,7 +197,9 @@ pub fn run_job(
             let err = damaged_journal(&state, data_dir);
             return failed_summary(vec![FileError::from_error(&spec.dest, &err)]);
         }
-        Some((journal, state)) => match state.plan.clone() {
+        // The plan moves out of the journal's state: a million entries are
+        // not held twice.
+        Some((journal, mut state)) => match state.plan.take() {
             Some(plan) => (journal, Some(state), plan),
             None => {
                 // The process died before its plan was durable: nothing was
@@ -225,9 +227,9 @@ pub fn run_job(
     };
 
     // The sweeper looks for leftovers wherever Ferry has written.
-    let dest_dirs: BTreeSet<&Path> = (0..plan.len())
-        .map(|i| plan.folder_dest(i).unwrap_or_else(|| plan.dest_parent(i)))
-        .collect();
+    let dest_dirs = distinct_folders(
+        (0..plan.len()).map(|i| plan.folder_dest(i).unwrap_or_else(|| plan.dest_parent(i))),
+    );
     let mut early_warnings = Vec::new();
     if let Err(e) = known_dirs::remember_in(data_dir, dest_dirs) {
         early_warnings.push(e.to_string());
@@ -375,6 +377,21 @@ pub fn run_job(
         warnings,
         ..summary
     }
+}
+
+/// The distinct folders among `folders`, which come grouped as a plan's
+/// entries do: a set built one by one, never a list of them all first (a
+/// plan may hold a million entries in a thousand folders).
+pub(super) fn distinct_folders<'p>(folders: impl Iterator<Item = &'p Path>) -> BTreeSet<&'p Path> {
+    let mut distinct = BTreeSet::new();
+    let mut last = None;
+    for folder in folders {
+        if last != Some(folder) {
+            distinct.insert(folder);
+            last = Some(folder);
+        }
+    }
+    distinct
 }
 
 /// One past the last entry of the folder at entry `i` (its contents follow

@@ -307,10 +307,11 @@ fn remove_dead_litter(
     // listed first (there are few), then matched against the entries in
     // one pass (a plan may hold millions: no map of every entry's names).
     let wanted = |i: usize| !plan.is_dir(i) && (all || !state.done.contains(i));
-    let dirs: BTreeSet<&Path> = (0..plan.len())
-        .filter(|&i| wanted(i))
-        .map(|i| plan.dest_parent(i))
-        .collect();
+    let dirs = super::distinct_folders(
+        (0..plan.len())
+            .filter(|&i| wanted(i))
+            .map(|i| plan.dest_parent(i)),
+    );
     let mut temps: HashMap<(&Path, OsString), Vec<PathBuf>> = HashMap::new();
     let mut locks: HashMap<(&Path, OsString), Option<PathBuf>> = HashMap::new();
     for &dir in &dirs {
