@@ -53,6 +53,9 @@ fn start_xvfb() -> (Reaped, String) {
                 "1280x800x24",
                 "-nolisten",
                 "tcp",
+                // No reset when the readiness probe below disconnects (a
+                // reset refuses the next client for a moment).
+                "-noreset",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -61,9 +64,14 @@ fn start_xvfb() -> (Reaped, String) {
             .expect("Xvfb could not be started");
         let mut xvfb = Reaped(xvfb);
         let deadline = Instant::now() + Duration::from_secs(10);
+        let display = format!(":{n}");
         while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return (xvfb, format!(":{n}"));
+            // Ready when a client gets an answer (its socket may exist a
+            // moment before it accepts one, under load).
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                && xdotool(&display, &["getdisplaygeometry"]).status.success()
+            {
+                return (xvfb, display);
             }
             if xvfb.0.try_wait().unwrap().is_some() {
                 break; // lost a race for the number: try another
@@ -93,8 +101,9 @@ fn wait_for_window(display: &str, ferry: &mut Reaped, log: &Path) -> String {
         }
         if let Some(status) = ferry.0.try_wait().unwrap() {
             panic!(
-                "ferry exited ({status}) before showing a window:\n{}",
-                fs::read_to_string(log).unwrap_or_default()
+                "ferry exited ({status}) before showing a window:\n{}\n{}",
+                fs::read_to_string(log).unwrap_or_default(),
+                fs::read_to_string(log.with_file_name("ferry.err")).unwrap_or_default()
             );
         }
         assert!(
