@@ -44,7 +44,10 @@ const BATCH_MIN_FILES: usize = 16;
 pub(super) const BATCH_FILE_MAX: u64 = 4 << 20;
 /// Files per batch at most (each holds an open, locked temp until it is
 /// committed, so the open-file limit caps it too: see [`batch_files`]).
-const BATCH_MAX_FILES: usize = 1024;
+/// The pipeline drains at the end of each batch, so fewer, larger batches
+/// are faster: 10,000 small files took 1.29× the time of `cp -r && sync
+/// -f` in batches of 1,024 and 1.17× in batches of 4,096 (medians of 6).
+const BATCH_MAX_FILES: usize = 4096;
 /// Bytes per batch (bounds the dirty data waiting for the flush).
 const BATCH_MAX_BYTES: u64 = 256 << 20;
 /// Threads staging a batch.
