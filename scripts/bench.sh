@@ -252,10 +252,11 @@ labels = {
     "tenk": "10,000 files of 0–1 KiB in 10 folders",
 }
 def short(cmd):
-    cmd = re.sub(r"^/usr/bin/time \S+ \S+ \S+ \S+ ", "", cmd)
+    cmd = re.sub(r"^/usr/bin/time( \S+){5} ", "", cmd)
     cmd = re.sub(r"/\S*/release/ferry", "ferry", cmd)
     cmd = re.sub(r"/\S*/bin/xcp", "xcp", cmd)
-    cmd = re.sub(r"/\S+/", "", cmd)
+    # Paths shown by their last part ("small/" stays "small/").
+    cmd = re.sub(r"(?:/[^\s/']+)+/([^\s/']+/?)", r"\1", cmd)
     if cmd.startswith("bash -c '"):
         cmd = cmd[len("bash -c '"):].rstrip("'")
     return cmd
