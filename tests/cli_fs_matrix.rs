@@ -45,14 +45,12 @@ use support::{
     MIB, Node, NodeKind, Sandbox, Tree, describe_status, pattern, snapshot, stderr_of, walk, write,
 };
 
-/// One test per filesystem for a check function `fn(Fs)`; a filesystem
-/// may carry attributes (`#[ignore = "…"]`).
+/// One test per filesystem for a check function `fn(Fs)`.
 macro_rules! matrix {
-    ($check:ident { $( $(#[$attr:meta])* $test:ident => $fs:expr ),* $(,)? }) => {
+    ($check:ident { $( $test:ident => $fs:expr ),* $(,)? }) => {
         mod $check {
             use super::*;
             $(
-                $(#[$attr])*
                 #[test]
                 fn $test() {
                     super::$check($fs)

@@ -624,18 +624,23 @@ impl JobPlan {
     /// Entry `i`, whole. Panics if there is no such entry.
     pub fn entry(&self, i: usize) -> Entry {
         let item = self.items[i];
-        let (src, dest) = match self.whole_paths(i, &item) {
-            Some((src, dest)) => (src.clone(), dest.clone()),
-            None => {
-                let folder = &self.folders[item.folder as usize];
-                let name = self.name(&item);
-                (folder.src.join(name), folder.dest.join(name))
-            }
+        let src = match self.whole_paths(i, &item) {
+            Some((src, _)) => src.clone(),
+            None => self.folders[item.folder as usize].src.join(self.name(&item)),
         };
         Entry {
             src,
-            dest,
+            dest: self.dest(i),
             kind: self.kind(i),
+        }
+    }
+
+    /// Where entry `i` goes (without making the rest of it whole).
+    pub fn dest(&self, i: usize) -> PathBuf {
+        let item = &self.items[i];
+        match self.whole_paths(i, item) {
+            Some((_, dest)) => dest.clone(),
+            None => self.folders[item.folder as usize].dest.join(self.name(item)),
         }
     }
 

@@ -401,7 +401,7 @@ pub(crate) fn subtree_end(plan: &JobPlan, i: usize) -> usize {
         return i + 1;
     };
     (i + 1..plan.len())
-        .find(|&j| !plan.entry(j).dest.starts_with(top))
+        .find(|&j| !plan.dest(j).starts_with(top))
         .unwrap_or(plan.len())
 }
 
@@ -713,7 +713,7 @@ impl Runner<'_> {
     /// Counts how a written entry `i` landed at `path`.
     fn count_landing(&mut self, i: usize, path: &Path, replaced: bool) {
         self.replaced += u64::from(replaced);
-        self.renamed += u64::from(path != self.plan.entry(i).dest);
+        self.renamed += u64::from(path != self.plan.dest(i));
     }
 
     /// Journals entry `i` as done at `path` (with its hash, which also goes

@@ -62,9 +62,8 @@ impl Runner<'_> {
         // Placed by the dead run but not journaled done: recognised by
         // identity, journaled now.
         let mut placed: Vec<(usize, PathBuf)> = Vec::new();
-        for (i, entry) in self.plan.iter().enumerate() {
-            let entry = &entry;
-            if entry.is_dir() || state.done.contains(i) || self.done.contains(&i) {
+        for i in 0..self.plan.len() {
+            if self.plan.is_dir(i) || state.done.contains(i) || self.done.contains(&i) {
                 continue;
             }
             if let Some(path) = placed_by_dead_run(i, state, self.plan, self.spec.all_or_nothing) {
@@ -88,22 +87,21 @@ impl Runner<'_> {
         self.progress.add_bytes(state.done.bytes());
         let plan = self.plan;
         let journaled = state.done.iter().map(|i| {
-            let planned = plan.entry(i).dest;
+            let planned = plan.dest(i);
             (i, state.done.dest(i, &planned).unwrap_or(planned))
         });
         for (i, path) in journaled.chain(placed) {
             let path = path.as_path();
             self.note_placed(i, path);
             self.manifest_for_earlier_run(state, i, path);
-            let entry = &self.plan.entry(i);
-            if entry.is_dir() {
+            if self.plan.is_dir(i) {
                 self.done.insert(i);
                 continue;
             }
             let moved = !(self.spec.kind == TransferKind::Move
                 && !self.spec.all_or_nothing
                 && !state.sources_removed.contains(&i))
-                || self.remove_source(i, entry, state.opened_source(i));
+                || self.remove_source(i, &self.plan.entry(i), state.opened_source(i));
             if moved {
                 self.progress.files_done.fetch_add(1, Ordering::Relaxed);
                 self.previously_done += 1;
@@ -335,16 +333,16 @@ fn remove_dead_litter(
     }
     let mut found_temps = Vec::new();
     for i in (0..plan.len()).filter(|&i| wanted(i)) {
-        let entry = plan.entry(i);
-        let Some(name) = entry.dest.file_name() else {
+        let dest = plan.dest(i);
+        let Some(name) = dest.file_name() else {
             continue;
         };
         let dir = plan.dest_parent(i);
         if let Some(paths) = temps.remove(&(dir, names::temp_stem_for(name))) {
             found_temps.extend(paths);
         }
-        if let Some(dest) = locks.get_mut(&(dir, names::lock_name(name))) {
-            *dest = Some(entry.dest.clone());
+        if let Some(lock_for) = locks.get_mut(&(dir, names::lock_name(name))) {
+            *lock_for = Some(dest.clone());
         }
     }
     for dest in locks.into_values().flatten() {
