@@ -49,6 +49,7 @@ use super::error::{Error, ErrorKind, Operation, Result};
 use super::lock::{self, DestinationLock, LockMode, Wait};
 use super::names;
 use super::os;
+use super::os::path::parent_dir;
 
 use super::caps::Traits;
 pub use super::job::ConflictPolicy;
@@ -586,14 +587,6 @@ fn commit_temp_name(
         let _ = fs::remove_file(temp);
     }
     result
-}
-
-/// The directory holding `path` (`.` for a bare name).
-pub fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
 }
 
 impl Write for AtomicFile {

@@ -171,7 +171,7 @@ fn dest_state(cache: &caps::ProbeCache, path: &Path) -> DestState {
         },
         Ok(_) => DestState::File,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let parent = super::atomic::parent_dir(path);
+            let parent = super::os::path::parent_dir(path);
             if fs::metadata(parent).is_ok_and(|m| m.is_dir()) {
                 DestState::Missing
             } else {

@@ -680,7 +680,7 @@ impl JobPlan {
     pub fn dest_parent(&self, i: usize) -> &Path {
         let item = &self.items[i];
         match self.whole_paths(i, item) {
-            Some((_, dest)) => crate::atomic::parent_dir(dest),
+            Some((_, dest)) => crate::os::path::parent_dir(dest),
             None => &self.folders[item.folder as usize].dest,
         }
     }
@@ -701,7 +701,7 @@ impl JobPlan {
     pub fn src_parent(&self, i: usize) -> &Path {
         let item = &self.items[i];
         match self.whole_paths(i, item) {
-            Some((src, _)) => crate::atomic::parent_dir(src),
+            Some((src, _)) => crate::os::path::parent_dir(src),
             None => &self.folders[item.folder as usize].src,
         }
     }

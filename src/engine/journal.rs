@@ -681,7 +681,7 @@ impl Journal {
     /// Removes the journal: the job is over.
     pub fn remove(self) -> Result<()> {
         fs::remove_file(&self.path).map_err(|e| Error::io(Operation::Remove, &self.path, e))?;
-        let dir = super::atomic::parent_dir(&self.path);
+        let dir = super::os::path::parent_dir(&self.path);
         os::sync_dir(dir).map_err(|e| Error::io(Operation::Sync, dir, e))
     }
 

@@ -24,7 +24,8 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::atomic::{AtomicFile, CommitOptions, parent_dir};
+use super::atomic::{AtomicFile, CommitOptions};
+use super::os::path::parent_dir;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::job::ConflictPolicy;
 

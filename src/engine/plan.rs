@@ -316,7 +316,7 @@ fn destination_directory(source_count: usize, dest: &Path) -> Result<Option<Path
     if source_count > 1 || names_a_dir {
         return Err(missing_folder(dest));
     }
-    let parent = super::atomic::parent_dir(dest);
+    let parent = super::os::path::parent_dir(dest);
     match fs::metadata(parent) {
         Ok(meta) if meta.is_dir() => Ok(None),
         Ok(_) => Err(invalid(parent, "the destination's parent is not a folder")),
@@ -354,7 +354,7 @@ fn check_not_inside(source: &Path, target: &Path) -> Result<(), Error> {
     let Ok(source) = fs::canonicalize(source) else {
         return Ok(());
     };
-    let parent = super::atomic::parent_dir(target);
+    let parent = super::os::path::parent_dir(target);
     let Ok(parent) = fs::canonicalize(parent) else {
         return Ok(());
     };

@@ -19,6 +19,22 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The directory holding `path` (`.` for a bare name).
+///
+/// ```
+/// use ferry_engine::os::path::parent_dir;
+/// use std::path::Path;
+///
+/// assert_eq!(parent_dir(Path::new("a/b.txt")), Path::new("a"));
+/// assert_eq!(parent_dir(Path::new("b.txt")), Path::new("."));
+/// ```
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// A path as it is written down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

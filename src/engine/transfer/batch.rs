@@ -31,7 +31,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Runner;
-use crate::atomic::parent_dir;
+use crate::os::path::parent_dir;
 use crate::copy::{CHUNK_SIZE, CopyOptions, FileOutcome, Staged, StagedFile, stage_file};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::job::{EntryKind, TransferKind};

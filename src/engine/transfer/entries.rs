@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use super::Runner;
-use crate::atomic::{self, CommitOptions, Committed, parent_dir};
+use crate::atomic::{self, CommitOptions, Committed};
+use crate::os::path::parent_dir;
 use crate::copy::{CopyMethod, CopyOptions, FileOutcome, TempInfo, copy_file};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::job::{Entry, EntryKind, TransferKind};

@@ -41,7 +41,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use super::atomic::parent_dir;
+use super::os::path::parent_dir;
 use super::caps::{self, Traits};
 use super::control::Control;
 use super::copy::{Continue, CopyMethod, CopyOptions};

@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering;
 
 use super::Runner;
 use super::entries::candidates;
-use crate::atomic::parent_dir;
+use crate::os::path::parent_dir;
 use crate::copy::Continue;
 use crate::error::{Error, Operation};
 use crate::job::{EntryKind, JobPlan, TransferKind};

@@ -40,7 +40,7 @@ impl Runner<'_> {
             ));
         }
         if self.traits.fold_case {
-            let dir = crate::atomic::parent_dir(&entry.dest).to_path_buf();
+            let dir = crate::os::path::parent_dir(&entry.dest).to_path_buf();
             let folded = names::fold_case(name);
             match self.names_seen.get(&(dir.clone(), folded.clone())) {
                 Some(first) if first != name => {

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::Runner;
 use super::batch::Batch;
-use crate::atomic::{self, CommitOptions, Committed, parent_dir};
+use crate::atomic::{self, CommitOptions, Committed};
+use crate::os::path::parent_dir;
 use crate::error::{Error, Operation, Result};
 use crate::job::{EntryKind, TransferKind};
 use crate::journal::Record;
