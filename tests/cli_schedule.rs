@@ -435,3 +435,19 @@ fn the_timers_sweep_honours_consent_and_is_logged_as_scheduled() {
     assert!(out.contains("No scheduled sweep is due yet"), "{out}");
     assert_eq!(log_lines(&without.data_dir()).len(), 1);
 }
+
+/// A schedule set long ago: installing the timer says a sweep is due now,
+/// not that the next one is due at a time already past.
+#[test]
+fn install_says_an_overdue_sweep_is_due_now() {
+    let (home, _, _) = scheduled_sandbox("every 1m", false);
+    fs::create_dir_all(home.data_dir()).unwrap();
+    fs::write(
+        home.data_dir().join("sweep-schedule.json"),
+        r#"{"schedule":"every 1m","since":"2020-01-01T00:00:00.000000000Z"}"#,
+    )
+    .unwrap();
+    let out = ok(&home.ferry(&["schedule", "install"]), "install");
+    assert!(out.contains("A scheduled sweep is due now"), "{out}");
+    assert!(!out.contains("The next scheduled sweep is due at"), "{out}");
+}

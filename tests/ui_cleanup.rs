@@ -290,6 +290,29 @@ fn a_missing_folder_is_refused_by_the_engine_and_marked_beside_it() {
 }
 
 #[test]
+fn revert_forgets_a_refused_save() {
+    let fx = Fixture::new();
+    let mut h = harness(fx.config(), WINDOW);
+    click(&mut h, "Settings");
+    let missing = fx.path("unplugged-drive");
+    set_text(&mut h, "or type one:", missing.to_str().unwrap());
+    click(&mut h, "Add this folder");
+    click(&mut h, "Save settings");
+    step_until(&mut h, "the engine's answer", 10, |h| {
+        !h.state().model().settings_pending && !h.state().model().settings_rejected.is_empty()
+    });
+    h.run_steps(2);
+    assert!(has_label(&h, "cannot be used"));
+    click(&mut h, "Revert");
+    h.run_steps(2);
+    // Back to the settings in force: nothing refused is shown beside the
+    // fields or above Save any more (the notice of the refusal stays).
+    assert!(has_label(&h, "All changes are saved."));
+    assert!(!has_label(&h, "(not saved)"), "the refusal outlived Revert");
+    assert!(!has_label(&h, "Not saved"), "the refusal outlived Revert");
+}
+
+#[test]
 fn zero_workers_is_an_error_beside_the_field_not_one() {
     let fx = Fixture::new();
     let mut h = harness(fx.config(), WINDOW);
@@ -556,4 +579,88 @@ fn the_chart_keeps_leftovers_across_a_restart() {
     // The orphans' status is the engine's.
     let scan = again.state().model().scan.clone().unwrap();
     assert!(scan.entries.iter().all(|e| e.status != Status::Active));
+}
+
+#[test]
+fn settings_show_the_scheduled_sweep_that_just_ran() {
+    use ferry_engine::{TimerHost, TimerPlace};
+
+    let fx = Fixture::new();
+    let sweep = fx.path("sweep");
+    write(&sweep.join(ORPHAN), 5000);
+    // The schedule was set 57 s ago (as recorded in the data folder), so
+    // the window's own timer sweeps about 3 s after it starts: after
+    // Settings first showed the timer's status.
+    fs::create_dir_all(fx.path("data")).unwrap();
+    let since = std::time::SystemTime::now() - Duration::from_secs(57);
+    fs::write(
+        fx.path("data/sweep-schedule.json"),
+        format!(
+            r#"{{"schedule":"every 1m","since":"{}"}}"#,
+            humantime::format_rfc3339_nanos(since)
+        ),
+    )
+    .unwrap();
+    let home = fx.path("home");
+    fs::create_dir(&home).unwrap();
+    let host = TimerHost {
+        place: TimerPlace {
+            home: home.clone(),
+            config_home: Some(home.join("config")),
+            ferry_config_dir: fx.path("config"),
+        },
+        program: fx.path("ferry-program"),
+        env: vec![],
+    };
+    let mut config = fx.quick_config().with_timer(Some(host));
+    config.settings.sweep.schedule = Schedule::Every(Duration::from_secs(60));
+    let mut h = harness(config, WINDOW);
+    click(&mut h, "Settings");
+    step_until(&mut h, "the timer's status", 10, |h| {
+        has_label(h, "No scheduled sweep has run yet.")
+    });
+    assert!(sweep.join(ORPHAN).exists(), "swept too early for this test");
+    step_until(&mut h, "the scheduled sweep", 20, |h| {
+        !sweep.join(ORPHAN).exists()
+    });
+    // What Settings says of the last scheduled sweep follows the sweep
+    // without a restart (it was read only at start-up).
+    step_until(&mut h, "Settings to show the sweep", 10, |h| {
+        has_label(h, "Last scheduled sweep:") && has_label(h, "removed 1 file")
+    });
+}
+
+#[test]
+fn a_chosen_file_kept_by_the_sweep_is_named_in_its_notice() {
+    let fx = Fixture::new();
+    let sweep = fx.path("sweep");
+    let second = ".clip.mov.00112233445566ff.ferry-part";
+    write(&sweep.join(ORPHAN), 5000);
+    write(&sweep.join(second), 3000);
+    let mut h = harness(fx.quick_config(), WINDOW);
+    click(&mut h, "Cleanup");
+    rescan_until(&mut h, "both orphans to be old enough", |h| {
+        removable(h, ORPHAN) && removable(h, second)
+    });
+    for name in [ORPHAN, second] {
+        h.get_by_label(&format!("Select {name}")).click();
+        h.run_steps(2);
+    }
+    click(&mut h, "Sweep selected (2)");
+    // A writer takes the second one while the confirmation is open.
+    let held = fs::File::open(sweep.join(second)).unwrap();
+    held.lock().unwrap();
+    click(&mut h, "Remove 2 files");
+    step_until(&mut h, "the sweep's notice", 20, |h| {
+        has_label(h, "Sweep: removed 1 file")
+    });
+    assert!(!sweep.join(ORPHAN).exists());
+    assert!(sweep.join(second).exists(), "a locked temp was removed");
+    // The notice says which chosen file stayed, and why.
+    assert!(
+        has_label(&h, "Kept 1 file:"),
+        "the kept file goes unmentioned"
+    );
+    assert!(has_label(&h, second));
+    drop(held);
 }

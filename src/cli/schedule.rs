@@ -200,8 +200,17 @@ fn install(place: TimerPlace) -> ExitCode {
     for note in &installed.notes {
         let _ = writeln!(out, "Note: {note}.");
     }
-    if let Some(due) = scheduler.next_due(SystemTime::now()) {
-        let _ = writeln!(out, "The next scheduled sweep is due at {}.", time(due));
+    let now = SystemTime::now();
+    if let Some(due) = scheduler.next_due(now) {
+        if due <= now {
+            let _ = writeln!(
+                out,
+                "A scheduled sweep is due now (it was due at {}): the timer's next run sweeps.",
+                time(due)
+            );
+        } else {
+            let _ = writeln!(out, "The next scheduled sweep is due at {}.", time(due));
+        }
     }
     let _ = writeln!(out, "{}", what_it_removes(&settings));
     print!("{out}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use eframe::egui::{self, RichText};
 
 use ferry_engine::{
-    Command, ConflictPolicy, Engine, EngineConfig, Event, Settings, SweepScope, Target,
+    Command, ConflictPolicy, Engine, EngineConfig, Event, Settings, SweepScope, Target, Trigger,
 };
 
 use super::cleanup::{self, CleanupView, Summary, cleanup_ui};
@@ -249,6 +249,13 @@ impl FerryApp {
         while let Ok(event) = self.engine.events().try_recv() {
             let unfinished = matches!(event, Event::Unfinished(_));
             let settings_saved = matches!(event, Event::SettingsSaved(_));
+            // A scheduled sweep is what Settings reports as the last one.
+            if matches!(&event, Event::SweepFinished(r) if r.trigger == Trigger::Scheduled)
+                && !self.model.timer_pending
+            {
+                self.engine.send(Command::TimerStatus);
+                self.model.timer_pending = true;
+            }
             match &event {
                 Event::Planned { id, .. } => self.new_job.accepted(*id),
                 Event::Finished { id, summary } => {

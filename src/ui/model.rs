@@ -491,6 +491,28 @@ fn notify_finished(job: &FinishedJob, notices: &mut Notices) {
     }
 }
 
+/// For a sweep of files a person chose (no folders walked): the chosen
+/// files that were rightly kept, and why, so none goes unmentioned.
+fn kept_of_chosen(report: &SweepReport) -> String {
+    if !report.roots.is_empty() || report.skipped.is_empty() {
+        return String::new();
+    }
+    let why: Vec<String> = report
+        .skipped
+        .iter()
+        .filter(|s| !s.reason.is_failure())
+        .map(|s| format!("{} ({})", s.path.display(), s.reason))
+        .collect();
+    if why.is_empty() {
+        return String::new();
+    }
+    format!(
+        " Kept {}: {}.",
+        format::count(why.len() as u64, "file", "files"),
+        why.join("; ")
+    )
+}
+
 fn notify_swept(report: &SweepReport, notices: &mut Notices) {
     let removed = report.removed.len() as u64;
     let failures = report.failures();
@@ -516,7 +538,7 @@ fn notify_swept(report: &SweepReport, notices: &mut Notices) {
             why.join("; ")
         ));
     } else if report.trigger == Trigger::Manual || removed > 0 {
-        notices.info(text);
+        notices.info(format!("{text}{}", kept_of_chosen(report)));
     }
     for warning in &report.warnings {
         notices.warning(warning.clone());

@@ -354,11 +354,13 @@ struct Refusal {
 
 impl Refusal {
     fn new(model: &Model, form: &SettingsForm) -> Self {
-        let roots = form
-            .sent
-            .as_ref()
-            .map_or(&form.roots, |s| &s.sweep.roots)
-            .clone();
+        // A form not sent (fresh, or reverted) has nothing refused.
+        let Some(sent) = &form.sent else {
+            return Self {
+                problems: Vec::new(),
+            };
+        };
+        let roots = sent.sweep.roots.clone();
         Self {
             problems: model
                 .settings_rejected
