@@ -620,7 +620,7 @@ fn settings_show_the_scheduled_sweep_that_just_ran() {
         has_label(h, "No scheduled sweep has run yet.")
     });
     assert!(sweep.join(ORPHAN).exists(), "swept too early for this test");
-    step_until(&mut h, "the scheduled sweep", 20, |h| {
+    step_until(&mut h, "the scheduled sweep", 20, |_| {
         !sweep.join(ORPHAN).exists()
     });
     // What Settings says of the last scheduled sweep follows the sweep
