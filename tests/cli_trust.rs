@@ -434,6 +434,125 @@ fn a_torn_journal_then_a_killed_resume_then_rollback_restores_the_destination() 
     assert!(job_ids(&data).is_empty());
 }
 
+/// Tears the journal's real last record: cuts `bytes` off its end (a crash
+/// in the middle of writing it would leave the same).
+fn tear_last_record(journal: &Path, bytes: u64) {
+    let len = fs::metadata(journal).unwrap().len();
+    let text = fs::read(journal).unwrap();
+    let last_start = text[..text.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1) as u64;
+    let cut = bytes.min(len - last_start - 1).max(1);
+    File::options()
+        .write(true)
+        .open(journal)
+        .unwrap()
+        .set_len(len - cut)
+        .unwrap();
+}
+
+/// The review's three cases, each with the journal's real last record torn
+/// after the kill: the act it described happened, but its record is gone.
+/// Rollback must still leave the destination exactly as it was, with no
+/// Ferry files, or refuse and keep the journal; never report success over
+/// a changed destination.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn rollback_after_a_torn_last_record_leaves_the_destination_as_it_was() {
+    // (existing destination?, crash point, bytes torn off the last record)
+    let cases = [
+        (true, "after-place:1", 1),
+        (true, "after-place:1", 40),
+        (false, "after-place:1", 1),
+        (false, "after-place:1", 40),
+        (true, "after-backup:1", 20),
+        (true, "after-backup:1", 1),
+    ];
+    for (existing, point, torn) in cases {
+        for resume_first in [false, true] {
+            let what = format!(
+                "existing {existing}, killed at {point}, {torn} bytes torn, resume first {resume_first}"
+            );
+            let tmp = tempfile::tempdir().unwrap();
+            let src = tmp.path().join("src");
+            let dst = tmp.path().join("dst");
+            fs::create_dir_all(&src).unwrap();
+            fs::create_dir_all(&dst).unwrap();
+            fs::write(src.join("a"), b"new contents").unwrap();
+            if existing {
+                fs::write(dst.join("a"), b"old").unwrap();
+            }
+            fs::write(dst.join("unrelated"), b"unrelated").unwrap();
+            let before = contents(&dst);
+            let data = tmp.path().join("data");
+            run_killed_at(
+                ferry(&data)
+                    .args(["copy", "--all-or-nothing", "--on-conflict", "overwrite"])
+                    .arg(src.join("a"))
+                    .arg(&dst),
+                point,
+            );
+            tear_last_record(&journal_file(&data), torn);
+            let id = job_ids(&data).remove(0);
+            if resume_first {
+                // The resume finishes the job: the file is the new one, the
+                // rest as it was, and no Ferry file is left (no backup).
+                let out = run(ferry(&data).arg("resume").arg(&id));
+                assert!(out.status.success(), "{what}: {}", stderr(&out));
+                assert!(job_ids(&data).is_empty(), "{what}");
+                assert_eq!(fs::read(dst.join("a")).unwrap(), b"new contents", "{what}");
+                assert_eq!(fs::read(dst.join("unrelated")).unwrap(), b"unrelated");
+                assert!(leftovers(&dst).is_empty(), "{what}: {:?}", leftovers(&dst));
+                continue;
+            }
+            {
+                let out = run(ferry(&data).arg("rollback").arg(&id));
+                if !out.status.success() {
+                    // Refusing is allowed; then the journal is kept.
+                    assert!(!job_ids(&data).is_empty(), "{what}: journal lost");
+                    continue;
+                }
+            }
+            assert_same(&before, &contents(&dst), &what);
+            assert!(leftovers(&dst).is_empty(), "{what}: {:?}", leftovers(&dst));
+        }
+    }
+}
+
+/// The recipe with a real tear: an all-or-nothing overwrite of many
+/// files killed in its batches, the last record torn, a resume killed in
+/// turn, then rollback.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_really_torn_journal_then_a_killed_resume_then_rollback_restores_the_destination() {
+    for torn in [1, 40] {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        many_files(&src, 60, 3);
+        let dst = tmp.path().join("dst");
+        existing_tree(&dst);
+        let before = contents(&dst);
+        let data = tmp.path().join("data");
+        let job = |cmd: &mut Command| {
+            cmd.args(["copy", "--all-or-nothing", "--on-conflict", "overwrite"])
+                .arg(&src)
+                .arg(&dst);
+        };
+        let mut first = ferry(&data);
+        job(&mut first);
+        run_killed_at(&mut first, "after-place:15");
+        tear_last_record(&journal_file(&data), torn);
+        let id = job_ids(&data).remove(0);
+        run_killed_at(ferry(&data).arg("resume").arg(&id), "after-place:12");
+        let out = run(ferry(&data).arg("rollback").arg(&id));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_same(&before, &contents(&dst), "the destination is as it was");
+        assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
+        assert!(job_ids(&data).is_empty());
+    }
+}
+
 #[cfg(feature = "fault-injection")]
 #[test]
 fn a_damaged_journal_is_never_deleted_by_rollback() {

@@ -1307,7 +1307,7 @@ fn run_work(item: Work, data_dir: &std::path::Path) -> JobSummary {
                 state,
             } => {
                 let started = Instant::now();
-                let report = roll_back(&state);
+                let report = roll_back(state);
                 let mut warnings = report.messages();
                 // A journal that cannot be trusted, or a rollback that did
                 // not finish, keeps the journal: nothing is forgotten.

@@ -44,6 +44,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -376,6 +377,9 @@ pub struct JournalState {
     pub good_len: u64,
     /// Whether the journal has per-line checksums (older ones do not).
     pub checksummed: bool,
+    /// When the journal was made (its file's creation time, where the
+    /// filesystem keeps one): nothing the job did is older.
+    pub started: Option<SystemTime>,
 }
 
 impl JournalState {
@@ -433,10 +437,11 @@ impl JournalState {
             trust: Trust::Whole,
             good_len: 0,
             checksummed: true,
+            started: None,
         }
     }
 
-    fn apply(&mut self, record: Record) {
+    pub(crate) fn apply(&mut self, record: Record) {
         match record {
             Record::Job { .. } => {}
             Record::PlanPart { entries } => {
@@ -693,6 +698,7 @@ impl Journal {
     /// Reads a journal keeping `detail` of its finished entries.
     pub fn read_with(path: &Path, detail: Detail) -> Result<JournalState> {
         let file = File::open(path).map_err(|e| Error::io(Operation::ReadState, path, e))?;
+        let started = file.metadata().and_then(|m| m.created()).ok();
         let corrupt = |detail: &str| {
             Error::new(
                 ErrorKind::InvalidInput,
@@ -757,6 +763,7 @@ impl Journal {
             }
         }
         let mut state = state.ok_or_else(|| corrupt("the journal is empty"))?;
+        state.started = started;
         if damaged_at.is_some() && state.trust == Trust::Whole {
             state.trust = Trust::TornTail;
         }

@@ -160,6 +160,34 @@ pub fn temp_stem_for(dest_name: &OsStr) -> OsString {
     truncate(dest_name, room).to_os_string()
 }
 
+/// The part of a backup name that comes from its destination's name, as
+/// [`temp_stem`] for temps.
+///
+/// ```
+/// use ferry_engine::names;
+/// use std::ffi::OsStr;
+///
+/// let backup = names::backup_name(OsStr::new("a.txt"), 7);
+/// assert_eq!(names::backup_stem(&backup), Some(names::backup_stem_for(OsStr::new("a.txt")).as_os_str()));
+/// assert_eq!(names::backup_stem(OsStr::new("a.txt")), None);
+/// ```
+pub fn backup_stem(backup: &OsStr) -> Option<&OsStr> {
+    if !is_backup_name(backup) {
+        return None;
+    }
+    let bytes = backup.as_encoded_bytes();
+    let end = bytes.len() - BACKUP_SUFFIX.len() - RANDOM_HEX_DIGITS - 1;
+    // SAFETY: the cut points are next to ASCII '.' characters.
+    Some(unsafe { OsStr::from_encoded_bytes_unchecked(&bytes[1..end]) })
+}
+
+/// What [`backup_stem`] returns for the backups of a destination named
+/// `dest_name`.
+pub fn backup_stem_for(dest_name: &OsStr) -> OsString {
+    let room = NAME_MAX - 1 - (1 + RANDOM_HEX_DIGITS + BACKUP_SUFFIX.len());
+    truncate(dest_name, room).to_os_string()
+}
+
 /// Whether `name` has the shape of a Ferry destination lock name.
 pub fn is_lock_name(name: &OsStr) -> bool {
     let bytes = name.as_encoded_bytes();

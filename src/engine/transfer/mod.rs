@@ -192,7 +192,7 @@ pub fn run_job(
         ..JobSummary::empty(JobOutcome::Failed)
     };
 
-    let (journal, state, plan) = match resume {
+    let (journal, mut state, plan) = match resume {
         Some((_, state)) if matches!(state.trust, Trust::Damaged { .. }) => {
             let err = damaged_journal(&state, data_dir);
             return failed_summary(vec![FileError::from_error(&spec.dest, &err)]);
@@ -300,7 +300,18 @@ pub fn run_job(
                 .push(format!("no checksum manifest will be written: {e}")),
         }
     }
-    if let Some(state) = &state {
+    if let Some(state) = &mut state {
+        // A torn last record may hide an act that was done: journal what
+        // is found of it before anything else happens.
+        if state.trust == Trust::TornTail {
+            let found = recover::unjournaled(&plan, state);
+            if !found.is_empty() {
+                if let Err(e) = runner.record_all(&found) {
+                    runner.warnings.push(e.to_string());
+                }
+                found.into_iter().for_each(|r| state.apply(r));
+            }
+        }
         runner.take_over_answers(state);
         runner.take_over(state);
     }
@@ -313,7 +324,7 @@ pub fn run_job(
     let mut keep_journal = false;
     let outcome = if spec.all_or_nothing && (cancelled || !runner.failed.is_empty()) {
         if let Some(state) = runner.journal_state() {
-            let report = roll_back(&state);
+            let report = roll_back(state);
             keep_journal = !report.complete();
             runner.warnings.extend(report.messages());
         }

@@ -356,6 +356,101 @@ fn remove_dead_litter(
     touched
 }
 
+/// Acts of a dead run whose records were lost, as the records they would
+/// have been. Every act is journaled before it is done, so a crash leaves
+/// at most a torn record of an act not yet done; but a journal whose real
+/// last record was cut off (damaged in any other way) hides an act that
+/// was done. Such acts are found by name and proven by time and contents:
+///
+/// - a backup (`.<name>.<hex>.ferry-backup`) of a planned destination that
+///   the journal does not list, linked since the job started (making the
+///   link changed the file's status-change time): a `Backup` record;
+/// - the planned destination of an unfinished file entry that no journaled
+///   identity explains and no backup is kept for, changed since the job
+///   started and holding exactly its source's bytes and time: the job's
+///   copy, as a `Temp` record of its identity (`existed: false`). Counting
+///   it the job's loses nothing: its source holds the same bytes.
+///
+/// Finds nothing where the journal's creation time is unknown.
+pub(super) fn unjournaled(plan: &JobPlan, state: &JournalState) -> Vec<Record> {
+    let Some(started) = state.started else {
+        return Vec::new();
+    };
+    let since = |meta: &fs::Metadata| {
+        let ctime = FileStamp::of(meta).ctime_ns;
+        let started = started
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        ctime != 0 && ctime >= started
+    };
+    let journaled: BTreeSet<&PathBuf> = state.backups.values().flatten().collect();
+    let files = |i: &usize| matches!(plan.kind(*i), EntryKind::File { .. });
+    let dirs = super::distinct_folders(
+        (0..plan.len())
+            .filter(files)
+            .map(|i| plan.dest_parent(i)),
+    );
+    let mut backups: HashMap<(&Path, OsString), Vec<(i64, PathBuf)>> = HashMap::new();
+    for &dir in &dirs {
+        let Ok(read) = fs::read_dir(dir) else {
+            continue;
+        };
+        for item in read.flatten() {
+            let name = item.file_name();
+            let Some(stem) = names::backup_stem(&name) else {
+                continue;
+            };
+            let path = item.path();
+            if journaled.contains(&path) {
+                continue;
+            }
+            if let Ok(meta) = fs::symlink_metadata(&path)
+                && meta.is_file()
+                && since(&meta)
+            {
+                backups
+                    .entry((dir, stem.to_os_string()))
+                    .or_default()
+                    .push((FileStamp::of(&meta).ctime_ns, path));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for i in (0..plan.len()).filter(files) {
+        let dest = plan.dest(i);
+        let Some(name) = dest.file_name() else {
+            continue;
+        };
+        let key = (plan.dest_parent(i), names::backup_stem_for(name));
+        if let Some(mut paths) = backups.remove(&key) {
+            paths.sort();
+            found.extend(paths.into_iter().map(|(_, path)| Record::Backup { i, path }));
+            continue;
+        }
+        if state.done.contains(i) || state.backups.contains_key(&i) {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(&dest) else {
+            continue;
+        };
+        let explained = state
+            .temps
+            .get(&i)
+            .is_some_and(|temps| temps.iter().any(|t| t.file.is_some_and(|id| id.same_file(&meta))));
+        if meta.is_file() && !explained && since(&meta) && same_contents(&plan.entry(i).src, &dest)
+        {
+            found.push(Record::Temp {
+                i,
+                path: dest.clone(),
+                existed: false,
+                file: Some(FileStamp::of(&meta)),
+                source: None,
+            });
+        }
+    }
+    found
+}
+
 /// Removes the regular file at `path` if no live process holds its lock
 /// (and, given `identity`, only if it is still that file).
 fn remove_if_unlocked(path: &Path, identity: Option<FileStamp>) -> bool {
@@ -429,10 +524,14 @@ impl RollbackReport {
 /// replaced, removes the folders it created and its stale locks. A file
 /// counts as created by the job only if it has the identity the journal
 /// recorded for the job's temp. Goes on past problems and reports them.
-pub fn roll_back(state: &JournalState) -> RollbackReport {
+pub fn roll_back(mut state: JournalState) -> RollbackReport {
     let mut report = RollbackReport::default();
-    let empty = JobPlan::default();
-    let plan = state.plan.as_ref().unwrap_or(&empty);
+    let plan = state.plan.take().unwrap_or_default();
+    // What a lost last record hid is undone too.
+    for record in unjournaled(&plan, &state) {
+        state.apply(record);
+    }
+    let (plan, state) = (&plan, &state);
     let mut touched = remove_dead_litter(plan, state, true, &BTreeSet::new());
     let mut remove = |path: &Path, report: &mut RollbackReport| match fs::remove_file(path) {
         Ok(()) => {
