@@ -268,6 +268,38 @@ fn a_source_that_grows_during_a_cross_filesystem_move_is_kept() {
     );
 }
 
+/// A move across filesystems killed while it removes its sources: the
+/// resume finishes it (a resume keeps no identity of finished entries'
+/// sources; a source whose bytes are exactly its durable copy's goes),
+/// leaving every file once, at the destination.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_cross_filesystem_move_killed_while_removing_sources_is_finished_by_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fast) = Tmpfs::mount(&tmp.path().join("tmpfs")) else {
+        return;
+    };
+    let src = fast.0.join("d");
+    many_files(&src, 100, 1);
+    let before = contents(&src);
+    let dst = tmp.path().join("dst");
+    fs::create_dir(&dst).unwrap();
+    let data = tmp.path().join("data");
+    run_killed_at(
+        ferry(&data).arg("move").arg(&src).arg(&dst),
+        "after-source-removed:20",
+    );
+    let id = job_ids(&data).remove(0);
+    let out = run(ferry(&data).arg("resume").arg(&id));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(job_ids(&data).is_empty());
+    assert_same(&before, &contents(&dst.join("d")), "every file moved");
+    let left: Vec<_> = fs::read_dir(&src)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.iter().all(|p| p.is_dir()), "sources left: {left:?}");
+}
+
 /// A file owned by `uid`:`gid` with `mode`.
 fn owned_file(path: &Path, uid: u32, gid: u32, mode: u32) {
     fs::write(path, b"#!/bin/sh\nid -u\n").unwrap();

@@ -535,6 +535,7 @@ impl Runner<'_> {
         match synced {
             Ok(()) => {
                 let _ = self.record(Record::SourceRemoved { i }, false);
+                faults::point("after-source-removed");
                 true
             }
             Err(e) => {

@@ -101,7 +101,16 @@ impl Runner<'_> {
             let moved = !(self.spec.kind == TransferKind::Move
                 && !self.spec.all_or_nothing
                 && !state.sources_removed.contains(&i))
-                || self.remove_source(i, &self.plan.entry(i), state.opened_source(i));
+                || {
+                    let entry = self.plan.entry(i);
+                    // A resume keeps no source identity of finished entries
+                    // (a million would not fit): the source as it is now
+                    // counts if its bytes are exactly the durable copy's.
+                    let opened = state
+                        .opened_source(i)
+                        .or_else(|| source_matching_copy(&entry.src, path));
+                    self.remove_source(i, &entry, opened)
+                };
             if moved {
                 self.progress.files_done.fetch_add(1, Ordering::Relaxed);
                 self.previously_done += 1;
@@ -223,6 +232,14 @@ fn placed_by_dead_run(
         return None;
     }
     same_contents(&entry.src, &entry.dest).then(|| entry.dest.clone())
+}
+
+/// The state of the regular file `src` if its bytes are exactly those of
+/// `copy` (taken before comparing: a change during the comparison shows
+/// when the source is checked against it before removal).
+fn source_matching_copy(src: &Path, copy: &Path) -> Option<FileStamp> {
+    let before = fs::symlink_metadata(src).ok()?;
+    (before.is_file() && same_contents(src, copy)).then(|| FileStamp::of(&before))
 }
 
 /// Whether `a` and `b` are regular files with the same bytes. Compared in
