@@ -617,6 +617,12 @@ fn a_damaged_journal_is_never_deleted_by_rollback() {
     let out = run(ferry(&data).arg("rollback").arg(&id));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    // It says which destinations it could not vouch for, by name.
+    assert!(
+        stderr(&out).contains("changed since the job started and may hold the job's files: '"),
+        "{}",
+        stderr(&out)
+    );
     assert!(journal.exists(), "the journal is kept");
     let out = run(ferry(&data).arg("resume").arg(&id));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

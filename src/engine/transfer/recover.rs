@@ -390,14 +390,11 @@ fn remove_dead_litter(
 ///
 /// Finds nothing where the journal's creation time is unknown.
 pub(super) fn unjournaled(plan: &JobPlan, state: &JournalState) -> Vec<Record> {
-    let Some(started) = state.started else {
+    let Some(started) = started_ns(state) else {
         return Vec::new();
     };
     let since = |meta: &fs::Metadata| {
         let ctime = FileStamp::of(meta).ctime_ns;
-        let started = started
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64);
         ctime != 0 && ctime >= started
     };
     let journaled: BTreeSet<&PathBuf> = state.backups.values().flatten().collect();
@@ -641,11 +638,54 @@ pub fn roll_back(mut state: JournalState) -> RollbackReport {
         let _ = os::sync_dir(&dir);
     }
     if let Trust::Damaged { good_records } = state.trust {
+        let changed = changed_since_start(plan, state);
+        let which = match changed.len() {
+            0 => "no planned destination changed since the job started".to_string(),
+            n => {
+                let shown: Vec<String> = changed
+                    .iter()
+                    .take(10)
+                    .map(|p| format!("'{}'", p.display()))
+                    .collect();
+                let more = if n > 10 {
+                    format!(" and {} more", n - 10)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{n} planned destination{} changed since the job started and may hold the \
+                     job's files: {}{more}",
+                    if n == 1 { "" } else { "s" },
+                    shown.join(", ")
+                )
+            }
+        };
         report.untrusted = Some(format!(
             "the job's journal is damaged after its first {good_records} records, so Ferry \
-             could restore only what those records tell; the journal was kept, and the \
-             destination may still hold files of the job"
+             could restore only what those records tell; the journal was kept; {which}"
         ));
     }
     report
+}
+
+/// When the job's journal was made, in nanoseconds since the Unix epoch
+/// (as [`FileStamp`] keeps times).
+fn started_ns(state: &JournalState) -> Option<i64> {
+    let since_epoch = state.started?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since_epoch.as_nanos()).ok()
+}
+
+/// The planned file destinations changed since the job started (their
+/// status-change time is later than the journal's creation), in plan order.
+fn changed_since_start(plan: &JobPlan, state: &JournalState) -> Vec<PathBuf> {
+    let Some(started) = started_ns(state) else {
+        return Vec::new();
+    };
+    (0..plan.len())
+        .filter(|&i| !plan.is_dir(i))
+        .map(|i| plan.dest(i))
+        .filter(|dest| {
+            fs::symlink_metadata(dest).is_ok_and(|m| FileStamp::of(&m).ctime_ns >= started)
+        })
+        .collect()
 }
