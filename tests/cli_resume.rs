@@ -117,3 +117,29 @@ fn a_source_changed_since_the_kill_is_copied_again_from_the_start() {
 fn hash_of(path: &Path) -> blake3::Hash {
     blake3::hash(&fs::read(path).unwrap())
 }
+
+/// A journal whose writer died before its plan was durable (still under
+/// its first name, unlocked, quiet for a minute) is removed when jobs are
+/// listed: its job wrote nothing. A fresh one is left alone.
+#[test]
+fn a_dead_journal_still_under_its_first_name_is_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let jobs = data.join("jobs");
+    fs::create_dir_all(&jobs).unwrap();
+    let dead = jobs.join("0123456789ab.jsonl.new");
+    let fresh = jobs.join("ba9876543210.jsonl.new");
+    fs::write(&dead, b"half a plan").unwrap();
+    fs::write(&fresh, b"half a plan").unwrap();
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&dead)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    let out = run(ferry(&data).args(["jobs"]));
+    assert!(out.status.success());
+    assert!(!dead.exists(), "a dead first journal was left");
+    assert!(fresh.exists(), "a journal being written was removed");
+}

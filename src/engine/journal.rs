@@ -803,6 +803,10 @@ pub fn list(data_dir: &Path) -> Result<(Vec<UnfinishedJob>, Vec<Error>)> {
     let mut found = Vec::new();
     for entry in read.flatten() {
         let path = entry.path();
+        if path.extension().is_some_and(|e| e == "new") {
+            remove_dead_fresh(&path);
+            continue;
+        }
         if path.extension().is_none_or(|e| e != "jsonl") {
             continue;
         }
@@ -829,6 +833,24 @@ pub fn list(data_dir: &Path) -> Result<(Vec<UnfinishedJob>, Vec<Error>)> {
         }
     }
     Ok((jobs, errors))
+}
+
+/// Removes a journal still under its first name (`<id>.jsonl.new`) whose
+/// writer died: its job wrote nothing yet (its plan was not durable), so
+/// there is nothing to resume. A live writer holds its lock (and one that
+/// has only just made the file, not yet locked, wrote to it within the
+/// last minute).
+fn remove_dead_fresh(path: &Path) {
+    let quiet = fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() >= 60));
+    let dead = quiet
+        && File::open(path)
+            .and_then(|f| lock::try_lock(&f, LockMode::Exclusive))
+            .unwrap_or(false);
+    if dead {
+        let _ = fs::remove_file(path);
+    }
 }
 
 /// Finds the journal of `id` (a full id or a unique prefix).
