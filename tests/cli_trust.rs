@@ -1093,3 +1093,25 @@ fn a_batch_of_symlinks_killed_half_way_resumes_exactly() {
     assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
     assert!(job_ids(&data).is_empty());
 }
+
+/// `ferry jobs` counts files, as the window does: folders are not files.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn jobs_count_files_not_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    many_files(&src, 12, 3);
+    let data = tmp.path().join("data");
+    run_killed_at(
+        ferry(&data)
+            .args(["copy", "--all-or-nothing"])
+            .arg(&src)
+            .arg(tmp.path().join("dst")),
+        "after-place:5",
+    );
+    let out = run(ferry(&data).args(["jobs", "--json"]));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = &doc["jobs"][0];
+    assert_eq!(job["total"], 12, "{doc}");
+    assert!(job["done"].as_u64().unwrap() <= 5, "{doc}");
+}

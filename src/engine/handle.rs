@@ -265,9 +265,9 @@ pub struct JobInfo {
     pub spec: JobSpec,
     /// Whether a live process is running it now (its journal is locked).
     pub running: bool,
-    /// Entries of its plan finished (folders included).
+    /// Files (and links) of its plan finished; folders are not counted.
     pub done: usize,
-    /// Entries in its plan (folders included).
+    /// Files (and links) in its plan.
     pub total: usize,
 }
 
@@ -1025,8 +1025,8 @@ impl Owner {
                     .into_iter()
                     .map(|j| JobInfo {
                         id: j.state.id,
-                        done: j.state.done.len(),
-                        total: j.state.plan.as_ref().map_or(0, |p| p.len()),
+                        done: j.state.files_done(),
+                        total: j.state.files_total(),
                         spec: j.state.spec,
                         running: j.running,
                     })
