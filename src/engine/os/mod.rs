@@ -263,16 +263,41 @@ pub fn open_lock_file_existing(path: &Path) -> io::Result<File> {
 
 /// Opens a source for reading without ever blocking: a FIFO or device that
 /// slipped past earlier checks is opened non-blocking and then refused by
-/// the caller's file-type check on the handle.
-pub fn open_source(path: &Path) -> io::Result<File> {
+/// the caller's file-type check on the handle. Unless `follow` is set, a
+/// symbolic link as the last component is not followed: the open fails
+/// (see [`is_symlink_refused`]).
+pub fn open_source(path: &Path, follow: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+        let mut flags = rustix::fs::OFlags::NONBLOCK;
+        if !follow {
+            flags |= rustix::fs::OFlags::NOFOLLOW;
+        }
+        options.custom_flags(flags.bits() as i32);
     }
+    #[cfg(not(unix))]
+    let _ = follow;
     options.open(path)
+}
+
+/// Whether an [`open_source`] without `follow` failed because the path
+/// names a symbolic link.
+pub fn is_symlink_refused(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        // Linux and macOS say ELOOP; FreeBSD says EMLINK.
+        err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+            || (cfg!(target_os = "freebsd")
+                && err.raw_os_error() == Some(rustix::io::Errno::MLINK.raw_os_error()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = err;
+        false
+    }
 }
 
 /// Renames `from` to `to` only if `to` does not exist, atomically.
@@ -338,6 +363,16 @@ impl FileId {
     /// The device (filesystem) part of the identity.
     pub fn device(self) -> u64 {
         self.dev
+    }
+
+    /// The inode part of the identity.
+    pub fn inode(self) -> u64 {
+        self.ino
+    }
+
+    /// The identity of inode `ino` on device `dev`.
+    pub fn from_parts(dev: u64, ino: u64) -> Self {
+        Self { dev, ino }
     }
 }
 

@@ -291,6 +291,12 @@ pub fn run_job(
         moved_trees: Vec::new(),
         fresh_dirs: std::collections::HashSet::new(),
         stage_hook: Box::new(move |s| progress.stage(s)),
+        named_sources: match spec.kind {
+            super::job::TransferKind::Copy => (spec.sources.iter().cloned())
+                .chain(spec.pairs.iter().map(|(s, _)| s.clone()))
+                .collect(),
+            super::job::TransferKind::Move => Default::default(),
+        },
     };
     if let Some(path) = &spec.checksums {
         match Manifest::create(path) {
@@ -304,6 +310,7 @@ pub fn run_job(
         runner.take_over_answers(state);
         runner.take_over(state);
     }
+    faults::point("after-plan");
     runner.run_entries();
     if !control.is_cancelled() {
         runner.settle_questions();
@@ -478,6 +485,9 @@ struct Runner<'a> {
     moved_trees: Vec<(usize, usize)>,
     /// Passes a copy's stages to the progress.
     stage_hook: Box<dyn Fn(crate::copy::Stage) + Sync + 'a>,
+    /// The sources the user named, for a copy: a link there is followed
+    /// (as `cp` does); anywhere else it is never followed.
+    named_sources: std::collections::HashSet<PathBuf>,
 }
 
 impl Runner<'_> {
@@ -532,6 +542,8 @@ impl Runner<'_> {
             resume: None,
             on_durable: None,
             on_stage: Some(&self.stage_hook),
+            follow: self.named_sources.contains(&self.plan.entry(i).src),
+            planned: self.plan.source_id(i),
         }
     }
 
