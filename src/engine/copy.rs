@@ -432,8 +432,9 @@ fn check_unchanged(source: &File, src: &Path, opened: &Metadata, copied: u64) ->
         .metadata()
         .map_err(|e| Error::io(Operation::Inspect, src, e))?;
     let before = FileStamp::of(opened);
-    // Files that report no size (procfs, sysfs) are read to their end.
-    let size_known = opened.len() > 0;
+    // Files that report no size or a made-up one (procfs, sysfs) are read
+    // to their end.
+    let size_known = !os::size_is_unknown(source, opened);
     if before.contents_changed(&now) || (size_known && copied != opened.len()) {
         return Err(Error::new(
             ErrorKind::SourceChanged,
@@ -604,7 +605,7 @@ fn copy_contents(
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, CopyMethod)> {
     let size = meta.len();
-    if size == 0 {
+    if os::size_is_unknown(source, meta) {
         let copied = copy_buffered(
             source,
             src,

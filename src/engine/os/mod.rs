@@ -917,6 +917,46 @@ impl FileStamp {
     }
 }
 
+/// Whether a regular file's size says nothing of its length, so it must be
+/// read to its end: it reports none (procfs), or it lies on a kernel
+/// filesystem whose files report a size that is not their contents' (sysfs
+/// says 4096 for a value of a few bytes). Such files have no blocks, so a
+/// file with blocks costs no extra call.
+pub fn size_is_unknown(file: &File, meta: &Metadata) -> bool {
+    if meta.len() == 0 {
+        return true;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::fs::MetadataExt;
+        /// statfs magic numbers (linux/magic.h) of filesystems whose files
+        /// are made up when read: proc, sysfs, debugfs, tracefs,
+        /// securityfs, cgroup, cgroup2, configfs, pstore, bpf.
+        const PSEUDO: [u64; 10] = [
+            0x9fa0,
+            0x6265_6572,
+            0x6462_6720,
+            0x7472_6163,
+            0x7363_6673,
+            0x0027_e0eb,
+            0x6367_7270,
+            0x6265_6570,
+            0x6165_676c,
+            0xcafe_4a11,
+        ];
+        if meta.blocks() != 0 {
+            return false;
+        }
+        rustix::fs::fstatfs(file)
+            .is_ok_and(|st| PSEUDO.contains(&((st.f_type as u64) & 0xFFFF_FFFF)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        false
+    }
+}
+
 /// Whether a regular file has holes worth keeping: fewer blocks allocated
 /// than its size needs (Unix). A cheap test from `stat`; the data ranges
 /// come from [`next_data`].
