@@ -6,6 +6,7 @@
 mod support;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -88,4 +89,71 @@ fn sysfs_files_copy_exactly_their_contents() {
             expected.len()
         );
     }
+}
+
+/// A destination where no folder can be made: the folder's failure and its
+/// files' are one message each, not one more warning per folder ("could not
+/// set permissions or times … it does not exist", "kept the folder …"), and
+/// a move keeps every source, empty folders included.
+#[test]
+fn a_read_only_destination_is_reported_once_not_per_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mounted;
+    let dst = if is_root() {
+        let Some(ro) = mounts::tmpfs() else {
+            return;
+        };
+        fs::create_dir(ro.path().join("dst")).unwrap();
+        if !ro.remount_read_only() {
+            eprintln!("skipped: could not remount a tmpfs read-only");
+            return;
+        }
+        mounted = ro;
+        mounted.path().join("dst")
+    } else {
+        let dst = tmp.path().join("dst");
+        fs::create_dir(&dst).unwrap();
+        fs::set_permissions(&dst, fs::Permissions::from_mode(0o555)).unwrap();
+        dst
+    };
+    let src = tmp.path().join("src");
+    for i in 0..100 {
+        let dir = src.join(format!("d{i:03}"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("f"), format!("{i}\n")).unwrap();
+    }
+    fs::create_dir(src.join("empty")).unwrap();
+    let before = snapshot(&src);
+    for verb in ["copy", "move"] {
+        let out = run(ferry(&tmp.path().join("data"))
+            .arg(verb)
+            .arg(&src)
+            .arg(&dst));
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {text}");
+        assert!(text.lines().count() <= 4, "{verb}: {text}");
+        assert!(!text.contains("does not exist"), "{verb}: {text}");
+        assert!(!text.contains("kept the folder"), "{verb}: {text}");
+        assert_same(&before, &snapshot(&src), "the sources");
+    }
+}
+
+/// `ferry move src/. dst` moves the folder's contents and leaves `src`
+/// itself, empty, without a warning that it was kept.
+#[test]
+fn moving_a_folders_contents_leaves_the_folder_without_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("a"), b"a").unwrap();
+    fs::write(src.join("sub/b"), b"b").unwrap();
+    let out = run(ferry(&tmp.path().join("data"))
+        .arg("move")
+        .arg(format!("{}/.", src.display()))
+        .arg(tmp.path().join("newdst")));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_eq!(fs::read(tmp.path().join("newdst/sub/b")).unwrap(), b"b");
+    assert!(src.is_dir());
+    assert_eq!(fs::read_dir(&src).unwrap().count(), 0);
 }

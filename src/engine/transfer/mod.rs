@@ -823,6 +823,7 @@ impl Runner<'_> {
     /// removes the emptied source folders of a move.
     fn finish_folders(&mut self) {
         let moved = std::mem::take(&mut self.moved_trees);
+        let mut kept_sources = Vec::new();
         for (i, entry) in self.plan.iter().enumerate().rev() {
             let entry = &entry;
             let EntryKind::Dir { meta } = &entry.kind else {
@@ -832,6 +833,10 @@ impl Runner<'_> {
             if moved.iter().any(|&(start, end)| (start..end).contains(&i)) {
                 continue;
             }
+            // A folder that could not be made (or lies in one) is reported
+            // with its files already: nothing to finish, and a move keeps
+            // its source.
+            let made = self.done.contains(&i);
             match os::apply_dir_meta(meta, &entry.dest) {
                 Ok(kept) => {
                     // What a drive does not keep is counted over files.
@@ -847,21 +852,42 @@ impl Runner<'_> {
                         });
                     }
                 }
+                Err(e) if !made && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => self
                     .warnings
                     .push(Error::io(Operation::SetMetadata, &entry.dest, e).to_string()),
             }
-            if self.spec.kind == super::job::TransferKind::Move {
+            // `src/.` names the folder's contents: the folder itself stays.
+            let contents_only = entry.src.as_os_str().as_encoded_bytes().ends_with(b"/.");
+            if self.spec.kind == super::job::TransferKind::Move && made && !contents_only {
                 match std::fs::remove_dir(&entry.src) {
                     Ok(()) => {
                         let _ = os::sync_dir(parent_dir(&entry.src));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(_) => self.warnings.push(format!(
-                        "kept the folder '{}': it still holds files that were not moved",
-                        entry.src.display()
-                    )),
+                    Err(_) => kept_sources.push(entry.src.clone()),
                 }
+            }
+        }
+        kept_sources.reverse();
+        match kept_sources.as_slice() {
+            [] => {}
+            [one] => self.warnings.push(format!(
+                "kept the folder '{}': it still holds files that were not moved",
+                one.display()
+            )),
+            [first, second, ..] => {
+                let more = match kept_sources.len() - 2 {
+                    0 => String::new(),
+                    n => format!(", and {n} more"),
+                };
+                self.warnings.push(format!(
+                    "kept {} folders: they still hold files that were not moved; first: '{}', \
+                     '{}'{more}",
+                    kept_sources.len(),
+                    first.display(),
+                    second.display()
+                ));
             }
         }
     }
