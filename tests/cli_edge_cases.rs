@@ -157,3 +157,40 @@ fn moving_a_folders_contents_leaves_the_folder_without_a_warning() {
     assert!(src.is_dir());
     assert_eq!(fs::read_dir(&src).unwrap().count(), 0);
 }
+
+/// The free-space check counts what a sparse file takes (its data), not
+/// its size: a 1 GiB file with 64 KiB of data fits a 64 MiB drive, even
+/// all-or-nothing (which refuses a job that does not fit).
+#[test]
+fn the_free_space_check_counts_what_sparse_files_take() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("disk.img");
+    let file = fs::File::create(&src).unwrap();
+    file.set_len(1 << 30).unwrap();
+    {
+        use std::os::unix::fs::FileExt;
+        file.write_all_at(&[7u8; 64 << 10], 512 << 20).unwrap();
+    }
+    drop(file);
+    {
+        use std::os::unix::fs::MetadataExt;
+        if fs::metadata(&src).unwrap().blocks() * 512 >= 1 << 30 {
+            eprintln!("skipped: this filesystem does not keep holes");
+            return;
+        }
+    }
+    let Some(small) = mounts::tmpfs() else {
+        return;
+    };
+    let out = run(ferry(&tmp.path().join("data"))
+        .arg("copy")
+        .arg("--all-or-nothing")
+        .arg(&src)
+        .arg(small.path()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("is free"), "{}", stderr(&out));
+    assert_eq!(
+        fs::metadata(small.path().join("disk.img")).unwrap().len(),
+        1 << 30
+    );
+}

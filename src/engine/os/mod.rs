@@ -957,6 +957,20 @@ pub fn size_is_unknown(file: &File, meta: &Metadata) -> bool {
     }
 }
 
+/// The bytes a file takes on its disk: its allocated blocks (fewer than its
+/// size for a sparse file) on Unix, its size elsewhere.
+pub fn allocated_size(meta: &Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.blocks().saturating_mul(512)
+    }
+    #[cfg(not(unix))]
+    {
+        meta.len()
+    }
+}
+
 /// Whether a regular file has holes worth keeping: fewer blocks allocated
 /// than its size needs (Unix). A cheap test from `stat`; the data ranges
 /// come from [`next_data`].

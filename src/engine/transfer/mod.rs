@@ -923,7 +923,19 @@ fn check_space(spec: &JobSpec, plan: &JobPlan, found: Option<&caps::Capabilities
     let Some(space) = found.and_then(|c| c.space) else {
         return Ok(());
     };
-    let needed = plan.total_bytes();
+    let mut needed = plan.total_bytes();
+    if needed > space.available {
+        // A sparse file takes only its data (holes stay holes): count what
+        // the sources have allocated where that is less (looked at only
+        // when the sizes alone do not fit).
+        needed = (0..plan.len())
+            .filter_map(|i| plan.file_size(i).map(|size| (i, size)))
+            .map(|(i, size)| match std::fs::metadata(plan.entry(i).src) {
+                Ok(meta) => size.min(os::allocated_size(&meta)),
+                Err(_) => size,
+            })
+            .sum();
+    }
     if needed <= space.available {
         return Ok(());
     }
