@@ -87,5 +87,10 @@ pub fn install_faults() {
         buffered: set("FERRY_FAULT_BUFFERED"),
         kill_at,
         panic_at: std::env::var("FERRY_FAULT_PANIC_AT").ok(),
+        // `point:file`: create `file` at `point` and wait until it is gone.
+        pause_at: std::env::var("FERRY_FAULT_PAUSE_AT").ok().and_then(|spec| {
+            let (point, file) = spec.split_once(':')?;
+            Some((point.to_string(), file.into()))
+        }),
     });
 }

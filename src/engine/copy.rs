@@ -27,7 +27,7 @@ use super::control::Control;
 use super::error::{Error, ErrorKind, Operation, Result};
 use super::job::Decision;
 use super::lock::Wait;
-use super::os::{FileStamp, MetaKept};
+use super::os::{FileId, FileStamp, MetaKept};
 use super::{faults, os};
 
 /// Size of one chunk of I/O: the granularity of progress, pause and cancel.
@@ -74,6 +74,12 @@ pub struct CopyOptions<'a> {
     /// policy never replaces ([`AtomicFile::create_unnamed`]): for batches,
     /// whose files are journaled by identity and flushed together.
     pub unnamed_temp: bool,
+    /// Whether a symbolic link in the source's place is followed (a source
+    /// the user named) or refused (a file found inside a folder).
+    pub follow: bool,
+    /// The identity the source had when the job was planned: any other
+    /// file found at its path is refused, not copied.
+    pub planned: Option<FileId>,
 }
 
 impl CopyOptions<'_> {
@@ -94,6 +100,8 @@ impl CopyOptions<'_> {
             resume: None,
             on_durable: None,
             on_stage: None,
+            follow: true,
+            planned: None,
         }
     }
 }
@@ -282,10 +290,24 @@ pub fn stage_file(
     buf: &mut [u8],
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<Staged> {
-    let source = os::open_source(src).map_err(|e| Error::io(Operation::OpenSource, src, e))?;
+    let source = match os::open_source(src, options.follow) {
+        Ok(source) => source,
+        Err(e) if !options.follow && os::is_symlink_refused(&e) => {
+            return Err(not_planned(src, "a symbolic link"));
+        }
+        Err(e) => return Err(Error::io(Operation::OpenSource, src, e)),
+    };
+    // Everything below (owner, mode, set-ID bits, size) comes from the file
+    // actually opened, and that must be the file the plan saw.
     let meta = source
         .metadata()
         .map_err(|e| Error::io(Operation::Inspect, src, e))?;
+    if let Some(planned) = options.planned
+        && os::HAS_FILE_IDS
+        && FileId::of(&meta) != planned
+    {
+        return Err(not_planned(src, "a different file"));
+    }
     check_regular(src, &meta)?;
     if !options.dest_free && conflict_settled_early(dest, &meta, options)? {
         return Ok(Staged::Skipped);
@@ -391,6 +413,17 @@ fn prepare_continue(
     Ok(())
 }
 
+/// The error for a source whose path names something else than when the
+/// job was planned (`now`: what it is now, in words).
+fn not_planned(src: &Path, now: &str) -> Error {
+    Error::new(
+        ErrorKind::SourceChanged,
+        Operation::OpenSource,
+        src,
+        format!("it changed since it was planned (it is now {now}); it was not copied"),
+    )
+}
+
 /// Refuses a copy whose source changed while it was read (a file being
 /// written to): committing it could publish a torn mix of old and new
 /// data, and a move would delete what was added meanwhile.
@@ -399,8 +432,9 @@ fn check_unchanged(source: &File, src: &Path, opened: &Metadata, copied: u64) ->
         .metadata()
         .map_err(|e| Error::io(Operation::Inspect, src, e))?;
     let before = FileStamp::of(opened);
-    // Files that report no size (procfs, sysfs) are read to their end.
-    let size_known = opened.len() > 0;
+    // Files that report no size or a made-up one (procfs, sysfs) are read
+    // to their end.
+    let size_known = !os::size_is_unknown(source, opened);
     if before.contents_changed(&now) || (size_known && copied != opened.len()) {
         return Err(Error::new(
             ErrorKind::SourceChanged,
@@ -571,7 +605,7 @@ fn copy_contents(
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, CopyMethod)> {
     let size = meta.len();
-    if size == 0 {
+    if os::size_is_unknown(source, meta) {
         let copied = copy_buffered(
             source,
             src,

@@ -12,7 +12,10 @@
 //! * never using `copy_file_range` or reflinks;
 //! * killing the process (SIGKILL, no clean-up at all) the n-th time it
 //!   reaches a named [`point`], to hit a crash window exactly;
-//! * panicking at a named point, to test that a panic never hangs Ferry.
+//! * panicking at a named point, to test that a panic never hangs Ferry;
+//! * pausing at a named point until the test lets go (it creates a file
+//!   there and waits until the test removes it), so a test can change the
+//!   sources exactly between two steps (after the plan, before the copy).
 
 use std::fs::File;
 use std::time::Duration;
@@ -32,6 +35,9 @@ pub struct Faults {
     pub kill_at: Option<(String, u32)>,
     /// Panic the first time a worker reaches this point.
     pub panic_at: Option<String>,
+    /// The first time a worker reaches this point, create this file and
+    /// wait (at most a minute) until it is removed.
+    pub pause_at: Option<(String, std::path::PathBuf)>,
 }
 
 #[cfg(feature = "fault-injection")]
@@ -113,9 +119,27 @@ pub fn point(name: &str) {
         if f.panic_at.as_deref() == Some(name) && !PANICKED.swap(true, Ordering::SeqCst) {
             panic!("fault injected at '{name}'");
         }
+        static PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if let Some((at, flag)) = &f.pause_at
+            && at == name
+            && !PAUSED.swap(true, Ordering::SeqCst)
+        {
+            pause_until_removed(flag);
+        }
     }
     #[cfg(not(feature = "fault-injection"))]
     let _ = name;
+}
+
+#[cfg(feature = "fault-injection")]
+fn pause_until_removed(flag: &std::path::Path) {
+    if File::create(flag).is_err() {
+        return;
+    }
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while flag.exists() && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[cfg(feature = "fault-injection")]

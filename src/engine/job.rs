@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, ErrorKind};
 use super::names;
+use super::os::FileId;
 
 /// What to do when the destination already exists.
 #[derive(
@@ -483,7 +484,7 @@ impl Entry {
 }
 
 /// Everything a job will write, parents before children, kept compactly
-/// (a million entries take about 40 MB): an entry inside a planned folder
+/// (a million entries take about 48 MB): an entry inside a planned folder
 /// keeps only its name, its kind and its folder, and is given back whole
 /// ([`entry`](Self::entry)) when asked for.
 ///
@@ -513,6 +514,8 @@ pub struct JobPlan {
     whole: Vec<(u32, PathBuf, PathBuf)>,
     /// Targets of symbolic links.
     targets: Vec<PathBuf>,
+    /// The devices of the files' identities (`Item::dev` is an index + 1).
+    devices: Vec<u64>,
     /// Folders by destination, while entries are pushed.
     by_dest: std::collections::HashMap<PathBuf, u32>,
     files: u64,
@@ -529,9 +532,14 @@ struct Item {
     name_at: u32,
     name_len: u32,
     kind: Tag,
+    /// For a file planned here (not read back from a journal): its device,
+    /// as an index into `JobPlan::devices` plus one; 0 where not known.
+    dev: u16,
     /// The size (a file), the folder's own index (a folder), the target's
     /// index (a link) or the first entry (a hard link).
     value: u64,
+    /// For a file with a known `dev`: its inode when it was planned.
+    ino: u64,
 }
 
 /// `Item::folder` of an entry kept with its whole paths.
@@ -553,6 +561,35 @@ struct Folder {
 }
 
 impl JobPlan {
+    /// Adds `entry`, a regular file (or another name of one) that had the
+    /// identity `source` when it was planned: the copy opens that file or
+    /// none ([`source_id`](Self::source_id)).
+    pub fn push_file(&mut self, entry: Entry, source: FileId) {
+        self.push(entry);
+        let device = source.device();
+        let at = match self.devices.iter().position(|&d| d == device) {
+            Some(at) => at,
+            None => {
+                self.devices.push(device);
+                self.devices.len() - 1
+            }
+        };
+        // Past 65,535 devices in one job, files go unchecked (only a
+        // symbolic link in their place is refused).
+        if let (Ok(dev), Some(item)) = (u16::try_from(at + 1), self.items.last_mut()) {
+            item.dev = dev;
+            item.ino = source.inode();
+        }
+    }
+
+    /// The identity entry `i` (a file) had when it was planned, where known
+    /// (not for a plan read back from a journal).
+    pub fn source_id(&self, i: usize) -> Option<FileId> {
+        let item = &self.items[i];
+        let device = *self.devices.get(usize::from(item.dev).checked_sub(1)?)?;
+        Some(FileId::from_parts(device, item.ino))
+    }
+
     /// Adds `entry` after the others (a folder before what it holds).
     pub fn push(&mut self, entry: Entry) {
         let i = self.items.len() as u32;
@@ -606,7 +643,9 @@ impl JobPlan {
             name_at,
             name_len,
             kind,
+            dev: 0,
             value,
+            ino: 0,
         });
     }
 

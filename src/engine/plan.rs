@@ -243,11 +243,19 @@ impl Planner {
             return;
         };
         let is_dir = matches!(kind, EntryKind::Dir { .. });
-        self.plan.push(Entry {
+        let is_file = matches!(kind, EntryKind::File { .. } | EntryKind::HardLink { .. });
+        let entry = Entry {
             src: source.to_path_buf(),
             dest: target.to_path_buf(),
             kind,
-        });
+        };
+        if is_file && os::HAS_FILE_IDS {
+            // The copy opens this very file or none (a name swapped for a
+            // link or another file meanwhile is refused).
+            self.plan.push_file(entry, FileId::of(meta));
+        } else {
+            self.plan.push(entry);
+        }
         if is_dir {
             self.add_children(source, target);
         }

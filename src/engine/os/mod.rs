@@ -263,16 +263,41 @@ pub fn open_lock_file_existing(path: &Path) -> io::Result<File> {
 
 /// Opens a source for reading without ever blocking: a FIFO or device that
 /// slipped past earlier checks is opened non-blocking and then refused by
-/// the caller's file-type check on the handle.
-pub fn open_source(path: &Path) -> io::Result<File> {
+/// the caller's file-type check on the handle. Unless `follow` is set, a
+/// symbolic link as the last component is not followed: the open fails
+/// (see [`is_symlink_refused`]).
+pub fn open_source(path: &Path, follow: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+        let mut flags = rustix::fs::OFlags::NONBLOCK;
+        if !follow {
+            flags |= rustix::fs::OFlags::NOFOLLOW;
+        }
+        options.custom_flags(flags.bits() as i32);
     }
+    #[cfg(not(unix))]
+    let _ = follow;
     options.open(path)
+}
+
+/// Whether an [`open_source`] without `follow` failed because the path
+/// names a symbolic link.
+pub fn is_symlink_refused(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        // Linux and macOS say ELOOP; FreeBSD says EMLINK.
+        err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+            || (cfg!(target_os = "freebsd")
+                && err.raw_os_error() == Some(rustix::io::Errno::MLINK.raw_os_error()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = err;
+        false
+    }
 }
 
 /// Renames `from` to `to` only if `to` does not exist, atomically.
@@ -338,6 +363,16 @@ impl FileId {
     /// The device (filesystem) part of the identity.
     pub fn device(self) -> u64 {
         self.dev
+    }
+
+    /// The inode part of the identity.
+    pub fn inode(self) -> u64 {
+        self.ino
+    }
+
+    /// The identity of inode `ino` on device `dev`.
+    pub fn from_parts(dev: u64, ino: u64) -> Self {
+        Self { dev, ino }
     }
 }
 
@@ -879,6 +914,60 @@ impl FileStamp {
     pub fn contents_changed(&self, meta: &Metadata) -> bool {
         let other = Self::of(meta);
         self.size != other.size || self.mtime_ns != other.mtime_ns
+    }
+}
+
+/// Whether a regular file's size says nothing of its length, so it must be
+/// read to its end: it reports none (procfs), or it lies on a kernel
+/// filesystem whose files report a size that is not their contents' (sysfs
+/// says 4096 for a value of a few bytes). Such files have no blocks, so a
+/// file with blocks costs no extra call.
+pub fn size_is_unknown(file: &File, meta: &Metadata) -> bool {
+    if meta.len() == 0 {
+        return true;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::fs::MetadataExt;
+        /// statfs magic numbers (linux/magic.h) of filesystems whose files
+        /// are made up when read: proc, sysfs, debugfs, tracefs,
+        /// securityfs, cgroup, cgroup2, configfs, pstore, bpf.
+        const PSEUDO: [u64; 10] = [
+            0x9fa0,
+            0x6265_6572,
+            0x6462_6720,
+            0x7472_6163,
+            0x7363_6673,
+            0x0027_e0eb,
+            0x6367_7270,
+            0x6265_6570,
+            0x6165_676c,
+            0xcafe_4a11,
+        ];
+        if meta.blocks() != 0 {
+            return false;
+        }
+        rustix::fs::fstatfs(file)
+            .is_ok_and(|st| PSEUDO.contains(&((st.f_type as u64) & 0xFFFF_FFFF)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        false
+    }
+}
+
+/// The bytes a file takes on its disk: its allocated blocks (fewer than its
+/// size for a sparse file) on Unix, its size elsewhere.
+pub fn allocated_size(meta: &Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.blocks().saturating_mul(512)
+    }
+    #[cfg(not(unix))]
+    {
+        meta.len()
     }
 }
 

@@ -291,6 +291,12 @@ pub fn run_job(
         moved_trees: Vec::new(),
         fresh_dirs: std::collections::HashSet::new(),
         stage_hook: Box::new(move |s| progress.stage(s)),
+        named_sources: match spec.kind {
+            super::job::TransferKind::Copy => (spec.sources.iter().cloned())
+                .chain(spec.pairs.iter().map(|(s, _)| s.clone()))
+                .collect(),
+            super::job::TransferKind::Move => Default::default(),
+        },
     };
     if let Some(path) = &spec.checksums {
         match Manifest::create(path) {
@@ -315,6 +321,7 @@ pub fn run_job(
         runner.take_over_answers(state);
         runner.take_over(state);
     }
+    faults::point("after-plan");
     runner.run_entries();
     if !control.is_cancelled() {
         runner.settle_questions();
@@ -489,6 +496,9 @@ struct Runner<'a> {
     moved_trees: Vec<(usize, usize)>,
     /// Passes a copy's stages to the progress.
     stage_hook: Box<dyn Fn(crate::copy::Stage) + Sync + 'a>,
+    /// The sources the user named, for a copy: a link there is followed
+    /// (as `cp` does); anywhere else it is never followed.
+    named_sources: std::collections::HashSet<PathBuf>,
 }
 
 impl Runner<'_> {
@@ -543,6 +553,8 @@ impl Runner<'_> {
             resume: None,
             on_durable: None,
             on_stage: Some(&self.stage_hook),
+            follow: self.named_sources.contains(&self.plan.entry(i).src),
+            planned: self.plan.source_id(i),
         }
     }
 
@@ -822,6 +834,7 @@ impl Runner<'_> {
     /// removes the emptied source folders of a move.
     fn finish_folders(&mut self) {
         let moved = std::mem::take(&mut self.moved_trees);
+        let mut kept_sources = Vec::new();
         for (i, entry) in self.plan.iter().enumerate().rev() {
             let entry = &entry;
             let EntryKind::Dir { meta } = &entry.kind else {
@@ -831,6 +844,10 @@ impl Runner<'_> {
             if moved.iter().any(|&(start, end)| (start..end).contains(&i)) {
                 continue;
             }
+            // A folder that could not be made (or lies in one) is reported
+            // with its files already: nothing to finish, and a move keeps
+            // its source.
+            let made = self.done.contains(&i);
             match os::apply_dir_meta(meta, &entry.dest) {
                 Ok(kept) => {
                     // What a drive does not keep is counted over files.
@@ -846,21 +863,42 @@ impl Runner<'_> {
                         });
                     }
                 }
+                Err(e) if !made && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => self
                     .warnings
                     .push(Error::io(Operation::SetMetadata, &entry.dest, e).to_string()),
             }
-            if self.spec.kind == super::job::TransferKind::Move {
+            // `src/.` names the folder's contents: the folder itself stays.
+            let contents_only = entry.src.as_os_str().as_encoded_bytes().ends_with(b"/.");
+            if self.spec.kind == super::job::TransferKind::Move && made && !contents_only {
                 match std::fs::remove_dir(&entry.src) {
                     Ok(()) => {
                         let _ = os::sync_dir(parent_dir(&entry.src));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(_) => self.warnings.push(format!(
-                        "kept the folder '{}': it still holds files that were not moved",
-                        entry.src.display()
-                    )),
+                    Err(_) => kept_sources.push(entry.src.clone()),
                 }
+            }
+        }
+        kept_sources.reverse();
+        match kept_sources.as_slice() {
+            [] => {}
+            [one] => self.warnings.push(format!(
+                "kept the folder '{}': it still holds files that were not moved",
+                one.display()
+            )),
+            [first, second, ..] => {
+                let more = match kept_sources.len() - 2 {
+                    0 => String::new(),
+                    n => format!(", and {n} more"),
+                };
+                self.warnings.push(format!(
+                    "kept {} folders: they still hold files that were not moved; first: '{}', \
+                     '{}'{more}",
+                    kept_sources.len(),
+                    first.display(),
+                    second.display()
+                ));
             }
         }
     }
@@ -896,7 +934,19 @@ fn check_space(spec: &JobSpec, plan: &JobPlan, found: Option<&caps::Capabilities
     let Some(space) = found.and_then(|c| c.space) else {
         return Ok(());
     };
-    let needed = plan.total_bytes();
+    let mut needed = plan.total_bytes();
+    if needed > space.available {
+        // A sparse file takes only its data (holes stay holes): count what
+        // the sources have allocated where that is less (looked at only
+        // when the sizes alone do not fit).
+        needed = (0..plan.len())
+            .filter_map(|i| plan.file_size(i).map(|size| (i, size)))
+            .map(|(i, size)| match std::fs::metadata(plan.entry(i).src) {
+                Ok(meta) => size.min(os::allocated_size(&meta)),
+                Err(_) => size,
+            })
+            .sum();
+    }
     if needed <= space.available {
         return Ok(());
     }
