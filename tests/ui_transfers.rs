@@ -685,3 +685,117 @@ fn the_form_fits_800_by_600() {
         assert!(within_width(&h, label, 800.0), "{label} is cut off");
     }
 }
+
+#[test]
+fn a_queued_job_leaves_the_form_and_a_refused_one_comes_back_as_it_was() {
+    let fx = fixture();
+    // Job A waits for an answer, holding the only worker.
+    let x = fx.path("src/x.txt");
+    write(&x, 2);
+    write(&fx.path("dest/x.txt"), 4);
+    let mut config = fx.config();
+    config.settings.transfer.workers = 1;
+    let mut h = app(config);
+    start(&mut h, &[x], &fx.path("dest"));
+    step_until(&mut h, "A's question", 20, |h| {
+        !h.state().model().conflicts.is_empty()
+    });
+
+    // Job B moves y.txt; it waits behind A, and y.txt leaves the form at
+    // once: it cannot be started a second time.
+    let y = fx.path("src/y.txt");
+    write(&y, 2);
+    drop_files(&mut h, std::slice::from_ref(&y));
+    click(&mut h, "Move");
+    wait_checked(&mut h);
+    step_until(&mut h, "Start move", 10, |h| enabled(h, "Start move"));
+    click(&mut h, "Start move");
+    step_until(&mut h, "B in the queue", 10, |h| {
+        h.state().model().jobs.len() == 2
+    });
+    h.step();
+    assert!(
+        h.state().new_job().sources.is_empty(),
+        "{:?}",
+        h.state().new_job().sources
+    );
+    assert_eq!(h.state().new_job().kind, ferry_engine::TransferKind::Copy);
+    assert!(!enabled(&h, "Start copy"));
+    assert!(has_label(&h, "Waiting for x.txt to finish"));
+
+    // Job C (a folder moved into itself, with Verify) is refused only when
+    // its turn comes; meanwhile another item and destination are entered.
+    let folder = fx.path("src/album");
+    fs::create_dir_all(folder.join("inside")).unwrap();
+    write(&folder.join("a.jpg"), 10);
+    let inside = folder.join("inside");
+    drop_files(&mut h, std::slice::from_ref(&folder));
+    set_text(&mut h, "Destination:", inside.to_str().unwrap());
+    click(&mut h, "Move");
+    click(&mut h, "Verify copies");
+    wait_checked(&mut h);
+    step_until(&mut h, "Start move", 10, |h| enabled(h, "Start move"));
+    click(&mut h, "Start move");
+    step_until(&mut h, "C in the queue", 10, |h| {
+        h.state().model().jobs.len() == 3
+    });
+    h.step();
+    assert!(h.state().new_job().sources.is_empty());
+    let m1 = fx.path("src/m1.txt");
+    write(&m1, 3);
+    drop_files(&mut h, std::slice::from_ref(&m1));
+    set_text(&mut h, "Destination:", fx.path("dest").to_str().unwrap());
+
+    // Answer A: B moves y.txt, C is refused and its form comes back.
+    click(&mut h, "Skip");
+    step_until(&mut h, "C's refusal", 30, |h| {
+        has_label(h, "Not started; nothing was written")
+    });
+    let job = h.state().new_job();
+    assert_eq!(job.sources, [folder.clone(), m1.clone()]);
+    assert_eq!(job.kind, ferry_engine::TransferKind::Move);
+    assert!(job.verify);
+    assert_eq!(h.state().view().destination, inside.display().to_string());
+    step_until(&mut h, "B to end", 30, |h| {
+        h.state().model().jobs.is_empty()
+    });
+    assert!(!y.exists());
+    assert!(fx.path("dest/y.txt").exists());
+    assert!(folder.join("a.jpg").exists());
+}
+
+#[test]
+fn a_missing_item_put_back_is_found_again_by_itself_or_when_dropped_again() {
+    let fx = fixture();
+    let a = fx.path("src/a.txt");
+    let b = fx.path("src/b.txt");
+    let mut h = app(fx.config());
+    drop_files(&mut h, &[a.clone(), b.clone()]);
+    set_text(&mut h, "Destination:", fx.path("dest").to_str().unwrap());
+    wait_checked(&mut h);
+    assert_eq!(count_labels(&h, "missing: it is not there"), 2);
+    assert!(!enabled(&h, "Start copy"));
+
+    // Put back and dropped again: checked again at once (well before the
+    // periodic check).
+    write(&a, 100);
+    let dropped = std::time::Instant::now();
+    drop_files(&mut h, std::slice::from_ref(&a));
+    step_until(&mut h, "a.txt found again", 5, |h| {
+        h.state().model().sources_checked.get(&a)
+            == Some(&ferry_engine::SourceState::File { size: 100 })
+    });
+    assert!(
+        dropped.elapsed() < Duration::from_secs_f64(ferry_ui::transfers::form::RECHECK_EVERY),
+        "found only by the periodic check"
+    );
+    assert_eq!(h.state().new_job().sources, [a.clone(), b.clone()]);
+    assert_eq!(count_labels(&h, "missing: it is not there"), 1);
+
+    // Put back without any action: the mark goes by itself.
+    write(&b, 50);
+    step_until(&mut h, "b.txt found again", 10, |h| {
+        has_label(h, "file, 50 B") && enabled(h, "Start copy")
+    });
+    assert!(!has_label(&h, "missing"));
+}

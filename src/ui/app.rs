@@ -257,11 +257,13 @@ impl FerryApp {
                 self.model.timer_pending = true;
             }
             match &event {
+                Event::Queued { id, .. } => self.new_job.queued(*id),
                 Event::Planned { id, .. } => self.new_job.accepted(*id),
                 Event::Finished { id, summary } => {
                     let live = self.model.jobs.iter().find(|j| j.id == *id);
                     let planned = live.is_some_and(|j| j.planned.is_some());
-                    self.new_job.ended(*id, summary, planned);
+                    self.new_job
+                        .ended(*id, summary, planned, &mut self.view.destination);
                     // What exists changed: check the sources again, and
                     // the destination (its free space) when a next job
                     // is being put together.
