@@ -799,3 +799,48 @@ fn a_missing_item_put_back_is_found_again_by_itself_or_when_dropped_again() {
     });
     assert!(!has_label(&h, "missing"));
 }
+
+#[test]
+fn files_left_because_they_exist_are_told_in_the_windows_words() {
+    let fx = fixture();
+    let mut sources = Vec::new();
+    for i in 0..3 {
+        let name = format!("w{i}.txt");
+        fs::write(fx.path("src").join(&name), "new").unwrap();
+        fs::write(fx.path("dest").join(&name), "old").unwrap();
+        sources.push(fx.path("src").join(&name));
+    }
+    let mut config = fx.config();
+    config.settings.transfer.conflict = ConflictPolicy::Fail;
+    let mut h = app(config);
+    start(&mut h, &sources, &fx.path("dest"));
+    wait_idle(&mut h, "the job");
+    h.step();
+    assert!(has_label(
+        &h,
+        "3 files already exist at the destination (left as they were)"
+    ));
+    assert!(has_label(
+        &h,
+        "retry with \"Replace\", \"Skip\" or \"Keep both\""
+    ));
+    // No command-line words: neither in the history nor in the notice.
+    for cli in ["conflict policy", "overwrite, skip", "'fail'"] {
+        assert!(!has_label(&h, cli), "{cli} shown");
+        let notices: Vec<String> = h
+            .state()
+            .notices()
+            .items()
+            .iter()
+            .map(|n| n.text.clone())
+            .collect();
+        assert!(notices.iter().all(|n| !n.contains(cli)), "{notices:?}");
+    }
+    assert!(
+        h.state().notices().items().iter().any(|n| n
+            .text
+            .contains("already exists at the destination and was left as it was")),
+        "{:?}",
+        h.state().notices().items()
+    );
+}

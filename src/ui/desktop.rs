@@ -127,7 +127,7 @@ pub fn notification(job_title: &str, summary: &JobSummary) -> (String, String) {
         JobOutcome::Failed => summary
             .failed
             .first()
-            .map(|f| f.reason.clone())
+            .map(format::failure_reason)
             .filter(|r| !r.is_empty())
             .or_else(|| summary.warnings.first().cloned())
             .unwrap_or_else(|| "Nothing was written.".into()),

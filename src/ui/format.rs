@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use ferry_engine::ConflictPolicy;
+use ferry_engine::{ConflictPolicy, FileError};
 
 pub use ferry_engine::format::bytes;
 
@@ -131,6 +131,41 @@ pub fn utc_offset(time: SystemTime) -> i64 {
 /// no arrows): `a → b` becomes `a -> b`.
 pub fn drawable(text: &str) -> String {
     text.replace('→', "->")
+}
+
+/// Whether `f` is a file left alone because one of its name was already at
+/// the destination (the engine says so in the command line's words, naming
+/// its `--on-conflict` policies).
+fn left_because_it_exists(f: &FileError) -> bool {
+    f.kind == "already_exists" && (f.reason.contains("conflict policy") || f.reason.is_empty())
+}
+
+/// Why a file failed, without its paths, in the window's words: a file
+/// already at the destination is told with the window's own choices.
+pub fn failure_reason(f: &FileError) -> String {
+    if left_because_it_exists(f) {
+        return "a file of that name is already there and was left as it was; retry with \
+                \"Replace\", \"Skip\" or \"Keep both\" to go on"
+            .into();
+    }
+    let reason = if f.reason.is_empty() {
+        &f.message
+    } else {
+        &f.reason
+    };
+    drawable(reason)
+}
+
+/// What happened to a file, with its path, in the window's words.
+pub fn failure_message(f: &FileError) -> String {
+    if left_because_it_exists(f) {
+        let dest = f.dest.as_ref().unwrap_or(&f.path);
+        return format!(
+            "'{}' already exists at the destination and was left as it was",
+            dest.display()
+        );
+    }
+    drawable(&f.message)
 }
 
 /// `1 file`, `3 files`.

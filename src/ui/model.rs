@@ -468,7 +468,7 @@ fn notify_finished(job: &FinishedJob, notices: &mut Notices) {
             let first = s
                 .failed
                 .first()
-                .map(|f| f.message.clone())
+                .map(format::failure_message)
                 .or_else(|| s.warnings.first().cloned())
                 .unwrap_or_else(|| "see the history for details".into());
             let more = s.failed.len().saturating_sub(1);

@@ -285,7 +285,7 @@ impl NewJob {
             self.refused = summary
                 .failed
                 .iter()
-                .map(|f| format::drawable(&f.message))
+                .map(format::failure_message)
                 .chain(summary.warnings.iter().map(|w| format::drawable(w)))
                 .collect();
             self.check_again(true);

@@ -260,11 +260,7 @@ pub fn counts(s: &JobSummary, moved: bool) -> String {
 pub fn failure_groups(failed: &[FileError]) -> Vec<(String, String, Vec<&FileError>)> {
     let mut groups: BTreeMap<(String, String), Vec<&FileError>> = BTreeMap::new();
     for f in failed {
-        let reason = if f.reason.is_empty() {
-            f.message.clone()
-        } else {
-            f.reason.clone()
-        };
+        let reason = format::failure_reason(f);
         groups.entry((f.kind.clone(), reason)).or_default().push(f);
     }
     let mut out: Vec<(String, String, Vec<&FileError>)> = groups
@@ -351,7 +347,7 @@ fn finished_ui(
                             for f in &files[rows] {
                                 let shown = f.dest.as_ref().unwrap_or(&f.path);
                                 ui.monospace(shown.display().to_string())
-                                    .on_hover_text(format::drawable(&f.message));
+                                    .on_hover_text(format::failure_message(f));
                             }
                         });
                 });
