@@ -844,3 +844,83 @@ fn files_left_because_they_exist_are_told_in_the_windows_words() {
         h.state().notices().items()
     );
 }
+
+/// Whether every widget named `label` lies within `width`.
+#[track_caller]
+fn all_within(h: &App, label: &str, width: f32) {
+    let rects: Vec<egui::Rect> = h.query_all_by_label(label).map(|n| n.rect()).collect();
+    assert!(!rects.is_empty(), "no widget named {label}");
+    for rect in rects {
+        assert!(
+            rect.min.x >= 0.0 && rect.max.x <= width,
+            "{label} is cut off: {rect:?}"
+        );
+    }
+}
+
+#[test]
+fn long_names_and_paths_never_push_widgets_off_an_800_by_600_window() {
+    let fx = fixture();
+    let deep = fx
+        .path("src")
+        .join("holiday-photos-from-the-long-summer-of-two-thousand-and-twenty-four")
+        .join("edited-and-exported-for-the-family-album-second-attempt-final");
+    fs::create_dir_all(&deep).unwrap();
+    let name = "a_really_long_file_name_for_testing_the_conflict_panel_layout_at_small_sizes_v2_final_FINAL.jpeg";
+    let asked = deep.join(name);
+    write(&asked, 300);
+    write(&fx.path("dest").join(name), 200);
+    let waiting =
+        deep.join("another_long_name_that_waits_in_the_list_for_its_turn_to_be_copied.png");
+    write(&waiting, 100);
+
+    let mut h = harness(fx.config(), [800.0, 600.0]);
+    h.step();
+    start(&mut h, std::slice::from_ref(&asked), &fx.path("dest"));
+    step_until(&mut h, "the question", 20, |h| {
+        !h.state().model().conflicts.is_empty()
+    });
+    drop_files(&mut h, std::slice::from_ref(&waiting));
+    wait_checked(&mut h);
+    h.step();
+
+    // The conflict panel: both columns, the answers.
+    for label in [
+        "Already there",
+        "Being copied",
+        name,
+        "Replace",
+        "Skip",
+        "Keep both",
+        "Do this for all remaining conflicts in this job",
+    ] {
+        all_within(&h, label, 800.0);
+    }
+    // The form: the long path's row and what follows it.
+    let path = waiting.display().to_string();
+    for label in [
+        path.as_str(),
+        &format!("Remove {path}"),
+        "file, 100 B",
+        "Clear",
+        "Destination…",
+        "Start copy",
+    ] {
+        all_within(&h, label, 800.0);
+    }
+
+    click(&mut h, "Replace");
+    step_until(&mut h, "the job to end", 30, |h| {
+        h.state().model().jobs.is_empty() && !h.state().model().history.is_empty()
+    });
+    h.step();
+    for label in ["Clear history…", "Open destination", "Details"] {
+        all_within(&h, label, 800.0);
+    }
+    h.get_by_label("Details").scroll_to_me();
+    h.run_steps(3);
+    click(&mut h, "Details");
+    let from = asked.display().to_string();
+    step_until(&mut h, "the details", 5, |h| has_label(h, &from));
+    all_within(&h, &from, 800.0);
+}

@@ -555,7 +555,8 @@ impl FerryApp {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.weak(format!("Data: {}", self.data_dir.display()));
+                let data = format!("Data: {}", self.data_dir.display());
+                super::elide::weak(ui, &data, ui.available_width());
             });
         });
     }

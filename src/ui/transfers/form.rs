@@ -16,9 +16,9 @@ use ferry_engine::{
 };
 
 use super::super::dialogs::Purpose;
-use super::super::format;
 use super::super::model::Model;
 use super::super::{Outbox, colours};
+use super::super::{elide, format};
 
 /// How often items marked missing (or refused) are checked again while
 /// they are in the list: a file put back is found without any action.
@@ -846,7 +846,19 @@ fn sources_ui(ui: &mut egui::Ui, model: &Model, job: &mut NewJob, destination: &
                     if button.on_hover_text("Remove from the list").clicked() {
                         remove = Some(i);
                     }
-                    ui.monospace(source.display().to_string());
+                    // The path takes what the words and buttons leave.
+                    let gap = ui.spacing().item_spacing.x;
+                    let mut reserve = elide::width(ui, &words, &RichText::new) + gap;
+                    if state == Some(&SourceState::Folder) {
+                        reserve += elide::width(ui, "Use as destination", &RichText::new)
+                            + 2.0 * ui.spacing().button_padding.x
+                            + gap;
+                    }
+                    elide::mono(
+                        ui,
+                        &source.display().to_string(),
+                        ui.available_width() - reserve,
+                    );
                     let colour = if bad {
                         colours::error(ui)
                     } else {

@@ -11,9 +11,9 @@ use ferry_engine::{
     Command, ConflictPolicy, FileError, JobId, JobOutcome, JobSummary, VerifyReport,
 };
 
-use super::super::format;
 use super::super::model::{FinishedJob, Model, Verification};
 use super::super::{Outbox, colours};
+use super::super::{elide, format};
 use super::TransfersView;
 
 /// Interrupted jobs: Resume, Roll back (all-or-nothing only), Discard
@@ -346,7 +346,10 @@ fn finished_ui(
                         .show_rows(ui, row, files.len(), |ui, rows| {
                             for f in &files[rows] {
                                 let shown = f.dest.as_ref().unwrap_or(&f.path);
-                                ui.monospace(shown.display().to_string())
+                                let shown = shown.display().to_string();
+                                let width = ui.available_width();
+                                elide::label(ui, &shown, width, |s| RichText::new(s).monospace())
+                                    .0
                                     .on_hover_text(format::failure_message(f));
                             }
                         });
@@ -540,7 +543,7 @@ fn details_ui(ui: &mut egui::Ui, job: &FinishedJob) {
                         spec.pairs.iter().map(|(s, _)| s).collect()
                     };
                     for src in sources.iter().take(5) {
-                        ui.monospace(src.display().to_string());
+                        elide::mono(ui, &src.display().to_string(), ui.available_width());
                     }
                     if sources.len() > 5 {
                         ui.weak(format!("and {} more", sources.len() - 5));
@@ -548,7 +551,7 @@ fn details_ui(ui: &mut egui::Ui, job: &FinishedJob) {
                 });
                 ui.end_row();
                 ui.weak("To");
-                ui.monospace(spec.dest.display().to_string());
+                elide::mono(ui, &spec.dest.display().to_string(), ui.available_width());
                 ui.end_row();
                 ui.weak("If a file existed");
                 ui.label(format::policy(spec.policy));
@@ -567,7 +570,7 @@ fn details_ui(ui: &mut egui::Ui, job: &FinishedJob) {
                 }
                 if let Some(m) = &spec.checksums {
                     ui.weak("Checksums");
-                    ui.monospace(m.display().to_string());
+                    elide::mono(ui, &m.display().to_string(), ui.available_width());
                     ui.end_row();
                 }
             }
