@@ -924,3 +924,72 @@ fn long_names_and_paths_never_push_widgets_off_an_800_by_600_window() {
     step_until(&mut h, "the details", 5, |h| has_label(h, &from));
     all_within(&h, &from, 800.0);
 }
+
+#[test]
+fn files_waiting_for_an_answer_are_not_counted_done_and_a_replaced_one_is_counted_once() {
+    let fx = fixture();
+    let old = std::time::SystemTime::now() - Duration::from_secs(6 * 365 * 86_400 + 300 * 86_400);
+    let mut sources = Vec::new();
+    for name in ["q1.txt", "q2.txt"] {
+        fs::write(fx.path("src").join(name), vec![1u8; 1000]).unwrap();
+        let dest = fx.path("dest").join(name);
+        fs::write(&dest, "old").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&dest)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        sources.push(fx.path("src").join(name));
+    }
+    let fresh = fx.path("src/fresh.txt");
+    write(&fresh, 500);
+    sources.push(fresh);
+    let mut h = app(fx.config());
+    start(&mut h, &sources, &fx.path("dest"));
+    step_until(&mut h, "both questions, nothing else left", 20, |h| {
+        let m = h.state().model();
+        m.conflicts.len() == 2
+            && m.jobs
+                .first()
+                .and_then(|j| j.progress.as_ref())
+                .is_some_and(|p| {
+                    p.phase == ferry_engine::Phase::Asking && p.files_done == p.files_total
+                })
+    });
+    h.step();
+    assert!(
+        has_label(&h, "1 of 3 files · 2 waiting for your answer"),
+        "{:?}",
+        h.state().model().jobs[0].progress
+    );
+    assert!(has_label(&h, "500 B / 2.4 KiB"));
+    let bar = h
+        .query_all_by_role(egui::accesskit::Role::ProgressIndicator)
+        .filter_map(|n| n.accesskit_node().numeric_value())
+        .next()
+        .unwrap();
+    assert!(bar < 50.0, "{bar}");
+    // Ages in words.
+    assert!(has_label(&h, "(6 years ago)"));
+    assert!(!has_label(&h, "months"));
+
+    // One replaced: counted once, the total stays the plan's.
+    let planned = h.state().model().jobs[0].planned.unwrap().1;
+    click(&mut h, "Replace");
+    let mut most = 0;
+    step_until(&mut h, "the replaced file to be done", 20, |h| {
+        let m = h.state().model();
+        let p = m.jobs[0].progress.as_ref().unwrap();
+        most = most.max(p.bytes_total);
+        m.conflicts.len() == 1 && m.shown(&m.jobs[0]).files_done == 2
+    });
+    step_for(&mut h, Duration::from_millis(600));
+    let m = h.state().model();
+    most = most.max(m.jobs[0].progress.as_ref().unwrap().bytes_total);
+    assert_eq!(most, planned, "the total grew past the plan");
+    assert!(has_label(&h, "2 of 3 files · 1 waiting for your answer"));
+    assert!(has_label(&h, "1.5 KiB / 2.4 KiB"));
+    click(&mut h, "Skip");
+    wait_idle(&mut h, "the job");
+}

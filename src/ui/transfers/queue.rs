@@ -319,10 +319,11 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
             });
             return;
         };
+        let shown = model.shown(job);
         let fraction = if p.bytes_total > 0 {
-            p.bytes_done as f32 / p.bytes_total as f32
+            shown.bytes_done as f32 / p.bytes_total as f32
         } else if p.files_total > 0 {
-            p.files_done as f32 / p.files_total as f32
+            shown.files_done as f32 / p.files_total as f32
         } else {
             0.0
         };
@@ -338,14 +339,13 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
             };
             let bar = egui::ProgressBar::new(fraction).desired_width(ui.available_width() * 0.4);
             ui.add(if p.phase == Phase::Asking {
-                // Files waiting for an answer count as done; say so.
                 bar.text("waiting for your answer")
             } else {
                 bar.show_percentage()
             });
             ui.label(format!(
                 "{} / {}",
-                format::bytes(p.bytes_done),
+                format::bytes(shown.bytes_done),
                 format::bytes(p.bytes_total)
             ));
             if job.state != JobState::Paused && p.phase != Phase::Asking {
@@ -378,9 +378,14 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
                 .as_ref()
                 .map(|c| format!(" · {}", c.display()))
                 .unwrap_or_default();
+            let asking = if shown.asking > 0 {
+                format!(" · {} waiting for your answer", shown.asking)
+            } else {
+                String::new()
+            };
             ui.weak(format!(
-                "{} of {}{current}",
-                p.files_done,
+                "{} of {}{asking}{current}",
+                shown.files_done,
                 format::count(p.files_total, "file", "files")
             ));
         });
