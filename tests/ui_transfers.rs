@@ -164,6 +164,9 @@ fn a_refused_start_keeps_the_list_the_destination_and_the_options() {
         job.refused
     );
     assert!(folder.join("a.jpg").exists());
+    // Once the list changes, the refusal has nothing more to say.
+    click(&mut h, "Clear");
+    assert!(!has_label(&h, "Not started; nothing was written"));
 }
 
 #[test]
@@ -992,4 +995,129 @@ fn files_waiting_for_an_answer_are_not_counted_done_and_a_replaced_one_is_counte
     assert!(has_label(&h, "1.5 KiB / 2.4 KiB"));
     click(&mut h, "Skip");
     wait_idle(&mut h, "the job");
+}
+
+#[test]
+fn a_resumed_job_says_files_already_in_place_not_done_before_the_interruption() {
+    use ferry_engine::{journal::Journal, plan::plan_job};
+
+    let fx = fixture();
+    let src = fx.path("src/same.txt");
+    write(&src, 300);
+    let dest = fx.path("dest/same.txt");
+    fs::copy(&src, &dest).unwrap();
+    let modified = fs::metadata(&src).unwrap().modified().unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&dest)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
+    let plan = plan_job(&spec).unwrap();
+    drop(Journal::create(&fx.path("data"), JobId::random(), &spec, &plan).unwrap());
+
+    let mut h = app(fx.config());
+    step_until(&mut h, "the interrupted job", 10, |h| {
+        has_label(h, "Interrupted transfers")
+    });
+    click(&mut h, "Resume");
+    wait_idle(&mut h, "the resumed job");
+    h.step();
+    assert!(has_label(&h, "1 already in place when resumed"));
+    assert!(!has_label(&h, "done before the interruption"));
+}
+
+#[test]
+fn the_leftover_count_follows_a_discard_without_opening_cleanup() {
+    use ferry_engine::journal::{Journal, Record};
+    use ferry_engine::plan::plan_job;
+
+    let fx = fixture();
+    let src = fx.path("src/left.txt");
+    write(&src, 5000);
+    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
+    let plan = plan_job(&spec).unwrap();
+    let mut journal = Journal::create(&fx.path("data"), JobId::random(), &spec, &plan).unwrap();
+    let temp = fx.path("dest").join(ferry_engine::names::temp_name(
+        std::ffi::OsStr::new("left.txt"),
+        0x1234_5678_9abc_def0,
+    ));
+    write(&temp, 2000);
+    journal
+        .append(
+            &Record::Temp {
+                i: 0,
+                path: temp.clone(),
+                existed: false,
+                file: None,
+                source: None,
+            },
+            true,
+        )
+        .unwrap();
+    drop(journal);
+
+    let mut config = fx.config();
+    config.settings.sweep.roots = vec![fx.path("dest")];
+    let mut h = app(config);
+    step_until(&mut h, "the leftover in the status bar", 10, |h| {
+        has_label(h, "1 leftover file (2.0 KiB)") && has_label(h, "Interrupted transfers")
+    });
+    click(&mut h, "Discard…");
+    h.run_steps(2);
+    click(&mut h, "Discard it");
+    step_until(&mut h, "the temp to go", 10, |_| !temp.exists());
+    step_until(&mut h, "the status bar to follow", 10, |h| {
+        has_label(h, "No leftover files")
+    });
+    assert_eq!(h.state().view().tab, ferry_ui::state::Tab::Transfers);
+}
+
+#[test]
+fn an_entry_retried_successfully_offers_no_retry_and_a_failed_open_says_so() {
+    let fx = fixture();
+    let mut sources = Vec::new();
+    for i in 0..2 {
+        let name = format!("r{i}.txt");
+        fs::write(fx.path("src").join(&name), "new").unwrap();
+        fs::write(fx.path("dest").join(&name), "old").unwrap();
+        sources.push(fx.path("src").join(&name));
+    }
+    let mut config = fx.config();
+    config.settings.transfer.conflict = ConflictPolicy::Fail;
+    let desktop = Arc::new(RecordingDesktop {
+        open_fails: Some("no file manager here".into()),
+        ..Default::default()
+    });
+    let mut h = app(config.with_desktop(desktop.clone()));
+    start(&mut h, &sources, &fx.path("dest"));
+    wait_idle(&mut h, "the refusals");
+    assert!(has_label(&h, "Retry 2 failed files"));
+    h.get_by_label("What the retry does when a file exists")
+        .click();
+    h.run_steps(2);
+    h.get_all_by_label("Replace it").last().unwrap().click();
+    h.run_steps(2);
+    click(&mut h, "Retry 2 failed files");
+    step_until(&mut h, "the retry to end", 30, |h| {
+        let m = h.state().model();
+        m.jobs.is_empty() && m.history.len() == 2
+    });
+    h.step();
+    assert!(!has_label(&h, "Retry 2 failed files"));
+    assert!(has_label(&h, "Retried: a later transfer copied them all."));
+
+    // Open destination on a desktop that cannot show folders.
+    h.get_all_by_label("Open destination")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    let dest = fx.path("dest").display().to_string();
+    step_until(&mut h, "the failure notice", 5, |h| {
+        h.state().notices().items().iter().any(|n| {
+            n.text == format!("Could not open {dest} in a file manager: no file manager here")
+        })
+    });
 }

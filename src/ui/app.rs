@@ -118,6 +118,16 @@ pub struct FerryApp {
     unfinished_notice: Option<u64>,
     dialogs: DialogHost,
     desktop: Arc<dyn Desktop>,
+    /// Folders the desktop could not show, and why (from its threads).
+    open_failures: (
+        crossbeam_channel::Sender<(PathBuf, String)>,
+        Receiver<(PathBuf, String)>,
+    ),
+    /// Wakes the window (from other threads).
+    repaint: Arc<dyn Fn() + Send + Sync>,
+    /// Scan for leftovers again as soon as the current scan (if any) is
+    /// back: a job ended or an interrupted one was discarded.
+    rescan_due: bool,
     /// The title last given to the window.
     title: String,
     cleanup_stale: bool,
@@ -189,8 +199,11 @@ impl FerryApp {
             cleanup: CleanupView::default(),
             notices,
             unfinished_notice: None,
-            dialogs: DialogHost::new(config.dialogs, repaint),
+            dialogs: DialogHost::new(config.dialogs, repaint.clone()),
             desktop: config.desktop,
+            open_failures: crossbeam_channel::unbounded(),
+            repaint,
+            rescan_due: false,
             title: super::TITLE.to_string(),
             cleanup_stale: false,
             close_asked: false,
@@ -248,6 +261,13 @@ impl FerryApp {
         let mut newly_unfinished = false;
         while let Ok(event) = self.engine.events().try_recv() {
             let unfinished = matches!(event, Event::Unfinished(_));
+            // Leftover files change when a job ends (its temps go) and when
+            // an interrupted job is discarded (the engine then reports the
+            // interrupted jobs again): the status bar must not wait for
+            // the Cleanup tab to be opened.
+            if unfinished || matches!(event, Event::Finished { .. }) {
+                self.rescan_due = true;
+            }
             let settings_saved = matches!(event, Event::SettingsSaved(_));
             // A scheduled sweep is what Settings reports as the last one.
             if matches!(&event, Event::SweepFinished(r) if r.trigger == Trigger::Scheduled)
@@ -301,6 +321,12 @@ impl FerryApp {
             && let Some(id) = self.unfinished_notice.take()
         {
             self.notices.dismiss(id);
+        }
+        while let Ok((folder, why)) = self.open_failures.1.try_recv() {
+            self.notices.error(format!(
+                "Could not open {} in a file manager: {why}",
+                folder.display()
+            ));
         }
         for (purpose, answer) in self.dialogs.drain() {
             match answer {
@@ -412,7 +438,18 @@ impl FerryApp {
             self.rescan();
         }
         if let Some(folder) = out.open_folder {
-            self.desktop.open_folder(&folder);
+            let failures = self.open_failures.0.clone();
+            let repaint = self.repaint.clone();
+            let shown = folder.clone();
+            self.desktop.open_folder(
+                &folder,
+                Box::new(move |result| {
+                    if let Err(why) = result {
+                        let _ = failures.send((shown, why));
+                        repaint();
+                    }
+                }),
+            );
         }
     }
 
@@ -619,6 +656,11 @@ impl eframe::App for FerryApp {
             }
             // Ages tick between scans (computed from the scan's time).
             ctx.request_repaint_after(Duration::from_secs(1));
+        }
+
+        if self.rescan_due && !self.model.scanning {
+            self.rescan_due = false;
+            self.rescan();
         }
 
         let mut out = Outbox::default();

@@ -205,9 +205,12 @@ pub fn history_ui(
     }
     let now = SystemTime::now();
     let mut verify = None;
-    for job in &model.history {
+    for (at, job) in model.history.iter().enumerate() {
         let verification = model.verifications.get(&job.id);
-        if let Some(manifest) = finished_ui(ui, job, verification, view, now, out) {
+        // Newer entries come first: a failed file one of them copied
+        // since (a retry) is no longer offered for retrying.
+        let settled = settled_later(job, &model.history[..at]);
+        if let Some(manifest) = finished_ui(ui, job, &settled, verification, view, now, out) {
             verify = Some((job.id, manifest));
         }
     }
@@ -247,8 +250,11 @@ pub fn counts(s: &JobSummary, moved: bool) -> String {
         line.push_str(&format!(" · {} failed", s.failed.len()));
     }
     if s.previously_done > 0 {
+        // Finished by the interrupted run, or found already identical at
+        // the destination when resumed: either way, in place, and not
+        // written by this run.
         line.push_str(&format!(
-            " · {} done before the interruption",
+            " · {} already in place when resumed",
             s.previously_done
         ));
     }
@@ -295,10 +301,38 @@ pub fn failure_groups(failed: &[FileError]) -> Vec<(String, String, Vec<&FileErr
     out
 }
 
+/// The failed files of `job` (by destination) that a later transfer
+/// (`newer`: the history entries after it) copied from the same source
+/// without failing.
+pub fn settled_later(job: &FinishedJob, newer: &[FinishedJob]) -> Vec<PathBuf> {
+    job.summary
+        .failed
+        .iter()
+        .filter_map(|f| {
+            let dest = f.dest.as_ref()?;
+            newer
+                .iter()
+                .any(|later| {
+                    later.spec.as_ref().is_some_and(|spec| {
+                        spec.pairs.iter().any(|(s, d)| s == &f.path && d == dest)
+                    }) && !later
+                        .summary
+                        .failed
+                        .iter()
+                        .any(|lf| lf.dest.as_ref() == Some(dest))
+                        && later.summary.outcome != JobOutcome::Cancelled
+                        && later.summary.outcome != JobOutcome::RolledBack
+                })
+                .then(|| dest.clone())
+        })
+        .collect()
+}
+
 /// One ended job; returns the manifest to verify when Verify was clicked.
 fn finished_ui(
     ui: &mut egui::Ui,
     job: &FinishedJob,
+    settled: &[PathBuf],
     verification: Option<&Verification>,
     view: &mut TransfersView,
     now: SystemTime,
@@ -380,7 +414,7 @@ fn finished_ui(
         if let Some(v) = verification {
             verification_ui(ui, v);
         }
-        verify = actions_ui(ui, job, verification, view, out);
+        verify = actions_ui(ui, job, settled, verification, view, out);
         egui::CollapsingHeader::new("Details")
             .id_salt(("details", job.id))
             .show(ui, |ui| details_ui(ui, job));
@@ -392,6 +426,7 @@ fn finished_ui(
 fn actions_ui(
     ui: &mut egui::Ui,
     job: &FinishedJob,
+    settled: &[PathBuf],
     verification: Option<&Verification>,
     view: &mut TransfersView,
     out: &mut Outbox,
@@ -399,8 +434,26 @@ fn actions_ui(
     let s = &job.summary;
     let spec = job.spec.as_ref()?;
     let mut verify = None;
+    let failed = s.failed.iter().filter(|f| f.dest.is_some()).count();
+    // Once a later transfer (a retry) copied some of them, that newer
+    // entry carries what still fails, with its own Retry.
+    let retryable = if settled.is_empty() { failed } else { 0 };
+    if !settled.is_empty() {
+        let text = if settled.len() >= failed {
+            format!(
+                "Retried: a later transfer copied {}.",
+                if failed == 1 { "it" } else { "them all" }
+            )
+        } else {
+            format!(
+                "Retried: a later transfer copied {} of {}; the others are in the newer entry.",
+                settled.len(),
+                failed
+            )
+        };
+        ui.label(RichText::new(text).color(colours::ok(ui)));
+    }
     ui.horizontal_wrapped(|ui| {
-        let retryable = s.failed.iter().filter(|f| f.dest.is_some()).count();
         if retryable > 0 {
             let default = if spec.policy == ConflictPolicy::Fail
                 && s.failed.iter().all(|f| f.kind == "already_exists")
