@@ -105,6 +105,9 @@ fn conflict_saved(path: &Path) -> bool {
         .is_some_and(|v| v.pointer("/transfer/conflict").is_some())
 }
 
+/// A folder the desktop could not show, and why.
+type OpenFailure = (PathBuf, String);
+
 /// The running application.
 pub struct FerryApp {
     view: ViewState,
@@ -120,8 +123,8 @@ pub struct FerryApp {
     desktop: Arc<dyn Desktop>,
     /// Folders the desktop could not show, and why (from its threads).
     open_failures: (
-        crossbeam_channel::Sender<(PathBuf, String)>,
-        Receiver<(PathBuf, String)>,
+        crossbeam_channel::Sender<OpenFailure>,
+        Receiver<OpenFailure>,
     ),
     /// Wakes the window (from other threads).
     repaint: Arc<dyn Fn() + Send + Sync>,
