@@ -164,6 +164,9 @@ fn a_refused_start_keeps_the_list_the_destination_and_the_options() {
         job.refused
     );
     assert!(folder.join("a.jpg").exists());
+    // Once the list changes, the refusal has nothing more to say.
+    click(&mut h, "Clear");
+    assert!(!has_label(&h, "Not started; nothing was written"));
 }
 
 #[test]
@@ -684,4 +687,437 @@ fn the_form_fits_800_by_600() {
     for label in ["Destination…", "Start copy", "Save checksums", "Add files…"] {
         assert!(within_width(&h, label, 800.0), "{label} is cut off");
     }
+}
+
+#[test]
+fn a_queued_job_leaves_the_form_and_a_refused_one_comes_back_as_it_was() {
+    let fx = fixture();
+    // Job A waits for an answer, holding the only worker.
+    let x = fx.path("src/x.txt");
+    write(&x, 2);
+    write(&fx.path("dest/x.txt"), 4);
+    let mut config = fx.config();
+    config.settings.transfer.workers = 1;
+    let mut h = app(config);
+    start(&mut h, &[x], &fx.path("dest"));
+    step_until(&mut h, "A's question", 20, |h| {
+        !h.state().model().conflicts.is_empty()
+    });
+
+    // Job B moves y.txt; it waits behind A, and y.txt leaves the form at
+    // once: it cannot be started a second time.
+    let y = fx.path("src/y.txt");
+    write(&y, 2);
+    drop_files(&mut h, std::slice::from_ref(&y));
+    click(&mut h, "Move");
+    wait_checked(&mut h);
+    step_until(&mut h, "Start move", 10, |h| enabled(h, "Start move"));
+    click(&mut h, "Start move");
+    step_until(&mut h, "B in the queue", 10, |h| {
+        h.state().model().jobs.len() == 2
+    });
+    h.step();
+    assert!(
+        h.state().new_job().sources.is_empty(),
+        "{:?}",
+        h.state().new_job().sources
+    );
+    assert_eq!(h.state().new_job().kind, ferry_engine::TransferKind::Copy);
+    assert!(!enabled(&h, "Start copy"));
+    assert!(has_label(&h, "Waiting for x.txt to finish"));
+
+    // Job C (a folder moved into itself, with Verify) is refused only when
+    // its turn comes; meanwhile another item and destination are entered.
+    let folder = fx.path("src/album");
+    fs::create_dir_all(folder.join("inside")).unwrap();
+    write(&folder.join("a.jpg"), 10);
+    let inside = folder.join("inside");
+    drop_files(&mut h, std::slice::from_ref(&folder));
+    set_text(&mut h, "Destination:", inside.to_str().unwrap());
+    click(&mut h, "Move");
+    click(&mut h, "Verify copies");
+    wait_checked(&mut h);
+    step_until(&mut h, "Start move", 10, |h| enabled(h, "Start move"));
+    click(&mut h, "Start move");
+    step_until(&mut h, "C in the queue", 10, |h| {
+        h.state().model().jobs.len() == 3
+    });
+    h.step();
+    assert!(h.state().new_job().sources.is_empty());
+    let m1 = fx.path("src/m1.txt");
+    write(&m1, 3);
+    drop_files(&mut h, std::slice::from_ref(&m1));
+    set_text(&mut h, "Destination:", fx.path("dest").to_str().unwrap());
+
+    // Answer A: B moves y.txt, C is refused and its form comes back.
+    click(&mut h, "Skip");
+    step_until(&mut h, "C's refusal", 30, |h| {
+        has_label(h, "Not started; nothing was written")
+    });
+    let job = h.state().new_job();
+    assert_eq!(job.sources, [folder.clone(), m1.clone()]);
+    assert_eq!(job.kind, ferry_engine::TransferKind::Move);
+    assert!(job.verify);
+    assert_eq!(h.state().view().destination, inside.display().to_string());
+    step_until(&mut h, "B to end", 30, |h| {
+        h.state().model().jobs.is_empty()
+    });
+    assert!(!y.exists());
+    assert!(fx.path("dest/y.txt").exists());
+    assert!(folder.join("a.jpg").exists());
+}
+
+#[test]
+fn a_missing_item_put_back_is_found_again_by_itself_or_when_dropped_again() {
+    let fx = fixture();
+    let a = fx.path("src/a.txt");
+    let b = fx.path("src/b.txt");
+    let mut h = app(fx.config());
+    drop_files(&mut h, &[a.clone(), b.clone()]);
+    set_text(&mut h, "Destination:", fx.path("dest").to_str().unwrap());
+    wait_checked(&mut h);
+    assert_eq!(count_labels(&h, "missing: it is not there"), 2);
+    assert!(!enabled(&h, "Start copy"));
+
+    // Put back and dropped again: checked again at once (well before the
+    // periodic check).
+    write(&a, 100);
+    let dropped = std::time::Instant::now();
+    drop_files(&mut h, std::slice::from_ref(&a));
+    step_until(&mut h, "a.txt found again", 5, |h| {
+        h.state().model().sources_checked.get(&a)
+            == Some(&ferry_engine::SourceState::File { size: 100 })
+    });
+    assert!(
+        dropped.elapsed() < Duration::from_secs_f64(ferry_ui::transfers::form::RECHECK_EVERY),
+        "found only by the periodic check"
+    );
+    assert_eq!(h.state().new_job().sources, [a.clone(), b.clone()]);
+    assert_eq!(count_labels(&h, "missing: it is not there"), 1);
+
+    // Put back without any action: the mark goes by itself.
+    write(&b, 50);
+    step_until(&mut h, "b.txt found again", 10, |h| {
+        has_label(h, "file, 50 B") && enabled(h, "Start copy")
+    });
+    assert!(!has_label(&h, "missing"));
+}
+
+#[test]
+fn files_left_because_they_exist_are_told_in_the_windows_words() {
+    let fx = fixture();
+    let mut sources = Vec::new();
+    for i in 0..3 {
+        let name = format!("w{i}.txt");
+        fs::write(fx.path("src").join(&name), "new").unwrap();
+        fs::write(fx.path("dest").join(&name), "old").unwrap();
+        sources.push(fx.path("src").join(&name));
+    }
+    let mut config = fx.config();
+    config.settings.transfer.conflict = ConflictPolicy::Fail;
+    let mut h = app(config);
+    start(&mut h, &sources, &fx.path("dest"));
+    wait_idle(&mut h, "the job");
+    h.step();
+    assert!(has_label(
+        &h,
+        "3 files already exist at the destination (left as they were)"
+    ));
+    assert!(has_label(
+        &h,
+        "retry with \"Replace\", \"Skip\" or \"Keep both\""
+    ));
+    // No command-line words: neither in the history nor in the notice.
+    for cli in ["conflict policy", "overwrite, skip", "'fail'"] {
+        assert!(!has_label(&h, cli), "{cli} shown");
+        let notices: Vec<String> = h
+            .state()
+            .notices()
+            .items()
+            .iter()
+            .map(|n| n.text.clone())
+            .collect();
+        assert!(notices.iter().all(|n| !n.contains(cli)), "{notices:?}");
+    }
+    assert!(
+        h.state().notices().items().iter().any(|n| n
+            .text
+            .contains("already exists at the destination and was left as it was")),
+        "{:?}",
+        h.state().notices().items()
+    );
+}
+
+/// Whether every widget named `label` lies within `width`.
+#[track_caller]
+fn all_within(h: &App, label: &str, width: f32) {
+    let rects: Vec<egui::Rect> = h.query_all_by_label(label).map(|n| n.rect()).collect();
+    assert!(!rects.is_empty(), "no widget named {label}");
+    for rect in rects {
+        assert!(
+            rect.min.x >= 0.0 && rect.max.x <= width,
+            "{label} is cut off: {rect:?}"
+        );
+    }
+}
+
+#[test]
+fn long_names_and_paths_never_push_widgets_off_an_800_by_600_window() {
+    let fx = fixture();
+    let deep = fx
+        .path("src")
+        .join("holiday-photos-from-the-long-summer-of-two-thousand-and-twenty-four")
+        .join("edited-and-exported-for-the-family-album-second-attempt-final");
+    fs::create_dir_all(&deep).unwrap();
+    let name = "a_really_long_file_name_for_testing_the_conflict_panel_layout_at_small_sizes_v2_final_FINAL.jpeg";
+    let asked = deep.join(name);
+    write(&asked, 300);
+    write(&fx.path("dest").join(name), 200);
+    let waiting =
+        deep.join("another_long_name_that_waits_in_the_list_for_its_turn_to_be_copied.png");
+    write(&waiting, 100);
+
+    let mut h = harness(fx.config(), [800.0, 600.0]);
+    h.step();
+    start(&mut h, std::slice::from_ref(&asked), &fx.path("dest"));
+    step_until(&mut h, "the question", 20, |h| {
+        !h.state().model().conflicts.is_empty()
+    });
+    drop_files(&mut h, std::slice::from_ref(&waiting));
+    wait_checked(&mut h);
+    h.step();
+
+    // The conflict panel: both columns, the answers.
+    for label in [
+        "Already there",
+        "Being copied",
+        name,
+        "Replace",
+        "Skip",
+        "Keep both",
+        "Do this for all remaining conflicts in this job",
+    ] {
+        all_within(&h, label, 800.0);
+    }
+    // The form: the long path's row and what follows it.
+    let path = waiting.display().to_string();
+    for label in [
+        path.as_str(),
+        &format!("Remove {path}"),
+        "file, 100 B",
+        "Clear",
+        "Destination…",
+        "Start copy",
+    ] {
+        all_within(&h, label, 800.0);
+    }
+
+    click(&mut h, "Replace");
+    step_until(&mut h, "the job to end", 30, |h| {
+        h.state().model().jobs.is_empty() && !h.state().model().history.is_empty()
+    });
+    h.step();
+    for label in ["Clear history…", "Open destination", "Details"] {
+        all_within(&h, label, 800.0);
+    }
+    h.get_by_label("Details").scroll_to_me();
+    h.run_steps(3);
+    click(&mut h, "Details");
+    let from = asked.display().to_string();
+    step_until(&mut h, "the details", 5, |h| has_label(h, &from));
+    all_within(&h, &from, 800.0);
+}
+
+#[test]
+fn files_waiting_for_an_answer_are_not_counted_done_and_a_replaced_one_is_counted_once() {
+    let fx = fixture();
+    let old = std::time::SystemTime::now() - Duration::from_secs(6 * 365 * 86_400 + 300 * 86_400);
+    let mut sources = Vec::new();
+    for name in ["q1.txt", "q2.txt"] {
+        fs::write(fx.path("src").join(name), vec![1u8; 1000]).unwrap();
+        let dest = fx.path("dest").join(name);
+        fs::write(&dest, "old").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&dest)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        sources.push(fx.path("src").join(name));
+    }
+    let fresh = fx.path("src/fresh.txt");
+    write(&fresh, 500);
+    sources.push(fresh);
+    let mut h = app(fx.config());
+    start(&mut h, &sources, &fx.path("dest"));
+    step_until(&mut h, "both questions, nothing else left", 20, |h| {
+        let m = h.state().model();
+        m.conflicts.len() == 2
+            && m.jobs
+                .first()
+                .and_then(|j| j.progress.as_ref())
+                .is_some_and(|p| {
+                    p.phase == ferry_engine::Phase::Asking && p.files_done == p.files_total
+                })
+    });
+    h.step();
+    assert!(
+        has_label(&h, "1 of 3 files · 2 waiting for your answer"),
+        "{:?}",
+        h.state().model().jobs[0].progress
+    );
+    assert!(has_label(&h, "500 B / 2.4 KiB"));
+    let bar = h
+        .query_all_by_role(egui::accesskit::Role::ProgressIndicator)
+        .filter_map(|n| n.accesskit_node().numeric_value())
+        .next()
+        .unwrap();
+    assert!(bar < 50.0, "{bar}");
+    // Ages in words.
+    assert!(has_label(&h, "(6 years ago)"));
+    assert!(!has_label(&h, "months"));
+
+    // One replaced: counted once, the total stays the plan's.
+    let planned = h.state().model().jobs[0].planned.unwrap().1;
+    click(&mut h, "Replace");
+    let mut most = 0;
+    step_until(&mut h, "the replaced file to be done", 20, |h| {
+        let m = h.state().model();
+        let p = m.jobs[0].progress.as_ref().unwrap();
+        most = most.max(p.bytes_total);
+        m.conflicts.len() == 1 && m.shown(&m.jobs[0]).files_done == 2
+    });
+    step_for(&mut h, Duration::from_millis(600));
+    let m = h.state().model();
+    most = most.max(m.jobs[0].progress.as_ref().unwrap().bytes_total);
+    assert_eq!(most, planned, "the total grew past the plan");
+    assert!(has_label(&h, "2 of 3 files · 1 waiting for your answer"));
+    assert!(has_label(&h, "1.5 KiB / 2.4 KiB"));
+    click(&mut h, "Skip");
+    wait_idle(&mut h, "the job");
+}
+
+#[test]
+fn a_resumed_job_says_files_already_in_place_not_done_before_the_interruption() {
+    use ferry_engine::{journal::Journal, plan::plan_job};
+
+    let fx = fixture();
+    let src = fx.path("src/same.txt");
+    write(&src, 300);
+    let dest = fx.path("dest/same.txt");
+    fs::copy(&src, &dest).unwrap();
+    let modified = fs::metadata(&src).unwrap().modified().unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&dest)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
+    let plan = plan_job(&spec).unwrap();
+    drop(Journal::create(&fx.path("data"), JobId::random(), &spec, &plan).unwrap());
+
+    let mut h = app(fx.config());
+    step_until(&mut h, "the interrupted job", 10, |h| {
+        has_label(h, "Interrupted transfers")
+    });
+    click(&mut h, "Resume");
+    wait_idle(&mut h, "the resumed job");
+    h.step();
+    assert!(has_label(&h, "1 already in place when resumed"));
+    assert!(!has_label(&h, "done before the interruption"));
+}
+
+#[test]
+fn the_leftover_count_follows_a_discard_without_opening_cleanup() {
+    use ferry_engine::journal::{Journal, Record};
+    use ferry_engine::plan::plan_job;
+
+    let fx = fixture();
+    let src = fx.path("src/left.txt");
+    write(&src, 5000);
+    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
+    let plan = plan_job(&spec).unwrap();
+    let mut journal = Journal::create(&fx.path("data"), JobId::random(), &spec, &plan).unwrap();
+    let temp = fx.path("dest").join(ferry_engine::names::temp_name(
+        std::ffi::OsStr::new("left.txt"),
+        0x1234_5678_9abc_def0,
+    ));
+    write(&temp, 2000);
+    journal
+        .append(
+            &Record::Temp {
+                i: 0,
+                path: temp.clone(),
+                existed: false,
+                file: None,
+                source: None,
+            },
+            true,
+        )
+        .unwrap();
+    drop(journal);
+
+    let mut config = fx.config();
+    config.settings.sweep.roots = vec![fx.path("dest")];
+    let mut h = app(config);
+    step_until(&mut h, "the leftover in the status bar", 10, |h| {
+        has_label(h, "1 leftover file (2.0 KiB)") && has_label(h, "Interrupted transfers")
+    });
+    click(&mut h, "Discard…");
+    h.run_steps(2);
+    click(&mut h, "Discard it");
+    step_until(&mut h, "the temp to go", 10, |_| !temp.exists());
+    step_until(&mut h, "the status bar to follow", 10, |h| {
+        has_label(h, "No leftover files")
+    });
+    assert_eq!(h.state().view().tab, ferry_ui::state::Tab::Transfers);
+}
+
+#[test]
+fn an_entry_retried_successfully_offers_no_retry_and_a_failed_open_says_so() {
+    let fx = fixture();
+    let mut sources = Vec::new();
+    for i in 0..2 {
+        let name = format!("r{i}.txt");
+        fs::write(fx.path("src").join(&name), "new").unwrap();
+        fs::write(fx.path("dest").join(&name), "old").unwrap();
+        sources.push(fx.path("src").join(&name));
+    }
+    let mut config = fx.config();
+    config.settings.transfer.conflict = ConflictPolicy::Fail;
+    let desktop = Arc::new(RecordingDesktop {
+        open_fails: Some("no file manager here".into()),
+        ..Default::default()
+    });
+    let mut h = app(config.with_desktop(desktop.clone()));
+    start(&mut h, &sources, &fx.path("dest"));
+    wait_idle(&mut h, "the refusals");
+    assert!(has_label(&h, "Retry 2 failed files"));
+    h.get_by_label("What the retry does when a file exists")
+        .click();
+    h.run_steps(2);
+    h.get_all_by_label("Replace it").last().unwrap().click();
+    h.run_steps(2);
+    click(&mut h, "Retry 2 failed files");
+    step_until(&mut h, "the retry to end", 30, |h| {
+        let m = h.state().model();
+        m.jobs.is_empty() && m.history.len() == 2
+    });
+    h.step();
+    assert!(!has_label(&h, "Retry 2 failed files"));
+    assert!(has_label(&h, "Retried: a later transfer copied them all."));
+
+    // Open destination on a desktop that cannot show folders.
+    h.get_all_by_label("Open destination")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    let dest = fx.path("dest").display().to_string();
+    step_until(&mut h, "the failure notice", 5, |h| {
+        h.state().notices().items().iter().any(|n| {
+            n.text == format!("Could not open {dest} in a file manager: no file manager here")
+        })
+    });
 }

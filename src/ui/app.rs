@@ -105,6 +105,9 @@ fn conflict_saved(path: &Path) -> bool {
         .is_some_and(|v| v.pointer("/transfer/conflict").is_some())
 }
 
+/// A folder the desktop could not show, and why.
+type OpenFailure = (PathBuf, String);
+
 /// The running application.
 pub struct FerryApp {
     view: ViewState,
@@ -118,6 +121,16 @@ pub struct FerryApp {
     unfinished_notice: Option<u64>,
     dialogs: DialogHost,
     desktop: Arc<dyn Desktop>,
+    /// Folders the desktop could not show, and why (from its threads).
+    open_failures: (
+        crossbeam_channel::Sender<OpenFailure>,
+        Receiver<OpenFailure>,
+    ),
+    /// Wakes the window (from other threads).
+    repaint: Arc<dyn Fn() + Send + Sync>,
+    /// Scan for leftovers again as soon as the current scan (if any) is
+    /// back: a job ended or an interrupted one was discarded.
+    rescan_due: bool,
     /// The title last given to the window.
     title: String,
     cleanup_stale: bool,
@@ -189,8 +202,11 @@ impl FerryApp {
             cleanup: CleanupView::default(),
             notices,
             unfinished_notice: None,
-            dialogs: DialogHost::new(config.dialogs, repaint),
+            dialogs: DialogHost::new(config.dialogs, repaint.clone()),
             desktop: config.desktop,
+            open_failures: crossbeam_channel::unbounded(),
+            repaint,
+            rescan_due: false,
             title: super::TITLE.to_string(),
             cleanup_stale: false,
             close_asked: false,
@@ -248,6 +264,13 @@ impl FerryApp {
         let mut newly_unfinished = false;
         while let Ok(event) = self.engine.events().try_recv() {
             let unfinished = matches!(event, Event::Unfinished(_));
+            // Leftover files change when a job ends (its temps go) and when
+            // an interrupted job is discarded (the engine then reports the
+            // interrupted jobs again): the status bar must not wait for
+            // the Cleanup tab to be opened.
+            if unfinished || matches!(event, Event::Finished { .. }) {
+                self.rescan_due = true;
+            }
             let settings_saved = matches!(event, Event::SettingsSaved(_));
             // A scheduled sweep is what Settings reports as the last one.
             if matches!(&event, Event::SweepFinished(r) if r.trigger == Trigger::Scheduled)
@@ -257,11 +280,13 @@ impl FerryApp {
                 self.model.timer_pending = true;
             }
             match &event {
+                Event::Queued { id, .. } => self.new_job.queued(*id),
                 Event::Planned { id, .. } => self.new_job.accepted(*id),
                 Event::Finished { id, summary } => {
                     let live = self.model.jobs.iter().find(|j| j.id == *id);
                     let planned = live.is_some_and(|j| j.planned.is_some());
-                    self.new_job.ended(*id, summary, planned);
+                    self.new_job
+                        .ended(*id, summary, planned, &mut self.view.destination);
                     // What exists changed: check the sources again, and
                     // the destination (its free space) when a next job
                     // is being put together.
@@ -299,6 +324,12 @@ impl FerryApp {
             && let Some(id) = self.unfinished_notice.take()
         {
             self.notices.dismiss(id);
+        }
+        while let Ok((folder, why)) = self.open_failures.1.try_recv() {
+            self.notices.error(format!(
+                "Could not open {} in a file manager: {why}",
+                folder.display()
+            ));
         }
         for (purpose, answer) in self.dialogs.drain() {
             match answer {
@@ -410,7 +441,18 @@ impl FerryApp {
             self.rescan();
         }
         if let Some(folder) = out.open_folder {
-            self.desktop.open_folder(&folder);
+            let failures = self.open_failures.0.clone();
+            let repaint = self.repaint.clone();
+            let shown = folder.clone();
+            self.desktop.open_folder(
+                &folder,
+                Box::new(move |result| {
+                    if let Err(why) = result {
+                        let _ = failures.send((shown, why));
+                        repaint();
+                    }
+                }),
+            );
         }
     }
 
@@ -553,7 +595,8 @@ impl FerryApp {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.weak(format!("Data: {}", self.data_dir.display()));
+                let data = format!("Data: {}", self.data_dir.display());
+                super::elide::weak(ui, &data, ui.available_width());
             });
         });
     }
@@ -616,6 +659,11 @@ impl eframe::App for FerryApp {
             }
             // Ages tick between scans (computed from the scan's time).
             ctx.request_repaint_after(Duration::from_secs(1));
+        }
+
+        if self.rescan_due && !self.model.scanning {
+            self.rescan_due = false;
+            self.rescan();
         }
 
         let mut out = Outbox::default();

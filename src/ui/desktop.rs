@@ -18,13 +18,18 @@ use super::model::{Totals, outcome_word};
 /// The desktop's services the window uses.
 pub trait Desktop: Send + Sync + 'static {
     /// Shows `path` in the desktop's file manager: the folder itself, or
-    /// the folder a file is in. Never blocks the caller.
-    fn open_folder(&self, path: &Path);
+    /// the folder a file is in. Never blocks the caller: `done` is called
+    /// (from any thread) with why it could not, if it could not.
+    fn open_folder(&self, path: &Path, done: OpenDone);
 
     /// Shows a desktop notification; a desktop without a notification
     /// service shows nothing, and says nothing. Never blocks the caller.
     fn notify(&self, title: &str, body: &str);
 }
+
+/// What [`Desktop::open_folder`] reports when it is through: `Err` with
+/// why the folder could not be shown.
+pub type OpenDone = Box<dyn FnOnce(Result<(), String>) + Send + 'static>;
 
 /// The real desktop: `open` (xdg-open, `open`, explorer) for folders, the
 /// freedesktop notification service (D-Bus) for notifications on Linux and
@@ -33,16 +38,23 @@ pub trait Desktop: Send + Sync + 'static {
 pub struct SystemDesktop;
 
 impl Desktop for SystemDesktop {
-    fn open_folder(&self, path: &Path) {
+    fn open_folder(&self, path: &Path, done: OpenDone) {
         let path = path.to_path_buf();
         // Whether it is a folder is asked on the helper thread: the window
         // itself never looks at the disk.
-        let _ = thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name("ferry-open".into())
             .spawn(move || {
                 let folder = folder_to_show(&path);
-                let _ = open::that_detached(folder);
+                done(
+                    open::that_detached(&folder)
+                        .map_err(|e| format!("no program to show folders could be started ({e})")),
+                );
             });
+        if let Err(e) = spawned {
+            // The closure went with the failed spawn; nothing to report to.
+            eprintln!("ferry: cannot open a folder: {e}");
+        }
     }
 
     fn notify(&self, title: &str, body: &str) {
@@ -127,7 +139,7 @@ pub fn notification(job_title: &str, summary: &JobSummary) -> (String, String) {
         JobOutcome::Failed => summary
             .failed
             .first()
-            .map(|f| f.reason.clone())
+            .map(format::failure_reason)
             .filter(|r| !r.is_empty())
             .or_else(|| summary.warnings.first().cloned())
             .unwrap_or_else(|| "Nothing was written.".into()),

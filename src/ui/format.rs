@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use ferry_engine::ConflictPolicy;
+use ferry_engine::{ConflictPolicy, FileError};
 
 pub use ferry_engine::format::bytes;
 
@@ -57,16 +57,32 @@ pub fn eta(eta: Option<Duration>) -> String {
 pub fn moment(time: SystemTime, now: SystemTime) -> String {
     match now.duration_since(time) {
         Ok(past) if past < Duration::from_secs(5) => "just now".to_string(),
-        Ok(past) => format!("{} ago", duration(Duration::from_secs(past.as_secs()))),
+        Ok(past) => format!("{} ago", span(past)),
         Err(future) => {
             let ahead = future.duration();
             if ahead < Duration::from_secs(5) {
                 "now".to_string()
             } else {
-                format!("in {}", duration(Duration::from_secs(ahead.as_secs())))
+                format!("in {}", span(ahead))
             }
         }
     }
+}
+
+/// How far a moment is, as people say it: `5m`, `2h 5m` within a day,
+/// then in one word-sized unit: `3 days`, `2 months`, `6 years`.
+fn span(d: Duration) -> String {
+    const DAY: u64 = 86_400;
+    let secs = d.as_secs();
+    let (n, unit) = match secs {
+        s if s < DAY => return duration(Duration::from_secs(s)),
+        s if s < 31 * DAY => (s / DAY, "day"),
+        // Average months and years (30.44 and 365.25 days).
+        s if s < 365 * DAY => (s * 100 / (3044 * DAY), "month"),
+        s => (s * 100 / (36_525 * DAY), "year"),
+    };
+    let n = n.max(1);
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 static ZONE: OnceLock<TimeZone> = OnceLock::new();
@@ -133,6 +149,41 @@ pub fn drawable(text: &str) -> String {
     text.replace('→', "->")
 }
 
+/// Whether `f` is a file left alone because one of its name was already at
+/// the destination (the engine says so in the command line's words, naming
+/// its `--on-conflict` policies).
+fn left_because_it_exists(f: &FileError) -> bool {
+    f.kind == "already_exists" && (f.reason.contains("conflict policy") || f.reason.is_empty())
+}
+
+/// Why a file failed, without its paths, in the window's words: a file
+/// already at the destination is told with the window's own choices.
+pub fn failure_reason(f: &FileError) -> String {
+    if left_because_it_exists(f) {
+        return "a file of that name is already there and was left as it was; retry with \
+                \"Replace\", \"Skip\" or \"Keep both\" to go on"
+            .into();
+    }
+    let reason = if f.reason.is_empty() {
+        &f.message
+    } else {
+        &f.reason
+    };
+    drawable(reason)
+}
+
+/// What happened to a file, with its path, in the window's words.
+pub fn failure_message(f: &FileError) -> String {
+    if left_because_it_exists(f) {
+        let dest = f.dest.as_ref().unwrap_or(&f.path);
+        return format!(
+            "'{}' already exists at the destination and was left as it was",
+            dest.display()
+        );
+    }
+    drawable(&f.message)
+}
+
 /// `1 file`, `3 files`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
@@ -195,6 +246,12 @@ mod tests {
         assert_eq!(moment(now, now), "just now");
         assert_eq!(moment(now - Duration::from_secs(300), now), "5m ago");
         assert_eq!(moment(now + Duration::from_secs(7200), now), "in 2h");
+        let day = 86_400;
+        let ago = |secs: u64| moment(now - Duration::from_secs(secs), now);
+        assert_eq!(ago(day + 3600), "1 day ago");
+        assert_eq!(ago(3 * day + 5 * 3600), "3 days ago");
+        assert_eq!(ago(65 * day), "2 months ago");
+        assert_eq!(ago(6 * 365 * day + 300 * day), "6 years ago");
         assert_eq!(count(1, "file", "files"), "1 file");
         assert_eq!(count(2, "file", "files"), "2 files");
     }

@@ -23,6 +23,7 @@ pub mod chart;
 pub mod cleanup;
 pub mod desktop;
 pub mod dialogs;
+pub mod elide;
 pub mod format;
 pub mod model;
 pub mod notices;

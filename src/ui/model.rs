@@ -420,14 +420,47 @@ impl Model {
                 totals.paused += 1;
             }
             if let Some(p) = &job.progress {
-                totals.bytes_done += p.bytes_done;
+                let shown = self.shown(job);
+                totals.bytes_done += shown.bytes_done;
                 totals.bytes_total += p.bytes_total;
-                totals.files_done += p.files_done;
+                totals.files_done += shown.files_done;
                 totals.files_total += p.files_total;
                 totals.rate += p.rate;
             }
         }
         totals
+    }
+}
+
+/// A job's progress as shown: files waiting for an answer are not done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// Files done (not counting those waiting for an answer).
+    pub files_done: u64,
+    /// Bytes done (the same).
+    pub bytes_done: u64,
+    /// Files waiting for an answer.
+    pub asking: u64,
+}
+
+impl Model {
+    /// Job `job`'s progress without the files that wait for an answer
+    /// (the engine counts them done so that its rate and time left are
+    /// about the files that can move).
+    pub fn shown(&self, job: &LiveJob) -> Shown {
+        let Some(p) = &job.progress else {
+            return Shown::default();
+        };
+        let (asking, bytes) = self
+            .conflicts
+            .iter()
+            .filter(|(id, _)| *id == job.id)
+            .fold((0u64, 0u64), |(n, b), (_, c)| (n + 1, b + c.src_size));
+        Shown {
+            files_done: p.files_done.saturating_sub(asking),
+            bytes_done: p.bytes_done.saturating_sub(bytes).min(p.bytes_total),
+            asking,
+        }
     }
 }
 
@@ -468,7 +501,7 @@ fn notify_finished(job: &FinishedJob, notices: &mut Notices) {
             let first = s
                 .failed
                 .first()
-                .map(|f| f.message.clone())
+                .map(format::failure_message)
                 .or_else(|| s.warnings.first().cloned())
                 .unwrap_or_else(|| "see the history for details".into());
             let more = s.failed.len().saturating_sub(1);

@@ -193,12 +193,18 @@ pub fn drop_files(harness: &mut App, paths: &[PathBuf]) {
 #[derive(Default)]
 pub struct RecordingDesktop {
     pub opened: std::sync::Mutex<Vec<PathBuf>>,
+    /// Why opening a folder fails (as on a desktop with no file manager).
+    pub open_fails: Option<String>,
     pub notified: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl ferry_ui::desktop::Desktop for RecordingDesktop {
-    fn open_folder(&self, path: &Path) {
+    fn open_folder(&self, path: &Path, done: ferry_ui::desktop::OpenDone) {
         self.opened.lock().unwrap().push(path.to_path_buf());
+        done(match &self.open_fails {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        });
     }
 
     fn notify(&self, title: &str, body: &str) {

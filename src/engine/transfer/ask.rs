@@ -108,10 +108,17 @@ impl Runner<'_> {
             for i in ready {
                 self.asked.remove(&i);
                 let entry = &self.plan.entry(i);
-                // Counted when it was asked; counted again as it ends.
+                // Counted (file and bytes) when it was asked; counted
+                // again as it ends.
                 self.progress
                     .files_done
                     .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                let size = self.entry_size(entry);
+                let _ = self.progress.bytes_done.fetch_update(
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                    |done| Some(done.saturating_sub(size)),
+                );
                 self.progress.set_current(Some(&entry.dest));
                 let result = match &entry.kind {
                     EntryKind::File { size } => self.transfer_file(i, entry, *size),

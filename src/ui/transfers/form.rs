@@ -16,9 +16,13 @@ use ferry_engine::{
 };
 
 use super::super::dialogs::Purpose;
-use super::super::format;
 use super::super::model::Model;
 use super::super::{Outbox, colours};
+use super::super::{elide, format};
+
+/// How often items marked missing (or refused) are checked again while
+/// they are in the list: a file put back is found without any action.
+pub const RECHECK_EVERY: f64 = 2.0;
 
 /// A job handed to the engine and not yet accepted or refused.
 #[derive(Debug, Clone)]
@@ -27,6 +31,30 @@ pub struct Pending {
     pub id: JobId,
     /// What was asked.
     pub spec: JobSpec,
+    /// The form as it was when Start was clicked: a refusal puts it back.
+    pub form: FormSnapshot,
+    /// Whether the engine has queued it (its items left the list then, so
+    /// they cannot be started twice).
+    pub queued: bool,
+}
+
+/// What the form held for one job: its items, destination and options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormSnapshot {
+    /// The items.
+    pub sources: Vec<PathBuf>,
+    /// The destination as typed.
+    pub destination: String,
+    /// Copy or move.
+    pub kind: TransferKind,
+    /// What to do with existing files.
+    pub policy: ConflictPolicy,
+    /// Check every copy.
+    pub verify: bool,
+    /// Undo everything on failure.
+    pub all_or_nothing: bool,
+    /// Write a checksum manifest.
+    pub checksums: bool,
 }
 
 /// The next job, as the person is putting it together.
@@ -52,10 +80,16 @@ pub struct NewJob {
     pub pending: Vec<Pending>,
     /// Why the engine refused the last job started (the form is as it was).
     pub refused: Vec<String>,
+    /// The items and destination the refusal is about: once either
+    /// changes (Clear, a new drop, another destination) it is no longer
+    /// shown.
+    refused_for: Option<(Vec<PathBuf>, String)>,
     /// The sources last sent for checking.
     checked_sources: Option<Vec<PathBuf>>,
     /// The destination last sent for checking.
     checked_dest: Option<String>,
+    /// When (egui time, seconds) a check was last sent.
+    checked_at: f64,
 }
 
 impl NewJob {
@@ -72,8 +106,10 @@ impl NewJob {
             checksums: false,
             pending: Vec::new(),
             refused: Vec::new(),
+            refused_for: None,
             checked_sources: None,
             checked_dest: None,
+            checked_at: f64::NEG_INFINITY,
         }
     }
 
@@ -84,12 +120,31 @@ impl NewJob {
         self.all_or_nothing = settings.transfer.all_or_nothing;
     }
 
-    /// Adds sources, each once.
+    /// Adds sources, each once. An item already in the list is checked
+    /// again (dropping a file that was put back refreshes its mark).
     pub fn add_sources(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
         for path in paths {
-            if !path.as_os_str().is_empty() && !self.sources.contains(&path) {
+            if path.as_os_str().is_empty() {
+                continue;
+            }
+            if self.sources.contains(&path) {
+                self.checked_sources = None;
+            } else {
                 self.sources.push(path);
             }
+        }
+    }
+
+    /// The form as it is now, for job `spec`.
+    pub fn snapshot(&self, destination: &str) -> FormSnapshot {
+        FormSnapshot {
+            sources: self.sources.clone(),
+            destination: destination.to_string(),
+            kind: self.kind,
+            policy: self.policy,
+            verify: self.verify,
+            all_or_nothing: self.all_or_nothing,
+            checksums: self.checksums,
         }
     }
 
@@ -117,7 +172,22 @@ impl NewJob {
     /// filesystem with real calls there. `dest_seen` is the destination the
     /// engine last answered for: of several checks waiting the engine
     /// answers only the newest, so one not yet answered is asked again.
-    pub fn check(&mut self, destination: &str, dest_seen: Option<&Path>, out: &mut Outbox) {
+    ///
+    /// Items marked missing or refused (and a destination that does not
+    /// exist) are checked again every [`RECHECK_EVERY`] seconds (`now`,
+    /// egui time) while `stale` says there are some: what was put back is
+    /// found without any action.
+    pub fn check(
+        &mut self,
+        destination: &str,
+        dest_seen: Option<&Path>,
+        stale: Stale,
+        now: f64,
+        out: &mut Outbox,
+    ) {
+        if (stale.sources || stale.dest) && now - self.checked_at >= RECHECK_EVERY {
+            self.check_again(stale.dest);
+        }
         let dest = destination.trim();
         let sources_changed = self.checked_sources.as_ref() != Some(&self.sources);
         let dest_unanswered = !dest.is_empty() && dest_seen != Some(Path::new(dest));
@@ -132,6 +202,7 @@ impl NewJob {
                 dest: send_dest.then(|| PathBuf::from(dest)),
             });
         }
+        self.checked_at = now;
         self.checked_sources = Some(self.sources.clone());
         self.checked_dest = Some(dest.to_string());
     }
@@ -145,30 +216,50 @@ impl NewJob {
         }
     }
 
-    /// The engine accepted job `id` (or it ran): its sources leave the
-    /// list (others added meanwhile stay), and Copy/Move goes back to Copy
-    /// unless pinned.
-    pub fn accepted(&mut self, id: JobId) {
-        let Some(at) = self.pending.iter().position(|p| p.id == id) else {
+    /// The engine queued job `id`: its sources leave the list at once
+    /// (others added meanwhile stay), so a job waiting behind another
+    /// cannot be started a second time, and Copy/Move goes back to Copy
+    /// unless pinned. The job stays pending until it is planned or
+    /// refused.
+    pub fn queued(&mut self, id: JobId) {
+        let Some(job) = self.pending.iter_mut().find(|p| p.id == id) else {
             return;
         };
-        let job = self.pending.remove(at);
-        self.sources.retain(|s| !job.spec.sources.contains(s));
+        if job.queued {
+            return;
+        }
+        job.queued = true;
+        let gone = job.form.sources.clone();
+        self.sources.retain(|s| !gone.contains(s));
         if !self.kind_pinned {
             self.kind = TransferKind::Copy;
         }
         self.refused.clear();
+        self.refused_for = None;
+    }
+
+    /// The engine accepted job `id` (made its plan, or it ran).
+    pub fn accepted(&mut self, id: JobId) {
+        self.queued(id);
+        self.pending.retain(|p| p.id != id);
     }
 
     /// Job `id` ended: accepted unless the engine refused it before making
-    /// its plan (then the form stays as it was, with the reasons). A
-    /// refusal is a failed job that was never reported planned and whose
-    /// failures name no destination file (those of files that failed while
-    /// the job ran do).
-    pub fn ended(&mut self, id: JobId, summary: &JobSummary, planned: bool) {
-        if !self.pending.iter().any(|p| p.id == id) {
+    /// its plan. A refused job's form comes back as it was when Start was
+    /// clicked (its items first, then any added since; its destination and
+    /// options), with the reasons. A refusal is a failed job that was never
+    /// reported planned and whose failures name no destination file (those
+    /// of files that failed while the job ran do).
+    pub fn ended(
+        &mut self,
+        id: JobId,
+        summary: &JobSummary,
+        planned: bool,
+        destination: &mut String,
+    ) {
+        let Some(at) = self.pending.iter().position(|p| p.id == id) else {
             return;
-        }
+        };
         let refused = !planned
             && summary.outcome == JobOutcome::Failed
             && summary.files_done == 0
@@ -176,16 +267,63 @@ impl NewJob {
             && summary.previously_done == 0
             && summary.failed.iter().all(|f| f.dest.is_none());
         if refused {
-            self.pending.retain(|p| p.id != id);
+            let form = self.pending.remove(at).form;
+            let since: Vec<PathBuf> = self
+                .sources
+                .drain(..)
+                .filter(|s| !form.sources.contains(s))
+                .collect();
+            self.sources = form.sources;
+            self.sources.extend(since);
+            *destination = form.destination;
+            self.kind = form.kind;
+            self.policy = form.policy;
+            self.verify = form.verify;
+            self.all_or_nothing = form.all_or_nothing;
+            self.checksums = form.checksums;
+            self.refused_for = Some((self.sources.clone(), destination.trim().to_string()));
             self.refused = summary
                 .failed
                 .iter()
-                .map(|f| format::drawable(&f.message))
+                .map(format::failure_message)
                 .chain(summary.warnings.iter().map(|w| format::drawable(w)))
                 .collect();
             self.check_again(true);
         } else {
             self.accepted(id);
+        }
+    }
+}
+
+/// Whether the last checks found something that may come back: items
+/// marked missing or refused, a destination that does not exist.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stale {
+    /// Some item is marked missing or refused.
+    pub sources: bool,
+    /// The destination (or its folder) does not exist, or was refused.
+    pub dest: bool,
+}
+
+impl Stale {
+    /// What `model` says of the items and destination of the form.
+    pub fn of(job: &NewJob, model: &Model, destination: &str) -> Self {
+        let dest = destination.trim();
+        Self {
+            sources: job.sources.iter().any(|s| {
+                matches!(
+                    model.sources_checked.get(s),
+                    Some(SourceState::Missing | SourceState::Refused(_))
+                )
+            }),
+            dest: !dest.is_empty()
+                && model.dest_checked.as_ref().is_some_and(|d| {
+                    d.path == Path::new(dest)
+                        && matches!(
+                            d.state,
+                            DestState::Missing | DestState::MissingParent | DestState::Refused(_)
+                        )
+                }),
         }
     }
 }
@@ -222,11 +360,20 @@ pub fn new_job_ui(
         dialog_open,
         dialogs_unavailable,
     } = cx;
+    let stale = Stale::of(job, model, destination);
+    let now = ui.input(|i| i.time);
     job.check(
         destination,
         model.dest_checked.as_ref().map(|d| d.path.as_path()),
+        stale,
+        now,
         out,
     );
+    if stale.sources || stale.dest {
+        // Look again soon, also while nothing moves on screen.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs_f64(RECHECK_EVERY));
+    }
     ui.heading("New transfer");
     drop_zone_ui(ui, hovering, dialog_open, model, job, destination, out);
 
@@ -519,7 +666,7 @@ pub fn blocker(job: &NewJob, model: &Model, destination: &str) -> Option<String>
         && job
             .pending
             .iter()
-            .any(|p| p.spec.sources == spec.sources && p.spec.dest == spec.dest)
+            .any(|p| !p.queued && p.spec.sources == spec.sources && p.spec.dest == spec.dest)
     {
         return Some("Starting… (the list clears once Ferry has accepted the job)".into());
     }
@@ -554,20 +701,34 @@ fn start_ui(
             job.pending.push(Pending {
                 id,
                 spec: spec.clone(),
+                form: job.snapshot(destination),
+                queued: false,
             });
             job.refused.clear();
+            job.refused_for = None;
             out.command(Command::Enqueue { id, spec });
         }
     });
+    // A refusal is about the items and destination it was given: once the
+    // list or the destination changes, it has nothing more to say.
+    if job.refused_for.as_ref().is_some_and(|(sources, dest)| {
+        *sources != job.sources || dest.as_str() != destination.trim()
+    }) {
+        job.refused.clear();
+        job.refused_for = None;
+    }
     if !job.refused.is_empty() {
         egui::Frame::group(ui.style())
             .stroke(egui::Stroke::new(1.0, colours::error(ui)))
             .show(ui, |ui| {
                 ui.set_width(ui.available_width());
                 ui.label(
-                    RichText::new("Not started; nothing was written. Your list is as it was.")
-                        .strong()
-                        .color(colours::error(ui)),
+                    RichText::new(
+                        "Not started; nothing was written. Its items, destination and options \
+                         are back in the form.",
+                    )
+                    .strong()
+                    .color(colours::error(ui)),
                 );
                 for reason in &job.refused {
                     ui.label(RichText::new(reason).color(colours::error(ui)));
@@ -685,7 +846,19 @@ fn sources_ui(ui: &mut egui::Ui, model: &Model, job: &mut NewJob, destination: &
                     if button.on_hover_text("Remove from the list").clicked() {
                         remove = Some(i);
                     }
-                    ui.monospace(source.display().to_string());
+                    // The path takes what the words and buttons leave.
+                    let gap = ui.spacing().item_spacing.x;
+                    let mut reserve = elide::width(ui, &words, &RichText::new) + gap;
+                    if state == Some(&SourceState::Folder) {
+                        reserve += elide::width(ui, "Use as destination", &RichText::new)
+                            + 2.0 * ui.spacing().button_padding.x
+                            + gap;
+                    }
+                    elide::mono(
+                        ui,
+                        &source.display().to_string(),
+                        ui.available_width() - reserve,
+                    );
                     let colour = if bad {
                         colours::error(ui)
                     } else {

@@ -11,9 +11,9 @@ use ferry_engine::{
     Command, ConflictPolicy, FileError, JobId, JobOutcome, JobSummary, VerifyReport,
 };
 
-use super::super::format;
 use super::super::model::{FinishedJob, Model, Verification};
 use super::super::{Outbox, colours};
+use super::super::{elide, format};
 use super::TransfersView;
 
 /// Interrupted jobs: Resume, Roll back (all-or-nothing only), Discard
@@ -205,9 +205,12 @@ pub fn history_ui(
     }
     let now = SystemTime::now();
     let mut verify = None;
-    for job in &model.history {
+    for (at, job) in model.history.iter().enumerate() {
         let verification = model.verifications.get(&job.id);
-        if let Some(manifest) = finished_ui(ui, job, verification, view, now, out) {
+        // Newer entries come first: a failed file one of them copied
+        // since (a retry) is no longer offered for retrying.
+        let settled = settled_later(job, &model.history[..at]);
+        if let Some(manifest) = finished_ui(ui, job, &settled, verification, view, now, out) {
             verify = Some((job.id, manifest));
         }
     }
@@ -247,8 +250,11 @@ pub fn counts(s: &JobSummary, moved: bool) -> String {
         line.push_str(&format!(" · {} failed", s.failed.len()));
     }
     if s.previously_done > 0 {
+        // Finished by the interrupted run, or found already identical at
+        // the destination when resumed: either way, in place, and not
+        // written by this run.
         line.push_str(&format!(
-            " · {} done before the interruption",
+            " · {} already in place when resumed",
             s.previously_done
         ));
     }
@@ -260,11 +266,7 @@ pub fn counts(s: &JobSummary, moved: bool) -> String {
 pub fn failure_groups(failed: &[FileError]) -> Vec<(String, String, Vec<&FileError>)> {
     let mut groups: BTreeMap<(String, String), Vec<&FileError>> = BTreeMap::new();
     for f in failed {
-        let reason = if f.reason.is_empty() {
-            f.message.clone()
-        } else {
-            f.reason.clone()
-        };
+        let reason = format::failure_reason(f);
         groups.entry((f.kind.clone(), reason)).or_default().push(f);
     }
     let mut out: Vec<(String, String, Vec<&FileError>)> = groups
@@ -299,10 +301,38 @@ pub fn failure_groups(failed: &[FileError]) -> Vec<(String, String, Vec<&FileErr
     out
 }
 
+/// The failed files of `job` (by destination) that a later transfer
+/// (`newer`: the history entries after it) copied from the same source
+/// without failing.
+pub fn settled_later(job: &FinishedJob, newer: &[FinishedJob]) -> Vec<PathBuf> {
+    job.summary
+        .failed
+        .iter()
+        .filter_map(|f| {
+            let dest = f.dest.as_ref()?;
+            newer
+                .iter()
+                .any(|later| {
+                    later.spec.as_ref().is_some_and(|spec| {
+                        spec.pairs.iter().any(|(s, d)| s == &f.path && d == dest)
+                    }) && !later
+                        .summary
+                        .failed
+                        .iter()
+                        .any(|lf| lf.dest.as_ref() == Some(dest))
+                        && later.summary.outcome != JobOutcome::Cancelled
+                        && later.summary.outcome != JobOutcome::RolledBack
+                })
+                .then(|| dest.clone())
+        })
+        .collect()
+}
+
 /// One ended job; returns the manifest to verify when Verify was clicked.
 fn finished_ui(
     ui: &mut egui::Ui,
     job: &FinishedJob,
+    settled: &[PathBuf],
     verification: Option<&Verification>,
     view: &mut TransfersView,
     now: SystemTime,
@@ -350,8 +380,11 @@ fn finished_ui(
                         .show_rows(ui, row, files.len(), |ui, rows| {
                             for f in &files[rows] {
                                 let shown = f.dest.as_ref().unwrap_or(&f.path);
-                                ui.monospace(shown.display().to_string())
-                                    .on_hover_text(format::drawable(&f.message));
+                                let shown = shown.display().to_string();
+                                let width = ui.available_width();
+                                elide::label(ui, &shown, width, |s| RichText::new(s).monospace())
+                                    .0
+                                    .on_hover_text(format::failure_message(f));
                             }
                         });
                 });
@@ -381,7 +414,7 @@ fn finished_ui(
         if let Some(v) = verification {
             verification_ui(ui, v);
         }
-        verify = actions_ui(ui, job, verification, view, out);
+        verify = actions_ui(ui, job, settled, verification, view, out);
         egui::CollapsingHeader::new("Details")
             .id_salt(("details", job.id))
             .show(ui, |ui| details_ui(ui, job));
@@ -393,6 +426,7 @@ fn finished_ui(
 fn actions_ui(
     ui: &mut egui::Ui,
     job: &FinishedJob,
+    settled: &[PathBuf],
     verification: Option<&Verification>,
     view: &mut TransfersView,
     out: &mut Outbox,
@@ -400,8 +434,26 @@ fn actions_ui(
     let s = &job.summary;
     let spec = job.spec.as_ref()?;
     let mut verify = None;
+    let failed = s.failed.iter().filter(|f| f.dest.is_some()).count();
+    // Once a later transfer (a retry) copied some of them, that newer
+    // entry carries what still fails, with its own Retry.
+    let retryable = if settled.is_empty() { failed } else { 0 };
+    if !settled.is_empty() {
+        let text = if settled.len() >= failed {
+            format!(
+                "Retried: a later transfer copied {}.",
+                if failed == 1 { "it" } else { "them all" }
+            )
+        } else {
+            format!(
+                "Retried: a later transfer copied {} of {}; the others are in the newer entry.",
+                settled.len(),
+                failed
+            )
+        };
+        ui.label(RichText::new(text).color(colours::ok(ui)));
+    }
     ui.horizontal_wrapped(|ui| {
-        let retryable = s.failed.iter().filter(|f| f.dest.is_some()).count();
         if retryable > 0 {
             let default = if spec.policy == ConflictPolicy::Fail
                 && s.failed.iter().all(|f| f.kind == "already_exists")
@@ -544,7 +596,7 @@ fn details_ui(ui: &mut egui::Ui, job: &FinishedJob) {
                         spec.pairs.iter().map(|(s, _)| s).collect()
                     };
                     for src in sources.iter().take(5) {
-                        ui.monospace(src.display().to_string());
+                        elide::mono(ui, &src.display().to_string(), ui.available_width());
                     }
                     if sources.len() > 5 {
                         ui.weak(format!("and {} more", sources.len() - 5));
@@ -552,7 +604,7 @@ fn details_ui(ui: &mut egui::Ui, job: &FinishedJob) {
                 });
                 ui.end_row();
                 ui.weak("To");
-                ui.monospace(spec.dest.display().to_string());
+                elide::mono(ui, &spec.dest.display().to_string(), ui.available_width());
                 ui.end_row();
                 ui.weak("If a file existed");
                 ui.label(format::policy(spec.policy));
@@ -571,7 +623,7 @@ fn details_ui(ui: &mut egui::Ui, job: &FinishedJob) {
                 }
                 if let Some(m) = &spec.checksums {
                     ui.weak("Checksums");
-                    ui.monospace(m.display().to_string());
+                    elide::mono(ui, &m.display().to_string(), ui.available_width());
                     ui.end_row();
                 }
             }

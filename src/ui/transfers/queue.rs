@@ -9,9 +9,9 @@ use eframe::egui::{self, RichText};
 
 use ferry_engine::{Answer, Choice, Command, Conflict, JobId, Phase, Target};
 
-use super::super::format;
 use super::super::model::{JobState, LiveJob, Model};
 use super::super::{Outbox, colours};
+use super::super::{elide, format};
 
 /// The conflict panel: the first conflict waiting, both files side by
 /// side, and the three answers (for this file, or for every conflict left
@@ -39,27 +39,40 @@ pub fn conflict_ui(ui: &mut egui::Ui, model: &mut Model, for_all: &mut bool, out
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| conflict.dest.display().to_string());
+            let room = ui.available_width();
+            let warning = colours::warning(ui);
             ui.horizontal_wrapped(|ui| {
-                ui.label(
-                    RichText::new(format!("\"{name}\" is already there"))
-                        .strong()
-                        .size(16.0)
-                        .color(colours::warning(ui)),
-                );
-                ui.weak(format!(
-                    "{title} · {} waiting{}",
+                let heading = |s: String| RichText::new(s).strong().size(16.0).color(warning);
+                let shown = elide::middle(ui, &name, room * 0.6, &heading);
+                let response = ui.label(heading(format!("\"{shown}\" is already there")));
+                if shown != name {
+                    response.on_hover_text(&name);
+                }
+                let waiting = format!(
+                    "{} waiting{}",
                     format::count(waiting_in_job as u64, "question", "questions"),
                     if waiting > waiting_in_job {
                         format!(" ({waiting} in all)")
                     } else {
                         String::new()
                     }
-                ));
+                );
+                let rest = elide::width(ui, &format!(" · {waiting}"), &RichText::new);
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().item_spacing.x = 0.0;
+                    elide::weak(ui, &title, ui.available_width().min(room * 0.5) - rest);
+                    ui.weak(format!(" · {waiting}"));
+                });
             });
-            ui.weak(format!(
-                "In {}. The other files go on meanwhile.",
-                format::parent_dir(&conflict.dest).display()
-            ));
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 0.0;
+                let after = ". The other files go on meanwhile.";
+                let rest = elide::width(ui, &format!("In {after}"), &RichText::new);
+                ui.weak("In ");
+                let dir = format::parent_dir(&conflict.dest).display().to_string();
+                elide::weak(ui, &dir, ui.available_width() - rest);
+                ui.weak(after);
+            });
             side_by_side_ui(ui, &conflict);
             ui.add_space(4.0);
             ui.horizontal_wrapped(|ui| {
@@ -129,9 +142,13 @@ fn side_by_side_ui(ui: &mut egui::Ui, c: &Conflict) {
             ui.label(text);
         }
     };
+    // The two names share what the labels and spacing leave.
+    let spacing = 24.0;
+    let first = elide::width(ui, "Modified", &RichText::new);
+    let column = ((ui.available_width() - first - 2.0 * spacing) / 2.0 - 8.0).max(60.0);
     egui::Grid::new(("conflict", c.entry))
         .num_columns(3)
-        .spacing([24.0, 4.0])
+        .spacing([spacing, 4.0])
         .striped(true)
         .show(ui, |ui| {
             ui.label("");
@@ -139,9 +156,12 @@ fn side_by_side_ui(ui: &mut egui::Ui, c: &Conflict) {
             ui.label(RichText::new("Being copied").strong());
             ui.end_row();
             ui.weak("Name");
-            ui.monospace(name(&c.dest))
+            let mono = |s: String| RichText::new(s).monospace();
+            elide::label(ui, &name(&c.dest), column, mono)
+                .0
                 .on_hover_text(c.dest.display().to_string());
-            ui.monospace(name(&c.src))
+            elide::label(ui, &name(&c.src), column, mono)
+                .0
                 .on_hover_text(c.src.display().to_string());
             ui.end_row();
             ui.weak("Size");
@@ -299,10 +319,11 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
             });
             return;
         };
+        let shown = model.shown(job);
         let fraction = if p.bytes_total > 0 {
-            p.bytes_done as f32 / p.bytes_total as f32
+            shown.bytes_done as f32 / p.bytes_total as f32
         } else if p.files_total > 0 {
-            p.files_done as f32 / p.files_total as f32
+            shown.files_done as f32 / p.files_total as f32
         } else {
             0.0
         };
@@ -318,14 +339,13 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
             };
             let bar = egui::ProgressBar::new(fraction).desired_width(ui.available_width() * 0.4);
             ui.add(if p.phase == Phase::Asking {
-                // Files waiting for an answer count as done; say so.
                 bar.text("waiting for your answer")
             } else {
                 bar.show_percentage()
             });
             ui.label(format!(
                 "{} / {}",
-                format::bytes(p.bytes_done),
+                format::bytes(shown.bytes_done),
                 format::bytes(p.bytes_total)
             ));
             if job.state != JobState::Paused && p.phase != Phase::Asking {
@@ -358,9 +378,14 @@ fn job_row_ui(ui: &mut egui::Ui, model: &Model, job: &LiveJob, out: &mut Outbox)
                 .as_ref()
                 .map(|c| format!(" · {}", c.display()))
                 .unwrap_or_default();
+            let asking = if shown.asking > 0 {
+                format!(" · {} waiting for your answer", shown.asking)
+            } else {
+                String::new()
+            };
             ui.weak(format!(
-                "{} of {}{current}",
-                p.files_done,
+                "{} of {}{asking}{current}",
+                shown.files_done,
                 format::count(p.files_total, "file", "files")
             ));
         });
