@@ -289,11 +289,6 @@ impl DoneSet {
         })
     }
 
-    /// How many entries are done.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
     /// Whether none is.
     #[cfg(any(test, feature = "internals"))]
     pub fn is_empty(&self) -> bool {
