@@ -136,6 +136,14 @@ fn expect(fs: Fs, c: &Capabilities) {
         assert!(c.refused_endings.is_empty(), "{c:?}");
     };
     assert!(c.flock, "flock works on every one of them (locally): {c:?}");
+    // sshfs sets a link's times and owner on what it points to (SFTP's
+    // SETSTAT follows links on the server), whatever the flags say.
+    assert_eq!(
+        c.link_metadata_follows,
+        fs == Fs::Sshfs,
+        "link metadata on {}: {c:?}",
+        fs.name()
+    );
     // Files without a name: the kernel's own filesystems, no FUSE one.
     assert_eq!(
         c.unnamed_files,
@@ -499,6 +507,110 @@ fn symlink(fs: Fs) {
         assert!(fs::symlink_metadata(dest.join("link.txt")).is_err());
     }
     assert_no_litter(mnt.path());
+}
+
+// ------------------------------------------------------ link metadata
+
+matrix!(link_metadata {
+    tmpfs => Fs::Tmpfs,
+    btrfs => Fs::Btrfs,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// Copying symbolic links never changes the files they point to, nor
+/// fails on a link that points nowhere: on sshfs, where setting a link's
+/// times or owner reaches its target, those are left off (one warning per
+/// kind), elsewhere they are kept.
+fn link_metadata(fs: Fs) {
+    use std::os::unix::fs::MetadataExt;
+
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    // A file outside the job, on the drive, that a link points to.
+    let outside = mnt.path().join("outside.conf");
+    write(&outside, b"keep me\n");
+    let old = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    File::options()
+        .write(true)
+        .open(&outside)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(old).set_accessed(old))
+        .unwrap();
+    let before = fs::metadata(&outside).unwrap();
+
+    let src = sandbox.dir("src").join("links");
+    fs::create_dir_all(&src).unwrap();
+    // The absolute link names the file as the server sees it on sshfs (a
+    // link to the client's mount point would make the server call into
+    // its own client: a deadlock on a loopback mount).
+    let seen_by_server = match mnt.remote() {
+        Some(remote) => remote.join("outside.conf"),
+        None => outside.clone(),
+    };
+    let links = [
+        ("abs", seen_by_server),
+        ("rel", PathBuf::from("../outside.conf")),
+        ("gone", PathBuf::from("/nonexistent-ferry/x")),
+    ];
+    for (name, target) in &links {
+        let link = src.join(name);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        if support::is_root() {
+            std::os::unix::fs::lchown(&link, Some(1234), Some(1234)).unwrap();
+        }
+        let touched = std::process::Command::new("touch")
+            .args(["-h", "-d", "2015-05-05 05:05:05"])
+            .arg(&link)
+            .status()
+            .unwrap();
+        assert!(touched.success());
+    }
+    let out = support::run_with_timeout(
+        sandbox.copy_cmd([src.as_os_str(), mnt.path().as_os_str()]),
+        Duration::from_secs(60),
+    );
+    report(fs, "links to outside and to nowhere", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+
+    let after = fs::metadata(&outside).unwrap();
+    assert_eq!(fs::read(&outside).unwrap(), b"keep me\n");
+    assert_eq!(
+        (after.mtime(), after.uid(), after.gid()),
+        (before.mtime(), before.uid(), before.gid()),
+        "the file a link points to changed"
+    );
+    let dest = mnt.path().join("links");
+    for (name, target) in &links {
+        // Read on the server where there is one (sshfs answers a readlink
+        // of an absolute link with EPERM).
+        let link = server_side(&mnt, &dest.join(name)).unwrap_or_else(|| dest.join(name));
+        assert_eq!(&fs::read_link(&link).unwrap(), target, "{name}");
+    }
+    let src_time = fs::symlink_metadata(src.join("abs")).unwrap().mtime();
+    let dest_time = fs::symlink_metadata(dest.join("abs")).unwrap().mtime();
+    if fs == Fs::Sshfs {
+        assert!(
+            err.contains("times of 3 symbolic links were not kept"),
+            "{err}"
+        );
+        if support::is_root() {
+            assert!(
+                err.contains("owner of 3 symbolic links was not kept"),
+                "{err}"
+            );
+        }
+    } else {
+        assert!(!err.contains("symbolic link"), "{err}");
+        assert_eq!(dest_time, src_time, "the link's own time is kept");
+    }
+    assert_no_litter(mnt.path());
+}
+
+/// The server's path of a path on an sshfs mount.
+fn server_side(mnt: &Mounted, path: &Path) -> Option<PathBuf> {
+    Some(mnt.remote()?.join(path.strip_prefix(mnt.path()).ok()?))
 }
 
 // -------------------------------------------------------------- sigkill

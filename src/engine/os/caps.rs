@@ -38,7 +38,10 @@
 //! `fchmod` ×2, `fchown`, `futimens` (each followed by an `fstat`); up to
 //! 16 `ftruncate`s where the filesystem allocates lazily (3 on sshfs and
 //! NFS, none on FAT, exFAT, NTFS or an unknown FUSE filesystem); a link
-//! and a symlink made and removed; a file made without a name (Linux's
+//! and a symlink made and removed (the symlink, which points to a probe
+//! name never made, is given times and its own owner with
+//! `AT_SYMLINK_NOFOLLOW`: where that follows links, it fails with ENOENT
+//! and changes nothing); a file made without a name (Linux's
 //! `O_TMPFILE`), given one and removed; one name holding all the refused
 //! characters (each alone only where that one is refused) and one for
 //! each ending, made and removed; a lookup of the name in upper case; plus
@@ -100,6 +103,13 @@ pub struct Capabilities {
     pub hard_links: bool,
     /// `symlink` works and reads back as a symbolic link.
     pub symlinks: bool,
+    /// Setting a symbolic link's times or owner with `AT_SYMLINK_NOFOLLOW`
+    /// reaches the file the link points to instead (sshfs: SFTP's
+    /// `SETSTAT` follows links on the server). Found on a probe link that
+    /// points to nothing: where the calls follow it they fail with ENOENT,
+    /// so the probe itself changes nothing. Where true, Ferry never sets
+    /// a link's owner or times there.
+    pub link_metadata_follows: bool,
     /// Permission bits set with `fchmod` read back as set.
     pub permissions: bool,
     /// What `fchown` can do.
@@ -204,6 +214,9 @@ pub struct Traits {
     pub ownership: bool,
     /// Symbolic links can be made.
     pub symlinks: bool,
+    /// A symbolic link's own owner and times can be set without touching
+    /// the file it points to (see [`Capabilities::link_metadata_follows`]).
+    pub link_metadata: bool,
     /// Hard links can be made.
     pub hard_links: bool,
     /// The step modification times are kept to (1 ns where unknown).
@@ -234,6 +247,7 @@ impl Traits {
         permissions: true,
         ownership: true,
         symlinks: true,
+        link_metadata: true,
         hard_links: true,
         time_step: Duration::from_nanos(1),
         rename_keeps_times: true,
@@ -274,6 +288,7 @@ impl Capabilities {
             permissions: self.permissions,
             ownership: self.ownership != Ownership::None,
             symlinks: self.symlinks,
+            link_metadata: !self.link_metadata_follows,
             hard_links: self.hard_links,
             time_step: self.time_granularity.unwrap_or(Duration::from_nanos(1)),
             rename_keeps_times: self.rename_keeps_times,
@@ -334,6 +349,9 @@ impl Capabilities {
         let mut out = Vec::new();
         if !self.symlinks {
             out.push("no symbolic links".to_string());
+        }
+        if self.symlinks && self.link_metadata_follows {
+            out.push("no owners or times of symbolic links".to_string());
         }
         if !self.hard_links {
             out.push("no hard links".to_string());
@@ -479,8 +497,13 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
 
     let sym = sibling(".sym");
     litter.add(sym.clone());
-    let made = platform::symlink(Path::new("ferry-probe-target"), &sym).is_ok();
+    // It points to a probe name that is never made, so a filesystem that
+    // follows links where it should not (below) finds nothing to change.
+    let mut nowhere = stem.clone();
+    nowhere.push(".absent");
+    let made = platform::symlink(Path::new(&nowhere), &sym).is_ok();
     let symlinks = made && fs::symlink_metadata(&sym).is_ok_and(|m| m.file_type().is_symlink());
+    let link_metadata_follows = symlinks && os::link_metadata_follows(&sym);
     litter.settle(&sym, made);
 
     let folder_rename_keeps_contents = probe_folder_rename(&sibling);
@@ -513,6 +536,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         rename_noreplace,
         hard_links,
         symlinks,
+        link_metadata_follows,
         permissions,
         ownership,
         flock,
@@ -1060,6 +1084,40 @@ mod os {
         }
     }
 
+    /// Whether setting the times or owner of `link`, a symbolic link to a
+    /// name that does not exist, with `AT_SYMLINK_NOFOLLOW` follows it
+    /// anyway: the call then fails with ENOENT (sshfs), where a filesystem
+    /// that keeps links' own metadata succeeds or says it cannot. The
+    /// owner is set to the link's own (a no-op where it does not follow).
+    pub(super) fn link_metadata_follows(link: &Path) -> bool {
+        use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, chownat, utimensat};
+        use rustix::io::Errno;
+        let at = Timespec {
+            tv_sec: 1_000_000_000,
+            tv_nsec: 0,
+        };
+        let times = Timestamps {
+            last_access: at,
+            last_modification: at,
+        };
+        let followed = |r: rustix::io::Result<()>| r == Err(Errno::NOENT);
+        if followed(utimensat(CWD, link, &times, AtFlags::SYMLINK_NOFOLLOW)) {
+            return true;
+        }
+        let Ok(meta) = fs::symlink_metadata(link) else {
+            return false;
+        };
+        let uid = rustix::fs::Uid::from_raw(meta.uid());
+        let gid = rustix::fs::Gid::from_raw(meta.gid());
+        followed(chownat(
+            CWD,
+            link,
+            Some(uid),
+            Some(gid),
+            AtFlags::SYMLINK_NOFOLLOW,
+        ))
+    }
+
     pub(super) fn rename_noreplace(from: &Path, to: &Path) -> bool {
         #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
         {
@@ -1382,6 +1440,10 @@ mod os {
         false
     }
 
+    pub(super) fn link_metadata_follows(_link: &Path) -> bool {
+        false
+    }
+
     pub(super) fn space(_dir: &Path) -> Option<Space> {
         None
     }
@@ -1464,6 +1526,7 @@ mod tests {
             "{found:?}"
         );
         assert!(found.rename_noreplace && found.flock && found.case_sensitive);
+        assert!(!found.link_metadata_follows, "{found:?}");
         assert!(found.refused_chars.is_empty() && found.refused_endings.is_empty());
         assert!(found.name_problem(OsStr::new("a:b.")).is_none());
         assert!(found.space.is_some_and(|s| s.total > 0));

@@ -730,15 +730,40 @@ pub fn copy_xattrs(src: &File, dst: &File) -> io::Result<()> {
     }
 }
 
+/// What [`copy_symlink_meta`] left off a link because setting it would
+/// have changed the file the link points to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkKept {
+    /// The link's times were not set.
+    pub times_skipped: bool,
+    /// The link's owner was not set (and differs from the source link's).
+    pub owner_skipped: bool,
+}
+
 /// Gives the symbolic link at `link` (not what it points to) the owner,
 /// where the process may, and times of the link `meta` describes.
-pub fn copy_symlink_meta(meta: &Metadata, link: &Path) -> io::Result<()> {
+///
+/// Where `safe` is false (the filesystem follows links even when asked not
+/// to: sshfs), nothing is set: the call would change the link's target,
+/// which may be any file, outside the job too. What was left off is
+/// returned, for one warning per kind.
+pub fn copy_symlink_meta(meta: &Metadata, link: &Path, safe: bool) -> io::Result<LinkKept> {
     #[cfg(unix)]
     {
         use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, chownat, utimensat};
         use std::os::unix::fs::MetadataExt;
-        if rustix::process::geteuid().is_root() || rustix::process::geteuid().as_raw() == meta.uid()
-        {
+        let may_chown =
+            rustix::process::geteuid().is_root() || rustix::process::geteuid().as_raw() == meta.uid();
+        if !safe {
+            let owner_skipped = may_chown
+                && std::fs::symlink_metadata(link)
+                    .is_ok_and(|now| now.uid() != meta.uid() || now.gid() != meta.gid());
+            return Ok(LinkKept {
+                times_skipped: true,
+                owner_skipped,
+            });
+        }
+        if may_chown {
             let uid = rustix::fs::Uid::from_raw(meta.uid());
             let gid = rustix::fs::Gid::from_raw(meta.gid());
             let _ = chownat(CWD, link, Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW);
@@ -754,14 +779,14 @@ pub fn copy_symlink_meta(meta: &Metadata, link: &Path) -> io::Result<()> {
             },
         };
         match utimensat(CWD, link, &times, AtFlags::SYMLINK_NOFOLLOW) {
-            Err(e) if is_unsupported(&io::Error::from(e)) => Ok(()),
-            other => other.map_err(io::Error::from),
+            Err(e) if is_unsupported(&io::Error::from(e)) => Ok(LinkKept::default()),
+            other => other.map(|()| LinkKept::default()).map_err(io::Error::from),
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (meta, link);
-        Ok(())
+        let _ = (meta, link, safe);
+        Ok(LinkKept::default())
     }
 }
 
