@@ -682,6 +682,157 @@ fn sigkill(fs: Fs) {
     }
 }
 
+// ------------------------------------------------- the age of a leftover
+
+/// The scan's view of the Ferry temps under `root`: (path, status, age in
+/// seconds), with the default threshold (1 day).
+fn scanned_temps(sandbox: &Sandbox, root: &Path) -> Vec<(String, String, u64)> {
+    let mut scan = sandbox.ferry();
+    scan.args(["scan", "--json"]).arg(root);
+    let out = support::run_with_timeout(scan, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "part")
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+                e["age_secs"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `ferry sweep` with the default threshold (1 day) on `root`.
+fn default_sweep(sandbox: &Sandbox, root: &Path) -> Output {
+    let mut sweep = sandbox.ferry();
+    sweep.arg("sweep").arg(root);
+    support::run_with_timeout(sweep, Duration::from_secs(60))
+}
+
+#[cfg(feature = "fault-injection")]
+matrix!(killed_temp_is_young {
+    // Not tmpfs or btrfs: small files are written without a name there.
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// A copy of old files killed mid-way leaves temps that are as young as
+/// they are, also where the filesystem has no status-change time of its
+/// own (exFAT, FAT32, sshfs report the modification time): the default
+/// sweep keeps them. Small files go in batches (each staged, then one
+/// flush for all), so the kill finds several temps written and waiting.
+#[cfg(feature = "fault-injection")]
+fn killed_temp_is_young(fs: Fs) {
+    use std::process::Stdio;
+
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("old");
+    fs::create_dir_all(&src).unwrap();
+    let old = UNIX_EPOCH + Duration::from_secs(1_430_000_000); // 2015
+    for i in 0..40 {
+        let path = src.join(format!("f{i:02}.dat"));
+        write(&path, &pattern(10_000 + i, i as u64));
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_times(FileTimes::new().set_modified(old).set_accessed(old))
+            .unwrap();
+    }
+    let mut cmd = sandbox.copy_cmd([src.as_os_str(), mnt.path().as_os_str()]);
+    cmd.env("FERRY_FAULT_CHUNK_DELAY_MS", "50")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn ferry");
+    let dest = mnt.path().join("old");
+    let seen = support::wait_until(Duration::from_secs(30), || {
+        dest.is_dir() && support::temps_in(&dest).len() >= 4
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen, "no temps appeared");
+    let temps = scanned_temps(&sandbox, mnt.path());
+    eprintln!("{}: after the kill: {temps:?}", fs.name());
+    assert!(!temps.is_empty());
+    for (path, status, age) in &temps {
+        assert_eq!(status, "young", "{path}: {temps:?}");
+        assert!(*age < 120, "{path}: a temp killed just now is {age} s old");
+    }
+    let out = default_sweep(&sandbox, mnt.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        support::temps_in(&dest).len(),
+        temps.len(),
+        "the sweep took some"
+    );
+}
+
+matrix!(old_looking_temp_is_kept {
+    tmpfs => Fs::Tmpfs,
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// A temp made a moment ago whose times were then set to an old source's
+/// (a copy killed between giving the temp its times and renaming it, or a
+/// live copy on another machine at that moment) is not taken for an old
+/// orphan by the default sweep, also where the filesystem keeps no
+/// status-change time: its folder changed when it was made.
+fn old_looking_temp_is_kept(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let dir = mnt.path().join("album");
+    fs::create_dir(&dir).unwrap();
+    let temp = dir.join(names::temp_name(
+        "photo.jpg".as_ref(),
+        0x1234_5678_9abc_def0,
+    ));
+    write(&temp, b"half a photo");
+    let old = UNIX_EPOCH + Duration::from_secs(1_430_000_000); // 2015
+    File::options()
+        .write(true)
+        .open(&temp)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(old).set_accessed(old))
+        .unwrap();
+    let meta = fs::metadata(&temp).unwrap();
+    eprintln!(
+        "{}: mtime {:?} ctime {}.{} folder mtime {:?}",
+        fs.name(),
+        meta.modified().unwrap(),
+        std::os::unix::fs::MetadataExt::ctime(&meta),
+        std::os::unix::fs::MetadataExt::ctime_nsec(&meta),
+        fs::metadata(&dir).unwrap().modified().unwrap()
+    );
+    let temps = scanned_temps(&sandbox, mnt.path());
+    eprintln!("{}: {temps:?}", fs.name());
+    assert_eq!(temps.len(), 1, "{temps:?}");
+    assert_eq!(temps[0].1, "young", "{temps:?}");
+    let out = default_sweep(&sandbox, mnt.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(
+        temp.exists(),
+        "the default sweep removed a temp made just now"
+    );
+    // Once old enough by every clock, it goes.
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut sweep = sandbox.ferry();
+    sweep.args(["sweep", "--older-than", "2s"]).arg(mnt.path());
+    let out = support::run_with_timeout(sweep, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!temp.exists(), "{}", stderr_of(&out));
+}
+
 // --------------------------------------------------------- oversize FAT
 
 #[test]

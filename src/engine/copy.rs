@@ -246,8 +246,20 @@ pub fn copy_file(
 }
 
 /// The first half of a copy: the data is in a locked temp beside the
-/// destination, with the source's mode and times, but neither durable nor
-/// visible yet. [`StagedFile::commit`] finishes it; dropping it removes the
+/// destination, with the source's mode, but neither durable nor visible
+/// yet.
+///
+/// The source's times are given to the temp only at the last moment,
+/// right before the flush that makes it durable ([`StagedFile::set_times`],
+/// called by [`StagedFile::commit`] or, for a batch, before its one
+/// flush), not after its data is written. While the data is written the
+/// temp's modification time is that of its last write, so a temp left by
+/// a copy killed mid-write looks as fresh as it is. That matters where the
+/// filesystem has no status-change time of its own (exFAT, FAT32, sshfs
+/// report the modification time as the status-change time): had it the
+/// source's old time from the start, the sweeper would take a temp killed
+/// a second ago for one years old. The sweeper is careful there too: see
+/// `sweep::meta::Meta::bounded_by`. [`StagedFile::commit`] finishes it; dropping it removes the
 /// temp. Splitting the two lets a batch of small files be made durable with
 /// one flush instead of one fsync each.
 #[derive(Debug)]
@@ -262,6 +274,8 @@ pub struct StagedFile {
     source: FileStamp,
     kept: MetaKept,
     source_accessed: Option<std::time::SystemTime>,
+    /// The source's times are on the temp ([`StagedFile::set_times`]).
+    times_set: bool,
 }
 
 /// What [`stage_file`] made of a source.
@@ -353,6 +367,7 @@ pub fn stage_file(
         source: source_stamp,
         kept,
         source_accessed: meta.accessed().ok(),
+        times_set: false,
     })))
 }
 
@@ -435,6 +450,24 @@ impl StagedFile {
         self.kept
     }
 
+    /// Gives the temp the source's access and modification times (once):
+    /// the last thing done to it before the flush that makes it durable
+    /// (see [`StagedFile`]).
+    pub fn set_times(&mut self) -> Result<()> {
+        if self.times_set {
+            return Ok(());
+        }
+        let kept = os::set_file_times(
+            self.temp.handle(),
+            self.source_accessed,
+            self.source_modified,
+        )
+        .map_err(|e| Error::io(Operation::SetMetadata, self.temp.temp_path(), e))?;
+        self.kept.times_unsupported = !kept;
+        self.times_set = true;
+        Ok(())
+    }
+
     /// Declares the data durable after a batch flush
     /// ([`AtomicFile::assume_synced`]).
     pub fn assume_synced(&mut self) {
@@ -456,6 +489,7 @@ impl StagedFile {
                 on_stage(s);
             }
         };
+        self.set_times()?;
         stage(Stage::Flushing);
         self.temp.sync()?;
         if let (true, Some(expected)) = (self.verify, &self.hash) {

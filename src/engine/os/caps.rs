@@ -607,13 +607,16 @@ fn probe_folder_rename(sibling: &dyn Fn(&str) -> PathBuf) -> bool {
     if fs::create_dir(&before).is_err() {
         return true; // nothing to learn: folders cannot be made here
     }
-    let inside = |dir: &Path| dir.join("probe");
+    // The file inside has a probe name too, so a sweep recognises it if a
+    // kill leaves it behind (and then the emptied folder).
+    let inner = sibling("").file_name().map(OsStr::to_os_string).unwrap_or_default();
+    let inside = |dir: &Path| dir.join(&inner);
     let kept = platform::create_exclusive(&inside(&before)).is_ok()
         && fs::rename(&before, &after).is_ok()
         // Listed, not looked up: the kernel's cache of names would answer a
         // lookup even where the filesystem lost the file.
         && fs::read_dir(&after).is_ok_and(|mut d| {
-            d.any(|e| e.is_ok_and(|e| e.file_name() == "probe"))
+            d.any(|e| e.is_ok_and(|e| e.file_name() == inner))
         });
     for dir in [&after, &before] {
         let _ = fs::remove_file(inside(dir));

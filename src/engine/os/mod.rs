@@ -596,11 +596,13 @@ fn keep_owner_from(file: &File, now: &Metadata, uid: u32, gid: u32) -> MetaKept 
     kept
 }
 
-/// Gives the open file `file` the owner, permissions and times of `src`
-/// (whose metadata is `meta`), and its extended attributes (with them,
-/// POSIX ACLs) where both filesystems have them. Order matters: the owner
-/// first (changing it clears set-ID bits), then the mode, then extended
-/// attributes (an ACL adjusts the mode), times last.
+/// Gives the open file `file` the owner and permissions of `src` (whose
+/// metadata is `meta`), and its extended attributes (with them, POSIX
+/// ACLs) where both filesystems have them. Order matters: the owner first
+/// (changing it clears set-ID bits), then the mode, then extended
+/// attributes (an ACL adjusts the mode). Times are not set here but with
+/// [`set_file_times`], last, just before the file is flushed and renamed
+/// (see `StagedFile` in `copy.rs` for why).
 ///
 /// Where the destination is known not to keep permissions or owners
 /// (`keep`), those calls are skipped and reported as not kept.
@@ -636,16 +638,13 @@ pub fn copy_file_meta(
             kept.mode_unsupported = true;
         }
         kept.xattrs_lost = copy_xattrs(src, file).is_err();
-        set_times_from(file, meta, &mut kept)?;
         Ok(kept)
     }
     #[cfg(not(unix))]
     {
         let _ = (src, keep, file_now);
-        let mut kept = MetaKept::default();
         file.set_permissions(meta.permissions())?;
-        set_times_from(file, meta, &mut kept)?;
-        Ok(kept)
+        Ok(MetaKept::default())
     }
 }
 
@@ -667,20 +666,24 @@ impl Default for KeepMeta {
     }
 }
 
-fn set_times_from(file: &File, meta: &Metadata, kept: &mut MetaKept) -> io::Result<()> {
+/// Gives the open file `file` these access and modification times (those
+/// that are `Some`). `Ok(false)`: the filesystem keeps no times.
+pub fn set_file_times(
+    file: &File,
+    accessed: Option<std::time::SystemTime>,
+    modified: Option<std::time::SystemTime>,
+) -> io::Result<bool> {
     let mut times = std::fs::FileTimes::new();
-    if let Ok(t) = meta.accessed() {
+    if let Some(t) = accessed {
         times = times.set_accessed(t);
     }
-    if let Ok(t) = meta.modified() {
+    if let Some(t) = modified {
         times = times.set_modified(t);
     }
     match file.set_times(times) {
-        Err(e) if is_unsupported(&e) => {
-            kept.times_unsupported = true;
-            Ok(())
-        }
-        other => other,
+        Err(e) if is_unsupported(&e) => Ok(false),
+        Err(e) => Err(e),
+        Ok(()) => Ok(true),
     }
 }
 
