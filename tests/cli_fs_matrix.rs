@@ -151,6 +151,16 @@ fn expect(fs: Fs, c: &Capabilities) {
         "O_TMPFILE on {}: {c:?}",
         fs.name()
     );
+    // fusefat takes only plain ASCII names (EPERM for `é`), and refuses
+    // to make a file longer with ftruncate (EPERM).
+    assert_eq!(c.ascii_names_only, fs == Fs::Fat32, "{c:?}");
+    assert_eq!(c.grows_by_truncate, fs != Fs::Fat32, "{c:?}");
+    // Windows cannot open a name ending in a dot or space on its formats.
+    assert_eq!(
+        c.traits().refused_endings.is_empty(),
+        !matches!(fs, Fs::Exfat | Fs::Fat32 | Fs::Ntfs),
+        "{c:?}"
+    );
     // fusefat loses what is in a renamed folder (moves there go entry by
     // entry); the others keep it.
     assert_eq!(
@@ -916,6 +926,124 @@ fn refused_names(fs: Fs) {
         fs::read(again.join("photos/photo (1).jpg")).unwrap(),
         b"lower\n"
     );
+    assert_no_litter(mnt.path());
+}
+
+// ------------------------------------------- what the drive cannot do
+
+matrix!(non_ascii_names {
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// Names beyond plain ASCII copy where the drive takes them; fusefat
+/// refuses them (EPERM), so there they are refused up front, in words,
+/// never as "permission denied", once for a folder, and the rest goes on.
+fn non_ascii_names(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("uni");
+    fs::create_dir_all(src.join("Ünïcödé 写真")).unwrap();
+    write(&src.join("café.txt"), b"cafe\n");
+    write(&src.join("plain.txt"), b"plain\n");
+    write(&src.join("Ünïcödé 写真/inner.txt"), b"inner\n");
+    write(&src.join("Ünïcödé 写真/more.txt"), b"more\n");
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(fs, "names beyond ASCII", &out);
+    let err = stderr_of(&out);
+    let dest = mnt.path().join("uni");
+    assert!(!err.contains("permission denied"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert_eq!(fs::read(dest.join("plain.txt")).unwrap(), b"plain\n");
+    if fs == Fs::Fat32 {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("plain ASCII"), "{err}");
+        assert!(err.contains("café.txt"), "{err}");
+        assert!(!err.contains("does not exist"), "{err}");
+        // One message for the folder (not one more per file in it), and the
+        // summary counts files as files.
+        assert_eq!(err.matches("Ünïcödé 写真'").count(), 1, "{err}");
+        assert!(err.contains(", 3 failed, 1 folder not created"), "{err}");
+    } else {
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert_same_tree(fs, &src, &dest);
+    }
+    assert_no_litter(mnt.path());
+}
+
+matrix!(trailing_dots_and_spaces {
+    tmpfs => Fs::Tmpfs,
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+});
+
+/// Names ending in a dot or a space are refused on the formats Windows
+/// reads (it cannot open them there), with advice; elsewhere they copy.
+fn trailing_dots_and_spaces(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("ends");
+    fs::create_dir_all(&src).unwrap();
+    write(&src.join("trailing."), b"dot\n");
+    write(&src.join("trailsp "), b"space\n");
+    write(&src.join("fine.txt"), b"fine\n");
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(fs, "names ending in a dot or space", &out);
+    let err = stderr_of(&out);
+    let dest = mnt.path().join("ends");
+    assert_eq!(fs::read(dest.join("fine.txt")).unwrap(), b"fine\n");
+    if fs == Fs::Tmpfs {
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(dest.join("trailing.").exists() && dest.join("trailsp ").exists());
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("Windows cannot open"), "{err}");
+        assert!(err.contains("rename it"), "{err}");
+        let names: Vec<_> = walk(&dest);
+        assert_eq!(names, [PathBuf::from("fine.txt")], "{err}");
+    }
+    assert_no_litter(mnt.path());
+}
+
+/// A sparse file copies onto fusefat, which refuses to make a file longer
+/// with `ftruncate` (EPERM): its holes are written as zeros.
+#[test]
+fn sparse_file_fat32() {
+    let Some(mnt) = mount(Fs::Fat32) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("s.bin");
+    let file = File::create(&src).unwrap();
+    file.set_len(10 * MIB as u64).unwrap();
+    std::os::unix::fs::FileExt::write_at(&file, b"middle", 5 * MIB as u64).unwrap();
+    drop(file);
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(Fs::Fat32, "sparse file", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        support::hash_file(&mnt.path().join("s.bin")),
+        support::hash_file(&src)
+    );
+    assert_no_litter(mnt.path());
+}
+
+/// A full fusefat drive (which says EPERM when full) is reported as full,
+/// not as "permission denied", and leaves nothing behind.
+#[test]
+fn full_drive_fat32() {
+    let Some(mnt) = mount(Fs::Fat32) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("huge.bin");
+    write(&src, &pattern(100 * MIB, 4));
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(Fs::Fat32, "a file larger than the free space", &out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("full"), "{err}");
+    assert!(!err.contains("permission denied"), "{err}");
+    assert!(!mnt.path().join("huge.bin").exists());
     assert_no_litter(mnt.path());
 }
 

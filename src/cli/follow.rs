@@ -94,7 +94,12 @@ const GROUP_OVER: usize = 3;
 /// line per file.
 fn print_failures(failed: &[FileError]) {
     let mut groups: Vec<(&str, &str, Vec<&FileError>)> = Vec::new();
+    // What a folder held fails with the folder's own message: said once.
+    let mut said = std::collections::HashSet::new();
     for failure in failed {
+        if !said.insert(failure.message.as_str()) {
+            continue;
+        }
         match groups
             .iter_mut()
             .find(|(kind, reason, _)| *kind == failure.kind && *reason == failure.reason)
@@ -180,8 +185,16 @@ fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
     if summary.skipped > 0 {
         line += &format!(", {} skipped (already there)", summary.skipped);
     }
-    if !summary.failed.is_empty() {
-        line += &format!(", {} failed", summary.failed.len());
+    let folders = summary.failed.iter().filter(|f| f.folder).count();
+    let failed_files = summary.failed.len() - folders;
+    if failed_files > 0 {
+        line += &format!(", {failed_files} failed");
+    }
+    if folders > 0 {
+        line += &format!(
+            ", {folders} folder{} not created",
+            if folders == 1 { "" } else { "s" }
+        );
     }
     eprintln!("ferry: {line}");
 }

@@ -339,6 +339,7 @@ pub fn stage_file(
         &source,
         src,
         &meta,
+        options.traits.grows_by_truncate,
         &mut temp,
         buf,
         options.control,
@@ -588,14 +589,17 @@ fn conflict_settled_early(
 /// Copies all of `source` into `temp`, the fastest way available: a
 /// reflink, else `copy_file_range` in chunks, else a buffered copy (always
 /// buffered when hashing for `--verify`). Holes of a sparse file stay holes
-/// on every path; a file that reports no size (procfs, sysfs) is read to
-/// its end. Progress, pause and cancel are honoured between chunks.
+/// on every path where the destination can make a file longer with
+/// `ftruncate` (`holes`; fusefat cannot: holes are written as zeros
+/// there); a file that reports no size (procfs, sysfs) is read to its
+/// end. Progress, pause and cancel are honoured between chunks.
 /// Returns the bytes copied (holes included) and the method.
 #[allow(clippy::too_many_arguments)]
 fn copy_contents(
     source: &File,
     src: &Path,
     meta: &Metadata,
+    holes: bool,
     temp: &mut AtomicFile,
     buf: &mut [u8],
     control: Option<&Control>,
@@ -625,7 +629,7 @@ fn copy_contents(
         on_progress(size);
         return Ok((size, CopyMethod::Reflink));
     }
-    if os::looks_sparse(meta) {
+    if holes && os::looks_sparse(meta) {
         return copy_sparse(
             source,
             src,

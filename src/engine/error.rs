@@ -178,6 +178,19 @@ impl Operation {
     }
 }
 
+/// Whether `e` is EPERM ("operation not permitted").
+fn is_eperm(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
 /// A failure with its kind, the operation that failed and the paths involved.
 #[derive(Debug, thiserror::Error)]
 pub struct Error {
@@ -191,12 +204,29 @@ pub struct Error {
 
 impl Error {
     /// An error caused by an operating-system call on `path`.
+    ///
+    /// A write refused with EPERM to a file Ferry has open for writing is
+    /// not a matter of permissions (those were checked when it was opened):
+    /// it is how some drivers (fusefat) say the drive is full, so it is
+    /// reported as no space.
     pub fn io(op: Operation, path: impl AsRef<Path>, source: io::Error) -> Self {
+        let (kind, detail) = if op == Operation::Write && is_eperm(&source) {
+            (
+                ErrorKind::NoSpace,
+                Some(
+                    "the drive refused to store more: it is most likely full (some drivers \
+                     say \"operation not permitted\" when they are)"
+                        .to_string(),
+                ),
+            )
+        } else {
+            (ErrorKind::from_io(&source), None)
+        };
         Self {
-            kind: ErrorKind::from_io(&source),
+            kind,
             op,
             paths: vec![path.as_ref().to_path_buf()],
-            detail: None,
+            detail,
             source: Some(source),
         }
     }

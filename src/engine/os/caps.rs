@@ -151,6 +151,13 @@ pub struct Capabilities {
     /// Characters of [`RISKY_ENDINGS`] that a name may not end with
     /// (refused, or silently stripped).
     pub refused_endings: Vec<char>,
+    /// Only names in plain ASCII are accepted: a name with `é` in it is
+    /// refused (fusefat answers EPERM; it writes no long names).
+    pub ascii_names_only: bool,
+    /// A file can be made longer with `ftruncate` (sparse, or filled with
+    /// zeros). fusefat refuses it with EPERM: holes are written as zeros
+    /// there.
+    pub grows_by_truncate: bool,
     /// Total and free space, where the filesystem tells.
     pub space: Option<Space>,
     /// What the probe saw the system report for a new file (mode 0600
@@ -235,6 +242,11 @@ pub struct Traits {
     pub refused_chars: Vec<char>,
     /// Characters names may not end with.
     pub refused_endings: Vec<char>,
+    /// Names must be plain ASCII.
+    pub ascii_names_only: bool,
+    /// Files can be made longer with `ftruncate` (else holes of sparse
+    /// files are written as zeros).
+    pub grows_by_truncate: bool,
 }
 
 impl Traits {
@@ -256,6 +268,8 @@ impl Traits {
         max_file_size: None,
         refused_chars: Vec::new(),
         refused_endings: Vec::new(),
+        ascii_names_only: false,
+        grows_by_truncate: true,
     };
 
     /// The filesystem in a phrase: "this FAT32 drive" (or "the
@@ -296,7 +310,24 @@ impl Capabilities {
             unnamed_files: self.unnamed_files,
             max_file_size: self.max_file_size,
             refused_chars: self.refused_chars.clone(),
-            refused_endings: self.refused_endings.clone(),
+            refused_endings: self.endings_refused(),
+            ascii_names_only: self.ascii_names_only,
+            grows_by_truncate: self.grows_by_truncate,
+        }
+    }
+
+    /// The name endings refused here: those the filesystem refuses or
+    /// strips, and on the formats Windows reads (FAT, exFAT, NTFS) a
+    /// trailing dot or space whatever the driver does with them: Windows
+    /// cannot open such a name, so a stick written on Linux would hold
+    /// files nobody can open on the machine it is carried to.
+    pub fn endings_refused(&self) -> Vec<char> {
+        let windows_format =
+            self.filesystem.starts_with("FAT") || matches!(self.filesystem.as_str(), "exFAT" | "NTFS");
+        if windows_format {
+            RISKY_ENDINGS.to_vec()
+        } else {
+            self.refused_endings.clone()
         }
     }
 
@@ -331,8 +362,14 @@ impl Capabilities {
                 list.join(" ")
             ));
         }
+        if self.ascii_names_only && !text.is_ascii() {
+            return Some(format!(
+                "{} here accepts only plain ASCII names",
+                self.filesystem
+            ));
+        }
         let last = text.chars().last()?;
-        if self.refused_endings.contains(&last) {
+        if self.endings_refused().contains(&last) {
             let what = if last == '.' { "a dot" } else { "a space" };
             return Some(format!(
                 "{} does not keep names that end with {what}",
@@ -384,7 +421,13 @@ impl Capabilities {
             let list: Vec<String> = self.refused_chars.iter().map(char::to_string).collect();
             out.push(format!("no {} in names", list.join(" ")));
         }
-        for c in &self.refused_endings {
+        if self.ascii_names_only {
+            out.push("plain ASCII names only".to_string());
+        }
+        if !self.grows_by_truncate {
+            out.push("no sparse files".to_string());
+        }
+        for c in &self.endings_refused() {
             out.push(match c {
                 '.' => "no names ending in a dot".to_string(),
                 _ => "no names ending in a space".to_string(),
@@ -481,6 +524,8 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         family => family.default_max(),
     };
     let _ = file.set_len(0);
+    let grows_by_truncate = file.set_len(4096).is_ok();
+    let _ = file.set_len(0);
     let case_sensitive = probe_case(dir, &stem);
     let locks_across_spellings =
         case_sensitive || (flock && probe_spelling_lock(&file, &upper_case(dir, &stem)));
@@ -510,6 +555,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
     let unnamed_files = probe_unnamed(dir, &sibling(".unnamed"), &mut litter);
     let refused_chars = probe_chars(&sibling, &mut litter);
     let refused_endings = probe_endings(&sibling, &mut litter);
+    let ascii_names_only = !probe_name_accepted(&sibling(".\u{e9}"), &mut litter);
 
     // Last: the probe file moves away under its own handle, with a known
     // modification time (fusefat sets it to "now" on every rename).
@@ -549,6 +595,8 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         case_sensitive,
         refused_chars,
         refused_endings,
+        ascii_names_only,
+        grows_by_truncate,
         space,
         new_file,
         elapsed: started.elapsed(),
@@ -807,6 +855,14 @@ fn probe_chars(sibling: &dyn Fn(&str) -> PathBuf, litter: &mut Litter) -> Vec<ch
         .into_iter()
         .filter(|c| !accepts(&c.to_string()))
         .collect()
+}
+
+/// Whether a file named `path` can be made (and removed again).
+fn probe_name_accepted(path: &Path, litter: &mut Litter) -> bool {
+    litter.add(path.to_path_buf());
+    let created = platform::create_exclusive(path).is_ok();
+    litter.settle(path, created);
+    created
 }
 
 /// Which of [`RISKY_ENDINGS`] a new name may not end with: refused, or

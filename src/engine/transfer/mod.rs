@@ -560,7 +560,10 @@ impl Runner<'_> {
     }
 
     fn run_entries(&mut self) {
-        let mut failed_dirs: Vec<(PathBuf, String)> = Vec::new();
+        // Folders that could not be made, with why: what they hold fails
+        // with the very same error (one message per folder, not one per
+        // file in it).
+        let mut failed_dirs: Vec<(PathBuf, ErrorKind, Operation, String)> = Vec::new();
         let mut batch = batch::Batch::default();
         let mut renames = batch::Batch::default();
         let mut links = batch::Batch::default();
@@ -574,20 +577,22 @@ impl Runner<'_> {
             }
             self.take_answers();
             faults::before_entry();
-            if let Some((dir, reason)) = failed_dirs.iter().find(|(d, _)| entry.dest.starts_with(d))
+            if let Some((dir, kind, op, cause)) = failed_dirs
+                .iter()
+                .find(|(d, ..)| entry.dest.starts_with(d))
             {
-                let err = Error::new(
-                    ErrorKind::NotFound,
-                    Operation::CreateDir,
-                    dir,
-                    format!("its folder could not be created: {reason}"),
-                );
+                let err = Error::new(*kind, *op, dir, cause.clone());
                 self.fail(i, entry, &err);
                 continue;
             }
             if let Some(refusal) = self.refusal(i, entry) {
                 if entry.is_dir() {
-                    failed_dirs.push((entry.dest.clone(), refusal.cause()));
+                    failed_dirs.push((
+                        entry.dest.clone(),
+                        refusal.kind(),
+                        refusal.operation(),
+                        refusal.cause(),
+                    ));
                 }
                 match refusal.kind() {
                     ErrorKind::AlreadyExists if self.policy_for(i) == ConflictPolicy::Skip => {
@@ -650,7 +655,7 @@ impl Runner<'_> {
                     return;
                 }
                 if entry.is_dir() {
-                    failed_dirs.push((entry.dest.clone(), e.reason()));
+                    failed_dirs.push((entry.dest.clone(), e.kind(), e.operation(), e.cause()));
                 }
                 self.fail(i, entry, &e);
                 if self.spec.all_or_nothing {
@@ -686,6 +691,7 @@ impl Runner<'_> {
         }
         let mut error = FileError::from_error(&entry.src, err);
         error.dest = Some(entry.dest.clone());
+        error.folder = entry.is_dir();
         let _ = self.record(
             Record::Failed {
                 i,
@@ -835,6 +841,14 @@ impl Runner<'_> {
                         });
                     }
                 }
+                // A folder that was never made (refused, or failed: said
+                // already) has nothing to apply.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        && self
+                            .failed
+                            .iter()
+                            .any(|f| f.folder && f.dest.as_deref() == Some(entry.dest.as_path())) => {}
                 Err(e) => self
                     .warnings
                     .push(Error::io(Operation::SetMetadata, &entry.dest, e).to_string()),

@@ -36,7 +36,7 @@ impl Runner<'_> {
                 ErrorKind::Unsupported,
                 Operation::Validate,
                 &entry.dest,
-                format!("{problem} — rename it before copying it there"),
+                problem,
             ));
         }
         if self.traits.fold_case {
@@ -68,8 +68,10 @@ impl Runner<'_> {
         None
     }
 
-    /// The characters and endings the destination refuses, in words.
+    /// The characters, letters and endings the destination refuses, in
+    /// words, with what to do.
     fn traits_name_problem(&self, name: &std::ffi::OsStr) -> Option<String> {
+        let rename = "rename it before copying it there";
         let text = name.to_string_lossy();
         let drive = self.traits.drive();
         let refused: Vec<String> = self
@@ -81,14 +83,22 @@ impl Runner<'_> {
             .collect();
         if !refused.is_empty() {
             return Some(format!(
-                "{drive} does not allow {} in names",
+                "{drive} does not allow {} in names — {rename}",
                 refused.join(" ")
+            ));
+        }
+        if self.traits.ascii_names_only && !text.is_ascii() {
+            return Some(format!(
+                "{drive} accepts only names in plain ASCII (no accented letters or other \
+                 scripts) — {rename}, or use a drive formatted as exFAT or NTFS"
             ));
         }
         let last = text.chars().last()?;
         self.traits.refused_endings.contains(&last).then(|| {
             let what = if last == '.' { "a dot" } else { "a space" };
-            format!("{drive} does not keep names that end with {what}")
+            format!(
+                "the name ends with {what}, which Windows cannot open on {drive} — {rename}"
+            )
         })
     }
 
