@@ -513,6 +513,8 @@ fn symlink(fs: Fs) {
         assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
         let err = stderr_of(&out);
         assert!(err.contains("symbolic link"), "not said in words: {err}");
+        assert!(err.contains("1 not copied"), "{err}");
+        assert!(!err.contains("failed"), "{err}");
         assert!(!err.contains("os error"), "raw OS error shown: {err}");
         assert!(fs::symlink_metadata(dest.join("link.txt")).is_err());
     }
@@ -873,6 +875,39 @@ fn oversize_fat32() {
     assert!(!err.contains("os error"), "raw OS error shown: {err}");
     assert!(fs::symlink_metadata(mnt.path().join("disk.iso")).is_err());
     assert_no_litter(mnt.path());
+
+    // All or nothing: refused before anything is written, naming the file
+    // and the limit (not only the space).
+    let small = sandbox.dir("src").join("small.txt");
+    write(&small, b"small\n");
+    let out = support::run_with_timeout(
+        sandbox.copy_cmd([
+            "--all-or-nothing".as_ref(),
+            small.as_os_str(),
+            src.as_os_str(),
+            mnt.path().as_os_str(),
+        ]),
+        Duration::from_secs(120),
+    );
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("disk.iso") && err.contains("per file"),
+        "{err}"
+    );
+    assert!(!mnt.path().join("small.txt").exists(), "{err}");
+
+    // Exactly 4 GiB: told in bytes, not as "4.0 GiB; at most 4.0 GiB".
+    let exact = sandbox.dir("src").join("exact.bin");
+    File::create(&exact).unwrap().set_len(4 << 30).unwrap();
+    let out = sandbox.copy([exact.as_os_str(), mnt.path().as_os_str()]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("it is 4294967296 bytes") && err.contains("at most 4294967295 bytes"),
+        "{err}"
+    );
+    assert_no_litter(mnt.path());
 }
 
 // ---------------------------------------------- names that cannot be kept
@@ -906,6 +941,22 @@ fn refused_names(fs: Fs) {
     // The first spelling (in name order, "Photo.jpg") is kept, whole.
     assert_eq!(fs::read(dest.join("Photo.jpg")).unwrap(), b"upper\n");
     assert_no_litter(mnt.path());
+    // The advice never suggests the policy already chosen.
+    assert!(!err.contains("overwrite, skip, rename or newer"), "{err}");
+    let over = mnt.path().join("over");
+    fs::create_dir(&over).unwrap();
+    let out = sandbox.copy([
+        "--on-conflict".as_ref(),
+        "overwrite".as_ref(),
+        src.as_os_str(),
+        over.as_os_str(),
+    ]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("same name"), "{err}");
+    assert!(!err.contains("overwrite, skip"), "{err}");
+    assert!(err.contains("'rename' conflict policy"), "{err}");
+    assert_eq!(fs::read(over.join("photos/Photo.jpg")).unwrap(), b"upper\n");
 
     // With `rename`, the second spelling is kept beside the first.
     let again = mnt.path().join("again");
@@ -965,7 +1016,10 @@ fn non_ascii_names(fs: Fs) {
         // One message for the folder (not one more per file in it), and the
         // summary counts files as files.
         assert_eq!(err.matches("Ünïcödé 写真'").count(), 1, "{err}");
-        assert!(err.contains(", 3 failed, 1 folder not created"), "{err}");
+        assert!(
+            err.contains(", 3 not copied (see above why), 1 folder not created"),
+            "{err}"
+        );
     } else {
         assert_eq!(out.status.code(), Some(0), "{err}");
         assert_same_tree(fs, &src, &dest);

@@ -185,10 +185,21 @@ fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
     if summary.skipped > 0 {
         line += &format!(", {} skipped (already there)", summary.skipped);
     }
+    // Folders not made, entries the drive cannot hold (refused up front:
+    // links onto FAT, names it refuses, files over its size limit), and
+    // real failures are counted apart; each makes the exit status 1.
     let folders = summary.failed.iter().filter(|f| f.folder).count();
-    let failed_files = summary.failed.len() - folders;
+    let not_copied = summary
+        .failed
+        .iter()
+        .filter(|f| !f.folder && f.kind == "unsupported")
+        .count();
+    let failed_files = summary.failed.len() - folders - not_copied;
     if failed_files > 0 {
         line += &format!(", {failed_files} failed");
+    }
+    if not_copied > 0 {
+        line += &format!(", {not_copied} not copied (see above why)");
     }
     if folders > 0 {
         line += &format!(

@@ -198,6 +198,8 @@ pub struct Error {
     op: Operation,
     paths: Vec<PathBuf>,
     detail: Option<String>,
+    /// The detail says what to do itself: no general hint is added.
+    own_advice: bool,
     #[source]
     source: Option<io::Error>,
 }
@@ -227,6 +229,7 @@ impl Error {
             op,
             paths: vec![path.as_ref().to_path_buf()],
             detail,
+            own_advice: false,
             source: Some(source),
         }
     }
@@ -243,6 +246,7 @@ impl Error {
             op,
             paths: vec![path.as_ref().to_path_buf()],
             detail: Some(detail.into()),
+            own_advice: false,
             source: None,
         }
     }
@@ -260,6 +264,13 @@ impl Error {
     /// Adds a second path (for example the destination of a rename).
     pub fn with_path(mut self, path: impl AsRef<Path>) -> Self {
         self.paths.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Marks the explanation as saying what to do itself, so no general
+    /// hint (such as the list of conflict policies) follows it.
+    pub fn with_own_advice(mut self) -> Self {
+        self.own_advice = true;
         self
     }
 
@@ -319,6 +330,9 @@ impl Error {
     /// only where a conflict policy decides (an existing folder in the way
     /// of Ferry's data folder is not a conflict).
     fn advice(&self) -> Option<&'static str> {
+        if self.own_advice {
+            return None;
+        }
         match (self.kind, self.op) {
             (ErrorKind::AlreadyExists, Operation::Rename | Operation::Validate) => {
                 self.kind.advice()

@@ -246,11 +246,38 @@ pub fn run_job(
     let same_fs = found
         .as_ref()
         .is_some_and(|c| on_device(spec, c.device) && os::HAS_FILE_IDS);
-    if let Err(e) = check_space(spec, &plan, found.as_ref()) {
-        if spec.all_or_nothing {
-            let _ = journal.remove();
-            return failed_summary(vec![FileError::from_error(&spec.dest, &e)]);
+    // Files larger than the drive holds are refused up front (below, or
+    // at their turn); they count for no space.
+    let too_large: Vec<(Entry, Error)> = plan
+        .iter()
+        .filter_map(|entry| refuse::too_large(&traits, &entry).map(|e| (entry, e)))
+        .collect();
+    let refused_bytes: u64 = too_large
+        .iter()
+        .map(|(entry, _)| match entry.kind {
+            EntryKind::File { size } => size,
+            _ => 0,
+        })
+        .sum();
+    let space = check_space(spec, &plan, found.as_ref(), refused_bytes);
+    if spec.all_or_nothing && (space.is_err() || !too_large.is_empty()) {
+        // All or nothing cannot succeed: every reason is told, nothing is
+        // written.
+        let _ = journal.remove();
+        let mut failed: Vec<FileError> = too_large
+            .iter()
+            .map(|(entry, e)| {
+                let mut error = FileError::from_error(&entry.src, e);
+                error.dest = Some(entry.dest.clone());
+                error
+            })
+            .collect();
+        if let Err(e) = &space {
+            failed.push(FileError::from_error(&spec.dest, e));
         }
+        return failed_summary(failed);
+    }
+    if let Err(e) = space {
         early_warnings.push(e.cause());
     }
     let link_targets = (0..plan.len())
@@ -894,12 +921,18 @@ fn probe_destination(spec: &JobSpec) -> Option<caps::Capabilities> {
 }
 
 /// Whether the job's data fits in the destination's free space (where the
-/// filesystem tells it). Files that replace others are counted whole.
-fn check_space(spec: &JobSpec, plan: &JobPlan, found: Option<&caps::Capabilities>) -> Result<()> {
+/// filesystem tells it). Files that replace others are counted whole;
+/// `refused` bytes (files refused up front) are not counted.
+fn check_space(
+    spec: &JobSpec,
+    plan: &JobPlan,
+    found: Option<&caps::Capabilities>,
+    refused: u64,
+) -> Result<()> {
     let Some(space) = found.and_then(|c| c.space) else {
         return Ok(());
     };
-    let needed = plan.total_bytes();
+    let needed = plan.total_bytes().saturating_sub(refused);
     if needed <= space.available {
         return Ok(());
     }
