@@ -60,6 +60,7 @@ pub(crate) struct Meta {
     /// to the nanosecond, on whole seconds (exFAT, FAT, sshfs report the
     /// modification time as both), so a time copied in from a source
     /// makes the file look as old as its source.
+    #[cfg_attr(not(unix), allow(dead_code))] // no status-change times there
     pub mirrored_ctime: bool,
     /// The mount it is on, where the system tells.
     pub mount: Option<u64>,
@@ -116,6 +117,7 @@ impl Meta {
     /// than the last change of its folder (a new name in a folder changes
     /// the folder, so the file is at least that old, never proven older).
     /// Unchanged elsewhere, where the status-change time is real.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub fn bounded_by(self, folder: Option<SystemTime>) -> Self {
         if !self.mirrored_ctime {
             return self;
@@ -146,6 +148,7 @@ impl Meta {
 /// file is judged more cautiously ([`Meta::bounded_by`]). Access times
 /// are not used: reading a folder or a file (a scan, an indexer) moves
 /// them.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) fn change_time(
     modified: Option<SystemTime>,
     status: Option<SystemTime>,
