@@ -131,3 +131,37 @@ impl MetaNotes {
 fn is_root() -> bool {
     crate::os::is_root()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_warning_per_kind_in_grammatical_english() {
+        let mut notes = MetaNotes::default();
+        notes.add(MetaKept {
+            owner_unsupported: true,
+            ..MetaKept::default()
+        });
+        notes.links_copied = 1;
+        notes.add_link(LinkKept {
+            times_skipped: true,
+            owner_skipped: false,
+        });
+        let traits = Traits {
+            filesystem: "sshfs".into(),
+            ..Traits::POSIX
+        };
+        let text = notes.warnings(&traits).join("\n");
+        assert!(text.contains("1 file now belongs to"), "{text}");
+        assert!(
+            text.contains("1 file linked to another was copied as separate files"),
+            "{text}"
+        );
+        assert!(
+            text.contains("times of 1 symbolic link were not kept"),
+            "{text}"
+        );
+        assert!(!text.contains("owner of"), "{text}");
+    }
+}
