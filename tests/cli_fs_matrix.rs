@@ -136,12 +136,30 @@ fn expect(fs: Fs, c: &Capabilities) {
         assert!(c.refused_endings.is_empty(), "{c:?}");
     };
     assert!(c.flock, "flock works on every one of them (locally): {c:?}");
+    // sshfs sets a link's times and owner on what it points to (SFTP's
+    // SETSTAT follows links on the server), whatever the flags say.
+    assert_eq!(
+        c.link_metadata_follows,
+        fs == Fs::Sshfs,
+        "link metadata on {}: {c:?}",
+        fs.name()
+    );
     // Files without a name: the kernel's own filesystems, no FUSE one.
     assert_eq!(
         c.unnamed_files,
         matches!(fs, Fs::Tmpfs | Fs::Btrfs),
         "O_TMPFILE on {}: {c:?}",
         fs.name()
+    );
+    // fusefat takes only plain ASCII names (EPERM for `é`), and refuses
+    // to make a file longer with ftruncate (EPERM).
+    assert_eq!(c.ascii_names_only, fs == Fs::Fat32, "{c:?}");
+    assert_eq!(c.grows_by_truncate, fs != Fs::Fat32, "{c:?}");
+    // Windows cannot open a name ending in a dot or space on its formats.
+    assert_eq!(
+        c.traits().refused_endings.is_empty(),
+        !matches!(fs, Fs::Exfat | Fs::Fat32 | Fs::Ntfs),
+        "{c:?}"
     );
     // fusefat loses what is in a renamed folder (moves there go entry by
     // entry); the others keep it.
@@ -495,10 +513,116 @@ fn symlink(fs: Fs) {
         assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
         let err = stderr_of(&out);
         assert!(err.contains("symbolic link"), "not said in words: {err}");
+        assert!(err.contains("1 not copied"), "{err}");
+        assert!(!err.contains("failed"), "{err}");
         assert!(!err.contains("os error"), "raw OS error shown: {err}");
         assert!(fs::symlink_metadata(dest.join("link.txt")).is_err());
     }
     assert_no_litter(mnt.path());
+}
+
+// ------------------------------------------------------ link metadata
+
+matrix!(link_metadata {
+    tmpfs => Fs::Tmpfs,
+    btrfs => Fs::Btrfs,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// Copying symbolic links never changes the files they point to, nor
+/// fails on a link that points nowhere: on sshfs, where setting a link's
+/// times or owner reaches its target, those are left off (one warning per
+/// kind), elsewhere they are kept.
+fn link_metadata(fs: Fs) {
+    use std::os::unix::fs::MetadataExt;
+
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    // A file outside the job, on the drive, that a link points to.
+    let outside = mnt.path().join("outside.conf");
+    write(&outside, b"keep me\n");
+    let old = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    File::options()
+        .write(true)
+        .open(&outside)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(old).set_accessed(old))
+        .unwrap();
+    let before = fs::metadata(&outside).unwrap();
+
+    let src = sandbox.dir("src").join("links");
+    fs::create_dir_all(&src).unwrap();
+    // The absolute link names the file as the server sees it on sshfs (a
+    // link to the client's mount point would make the server call into
+    // its own client: a deadlock on a loopback mount).
+    let seen_by_server = match mnt.remote() {
+        Some(remote) => remote.join("outside.conf"),
+        None => outside.clone(),
+    };
+    let links = [
+        ("abs", seen_by_server),
+        ("rel", PathBuf::from("../outside.conf")),
+        ("gone", PathBuf::from("/nonexistent-ferry/x")),
+    ];
+    for (name, target) in &links {
+        let link = src.join(name);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        if support::is_root() {
+            std::os::unix::fs::lchown(&link, Some(1234), Some(1234)).unwrap();
+        }
+        let touched = std::process::Command::new("touch")
+            .args(["-h", "-d", "2015-05-05 05:05:05"])
+            .arg(&link)
+            .status()
+            .unwrap();
+        assert!(touched.success());
+    }
+    let out = support::run_with_timeout(
+        sandbox.copy_cmd([src.as_os_str(), mnt.path().as_os_str()]),
+        Duration::from_secs(60),
+    );
+    report(fs, "links to outside and to nowhere", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+
+    let after = fs::metadata(&outside).unwrap();
+    assert_eq!(fs::read(&outside).unwrap(), b"keep me\n");
+    assert_eq!(
+        (after.mtime(), after.uid(), after.gid()),
+        (before.mtime(), before.uid(), before.gid()),
+        "the file a link points to changed"
+    );
+    let dest = mnt.path().join("links");
+    for (name, target) in &links {
+        // Read on the server where there is one (sshfs answers a readlink
+        // of an absolute link with EPERM).
+        let link = server_side(&mnt, &dest.join(name)).unwrap_or_else(|| dest.join(name));
+        assert_eq!(&fs::read_link(&link).unwrap(), target, "{name}");
+    }
+    let src_time = fs::symlink_metadata(src.join("abs")).unwrap().mtime();
+    let dest_time = fs::symlink_metadata(dest.join("abs")).unwrap().mtime();
+    if fs == Fs::Sshfs {
+        assert!(
+            err.contains("times of 3 symbolic links were not kept"),
+            "{err}"
+        );
+        if support::is_root() {
+            assert!(
+                err.contains("owner of 3 symbolic links was not kept"),
+                "{err}"
+            );
+        }
+    } else {
+        assert!(!err.contains("symbolic link"), "{err}");
+        assert_eq!(dest_time, src_time, "the link's own time is kept");
+    }
+    assert_no_litter(mnt.path());
+}
+
+/// The server's path of a path on an sshfs mount.
+fn server_side(mnt: &Mounted, path: &Path) -> Option<PathBuf> {
+    Some(mnt.remote()?.join(path.strip_prefix(mnt.path()).ok()?))
 }
 
 // -------------------------------------------------------------- sigkill
@@ -570,6 +694,157 @@ fn sigkill(fs: Fs) {
     }
 }
 
+// ------------------------------------------------- the age of a leftover
+
+/// The scan's view of the Ferry temps under `root`: (path, status, age in
+/// seconds), with the default threshold (1 day).
+fn scanned_temps(sandbox: &Sandbox, root: &Path) -> Vec<(String, String, u64)> {
+    let mut scan = sandbox.ferry();
+    scan.args(["scan", "--json"]).arg(root);
+    let out = support::run_with_timeout(scan, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "part")
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+                e["age_secs"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `ferry sweep` with the default threshold (1 day) on `root`.
+fn default_sweep(sandbox: &Sandbox, root: &Path) -> Output {
+    let mut sweep = sandbox.ferry();
+    sweep.arg("sweep").arg(root);
+    support::run_with_timeout(sweep, Duration::from_secs(60))
+}
+
+#[cfg(feature = "fault-injection")]
+matrix!(killed_temp_is_young {
+    // Not tmpfs or btrfs: small files are written without a name there.
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// A copy of old files killed mid-way leaves temps that are as young as
+/// they are, also where the filesystem has no status-change time of its
+/// own (exFAT, FAT32, sshfs report the modification time): the default
+/// sweep keeps them. Small files go in batches (each staged, then one
+/// flush for all), so the kill finds several temps written and waiting.
+#[cfg(feature = "fault-injection")]
+fn killed_temp_is_young(fs: Fs) {
+    use std::process::Stdio;
+
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("old");
+    fs::create_dir_all(&src).unwrap();
+    let old = UNIX_EPOCH + Duration::from_secs(1_430_000_000); // 2015
+    for i in 0..40 {
+        let path = src.join(format!("f{i:02}.dat"));
+        write(&path, &pattern(10_000 + i, i as u64));
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_times(FileTimes::new().set_modified(old).set_accessed(old))
+            .unwrap();
+    }
+    let mut cmd = sandbox.copy_cmd([src.as_os_str(), mnt.path().as_os_str()]);
+    cmd.env("FERRY_FAULT_CHUNK_DELAY_MS", "50")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn ferry");
+    let dest = mnt.path().join("old");
+    let seen = support::wait_until(Duration::from_secs(30), || {
+        dest.is_dir() && support::temps_in(&dest).len() >= 4
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen, "no temps appeared");
+    let temps = scanned_temps(&sandbox, mnt.path());
+    eprintln!("{}: after the kill: {temps:?}", fs.name());
+    assert!(!temps.is_empty());
+    for (path, status, age) in &temps {
+        assert_eq!(status, "young", "{path}: {temps:?}");
+        assert!(*age < 120, "{path}: a temp killed just now is {age} s old");
+    }
+    let out = default_sweep(&sandbox, mnt.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        support::temps_in(&dest).len(),
+        temps.len(),
+        "the sweep took some"
+    );
+}
+
+matrix!(old_looking_temp_is_kept {
+    tmpfs => Fs::Tmpfs,
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// A temp made a moment ago whose times were then set to an old source's
+/// (a copy killed between giving the temp its times and renaming it, or a
+/// live copy on another machine at that moment) is not taken for an old
+/// orphan by the default sweep, also where the filesystem keeps no
+/// status-change time: its folder changed when it was made.
+fn old_looking_temp_is_kept(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let dir = mnt.path().join("album");
+    fs::create_dir(&dir).unwrap();
+    let temp = dir.join(names::temp_name(
+        "photo.jpg".as_ref(),
+        0x1234_5678_9abc_def0,
+    ));
+    write(&temp, b"half a photo");
+    let old = UNIX_EPOCH + Duration::from_secs(1_430_000_000); // 2015
+    File::options()
+        .write(true)
+        .open(&temp)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(old).set_accessed(old))
+        .unwrap();
+    let meta = fs::metadata(&temp).unwrap();
+    eprintln!(
+        "{}: mtime {:?} ctime {}.{} folder mtime {:?}",
+        fs.name(),
+        meta.modified().unwrap(),
+        std::os::unix::fs::MetadataExt::ctime(&meta),
+        std::os::unix::fs::MetadataExt::ctime_nsec(&meta),
+        fs::metadata(&dir).unwrap().modified().unwrap()
+    );
+    let temps = scanned_temps(&sandbox, mnt.path());
+    eprintln!("{}: {temps:?}", fs.name());
+    assert_eq!(temps.len(), 1, "{temps:?}");
+    assert_eq!(temps[0].1, "young", "{temps:?}");
+    let out = default_sweep(&sandbox, mnt.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(
+        temp.exists(),
+        "the default sweep removed a temp made just now"
+    );
+    // Once old enough by every clock, it goes.
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut sweep = sandbox.ferry();
+    sweep.args(["sweep", "--older-than", "2s"]).arg(mnt.path());
+    let out = support::run_with_timeout(sweep, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!temp.exists(), "{}", stderr_of(&out));
+}
+
 // --------------------------------------------------------- oversize FAT
 
 #[test]
@@ -599,6 +874,39 @@ fn oversize_fat32() {
     );
     assert!(!err.contains("os error"), "raw OS error shown: {err}");
     assert!(fs::symlink_metadata(mnt.path().join("disk.iso")).is_err());
+    assert_no_litter(mnt.path());
+
+    // All or nothing: refused before anything is written, naming the file
+    // and the limit (not only the space).
+    let small = sandbox.dir("src").join("small.txt");
+    write(&small, b"small\n");
+    let out = support::run_with_timeout(
+        sandbox.copy_cmd([
+            "--all-or-nothing".as_ref(),
+            small.as_os_str(),
+            src.as_os_str(),
+            mnt.path().as_os_str(),
+        ]),
+        Duration::from_secs(120),
+    );
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("disk.iso") && err.contains("per file"),
+        "{err}"
+    );
+    assert!(!mnt.path().join("small.txt").exists(), "{err}");
+
+    // Exactly 4 GiB: told in bytes, not as "4.0 GiB; at most 4.0 GiB".
+    let exact = sandbox.dir("src").join("exact.bin");
+    File::create(&exact).unwrap().set_len(4 << 30).unwrap();
+    let out = sandbox.copy([exact.as_os_str(), mnt.path().as_os_str()]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("it is 4294967296 bytes") && err.contains("at most 4294967295 bytes"),
+        "{err}"
+    );
     assert_no_litter(mnt.path());
 }
 
@@ -633,6 +941,22 @@ fn refused_names(fs: Fs) {
     // The first spelling (in name order, "Photo.jpg") is kept, whole.
     assert_eq!(fs::read(dest.join("Photo.jpg")).unwrap(), b"upper\n");
     assert_no_litter(mnt.path());
+    // The advice never suggests the policy already chosen.
+    assert!(!err.contains("overwrite, skip, rename or newer"), "{err}");
+    let over = mnt.path().join("over");
+    fs::create_dir(&over).unwrap();
+    let out = sandbox.copy([
+        "--on-conflict".as_ref(),
+        "overwrite".as_ref(),
+        src.as_os_str(),
+        over.as_os_str(),
+    ]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("same name"), "{err}");
+    assert!(!err.contains("overwrite, skip"), "{err}");
+    assert!(err.contains("'rename' conflict policy"), "{err}");
+    assert_eq!(fs::read(over.join("photos/Photo.jpg")).unwrap(), b"upper\n");
 
     // With `rename`, the second spelling is kept beside the first.
     let again = mnt.path().join("again");
@@ -653,6 +977,127 @@ fn refused_names(fs: Fs) {
         fs::read(again.join("photos/photo (1).jpg")).unwrap(),
         b"lower\n"
     );
+    assert_no_litter(mnt.path());
+}
+
+// ------------------------------------------- what the drive cannot do
+
+matrix!(non_ascii_names {
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+    sshfs => Fs::Sshfs,
+});
+
+/// Names beyond plain ASCII copy where the drive takes them; fusefat
+/// refuses them (EPERM), so there they are refused up front, in words,
+/// never as "permission denied", once for a folder, and the rest goes on.
+fn non_ascii_names(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("uni");
+    fs::create_dir_all(src.join("Ünïcödé 写真")).unwrap();
+    write(&src.join("café.txt"), b"cafe\n");
+    write(&src.join("plain.txt"), b"plain\n");
+    write(&src.join("Ünïcödé 写真/inner.txt"), b"inner\n");
+    write(&src.join("Ünïcödé 写真/more.txt"), b"more\n");
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(fs, "names beyond ASCII", &out);
+    let err = stderr_of(&out);
+    let dest = mnt.path().join("uni");
+    assert!(!err.contains("permission denied"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert_eq!(fs::read(dest.join("plain.txt")).unwrap(), b"plain\n");
+    if fs == Fs::Fat32 {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("plain ASCII"), "{err}");
+        assert!(err.contains("café.txt"), "{err}");
+        assert!(!err.contains("does not exist"), "{err}");
+        // One message for the folder (not one more per file in it), and the
+        // summary counts files as files.
+        assert_eq!(err.matches("Ünïcödé 写真'").count(), 1, "{err}");
+        assert!(
+            err.contains(", 3 not copied (see above why), 1 folder not created"),
+            "{err}"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert_same_tree(fs, &src, &dest);
+    }
+    assert_no_litter(mnt.path());
+}
+
+matrix!(trailing_dots_and_spaces {
+    tmpfs => Fs::Tmpfs,
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+    ntfs => Fs::Ntfs,
+});
+
+/// Names ending in a dot or a space are refused on the formats Windows
+/// reads (it cannot open them there), with advice; elsewhere they copy.
+fn trailing_dots_and_spaces(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("ends");
+    fs::create_dir_all(&src).unwrap();
+    write(&src.join("trailing."), b"dot\n");
+    write(&src.join("trailsp "), b"space\n");
+    write(&src.join("fine.txt"), b"fine\n");
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(fs, "names ending in a dot or space", &out);
+    let err = stderr_of(&out);
+    let dest = mnt.path().join("ends");
+    assert_eq!(fs::read(dest.join("fine.txt")).unwrap(), b"fine\n");
+    if fs == Fs::Tmpfs {
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(dest.join("trailing.").exists() && dest.join("trailsp ").exists());
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("Windows cannot open"), "{err}");
+        assert!(err.contains("rename it"), "{err}");
+        let names: Vec<_> = walk(&dest);
+        assert_eq!(names, [PathBuf::from("fine.txt")], "{err}");
+    }
+    assert_no_litter(mnt.path());
+}
+
+/// A sparse file copies onto fusefat, which refuses to make a file longer
+/// with `ftruncate` (EPERM): its holes are written as zeros.
+#[test]
+fn sparse_file_fat32() {
+    let Some(mnt) = mount(Fs::Fat32) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("s.bin");
+    let file = File::create(&src).unwrap();
+    file.set_len(10 * MIB as u64).unwrap();
+    std::os::unix::fs::FileExt::write_at(&file, b"middle", 5 * MIB as u64).unwrap();
+    drop(file);
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(Fs::Fat32, "sparse file", &out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        support::hash_file(&mnt.path().join("s.bin")),
+        support::hash_file(&src)
+    );
+    assert_no_litter(mnt.path());
+}
+
+/// A full fusefat drive (which says EPERM when full) is reported as full,
+/// not as "permission denied", and leaves nothing behind.
+#[test]
+fn full_drive_fat32() {
+    let Some(mnt) = mount(Fs::Fat32) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("huge.bin");
+    write(&src, &pattern(100 * MIB, 4));
+    let out = sandbox.copy([src.as_os_str(), mnt.path().as_os_str()]);
+    report(Fs::Fat32, "a file larger than the free space", &out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("full"), "{err}");
+    assert!(!err.contains("permission denied"), "{err}");
+    assert!(!mnt.path().join("huge.bin").exists());
     assert_no_litter(mnt.path());
 }
 

@@ -757,3 +757,68 @@ fn a_bind_mount_inside_a_root_is_never_entered() {
     assert!(skipped.contains("covered"), "{doc}");
     assert!(skipped.contains("mount"), "{doc}");
 }
+
+/// What a capability probe killed mid-way leaves (`.ferry-probe-<16 hex>`
+/// and names made from it, files and folders) is found by a scan as a
+/// Ferry temp and swept under the same rules: the files once old enough,
+/// a probe's folder once empty; a folder by such a name with someone
+/// else's file in it stays.
+#[test]
+fn a_killed_probes_leftovers_are_swept() {
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let stem = ferry_engine::names::probe_name(0x0123_4567_89ab_cdef)
+        .into_string()
+        .unwrap();
+    let at = |suffix: &str| root.path().join(format!("{stem}{suffix}"));
+    for suffix in ["", ".e", ".e ", ".e.", ".renamed", ".c:x"] {
+        fs::write(at(suffix), b"probe").unwrap();
+    }
+    fs::create_dir(at(".dir")).unwrap();
+    fs::create_dir(at(".dir2")).unwrap();
+    fs::write(at(".dir2").join(&stem), b"").unwrap();
+    fs::create_dir(at(".dir3")).unwrap();
+    fs::write(at(".dir3").join("mine.txt"), b"keep").unwrap();
+    let root_arg = root.path().to_str().unwrap();
+
+    // Young at first: listed, kept.
+    let doc = json_of(&run_ferry(
+        &["scan", "--json", root_arg],
+        config.path(),
+        data.path(),
+    ));
+    let entries = doc["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 10, "{doc}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["kind"] == "part" && e["status"] == "young"),
+        "{doc}"
+    );
+
+    age_past_threshold();
+    let sweep = || {
+        json_of(&run_ferry(
+            &["sweep", "--json", "--older-than", "1s", root_arg],
+            config.path(),
+            data.path(),
+        ))
+    };
+    // The first sweep empties `.dir2`, which changes it: the next sweep
+    // once it is old enough again removes it.
+    let first = sweep();
+    age_past_threshold();
+    let second = sweep();
+    let mut left: Vec<String> = walk(root.path())
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [format!("{stem}.dir3"), format!("{stem}.dir3/mine.txt")],
+        "first sweep: {first}\nsecond sweep: {second}"
+    );
+    let reasons = second["skipped"].to_string();
+    assert!(reasons.contains("not empty"), "{second}");
+}

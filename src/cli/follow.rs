@@ -94,7 +94,12 @@ const GROUP_OVER: usize = 3;
 /// line per file.
 fn print_failures(failed: &[FileError]) {
     let mut groups: Vec<(&str, &str, Vec<&FileError>)> = Vec::new();
+    // What a folder held fails with the folder's own message: said once.
+    let mut said = std::collections::HashSet::new();
     for failure in failed {
+        if !said.insert(failure.message.as_str()) {
+            continue;
+        }
         match groups
             .iter_mut()
             .find(|(kind, reason, _)| *kind == failure.kind && *reason == failure.reason)
@@ -180,8 +185,27 @@ fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
     if summary.skipped > 0 {
         line += &format!(", {} skipped (already there)", summary.skipped);
     }
-    if !summary.failed.is_empty() {
-        line += &format!(", {} failed", summary.failed.len());
+    // Folders not made, entries the drive cannot hold (refused up front:
+    // links onto FAT, names it refuses, files over its size limit), and
+    // real failures are counted apart; each makes the exit status 1.
+    let folders = summary.failed.iter().filter(|f| f.folder).count();
+    let not_copied = summary
+        .failed
+        .iter()
+        .filter(|f| !f.folder && f.kind == "unsupported")
+        .count();
+    let failed_files = summary.failed.len() - folders - not_copied;
+    if failed_files > 0 {
+        line += &format!(", {failed_files} failed");
+    }
+    if not_copied > 0 {
+        line += &format!(", {not_copied} not copied (see above why)");
+    }
+    if folders > 0 {
+        line += &format!(
+            ", {folders} folder{} not created",
+            if folders == 1 { "" } else { "s" }
+        );
     }
     eprintln!("ferry: {line}");
 }

@@ -254,8 +254,20 @@ pub fn copy_file(
 }
 
 /// The first half of a copy: the data is in a locked temp beside the
-/// destination, with the source's mode and times, but neither durable nor
-/// visible yet. [`StagedFile::commit`] finishes it; dropping it removes the
+/// destination, with the source's mode, but neither durable nor visible
+/// yet.
+///
+/// The source's times are given to the temp only at the last moment,
+/// right before the flush that makes it durable ([`StagedFile::set_times`],
+/// called by [`StagedFile::commit`] or, for a batch, before its one
+/// flush), not after its data is written. While the data is written the
+/// temp's modification time is that of its last write, so a temp left by
+/// a copy killed mid-write looks as fresh as it is. That matters where the
+/// filesystem has no status-change time of its own (exFAT, FAT32, sshfs
+/// report the modification time as the status-change time): had it the
+/// source's old time from the start, the sweeper would take a temp killed
+/// a second ago for one years old. The sweeper is careful there too: see
+/// `sweep::meta::Meta::bounded_by`. [`StagedFile::commit`] finishes it; dropping it removes the
 /// temp. Splitting the two lets a batch of small files be made durable with
 /// one flush instead of one fsync each.
 #[derive(Debug)]
@@ -270,6 +282,8 @@ pub struct StagedFile {
     source: FileStamp,
     kept: MetaKept,
     source_accessed: Option<std::time::SystemTime>,
+    /// The source's times are on the temp ([`StagedFile::set_times`]).
+    times_set: bool,
 }
 
 /// What [`stage_file`] made of a source.
@@ -347,6 +361,7 @@ pub fn stage_file(
         &source,
         src,
         &meta,
+        options.traits.grows_by_truncate,
         &mut temp,
         buf,
         options.control,
@@ -375,6 +390,7 @@ pub fn stage_file(
         source: source_stamp,
         kept,
         source_accessed: meta.accessed().ok(),
+        times_set: false,
     })))
 }
 
@@ -469,6 +485,24 @@ impl StagedFile {
         self.kept
     }
 
+    /// Gives the temp the source's access and modification times (once):
+    /// the last thing done to it before the flush that makes it durable
+    /// (see [`StagedFile`]).
+    pub fn set_times(&mut self) -> Result<()> {
+        if self.times_set {
+            return Ok(());
+        }
+        let kept = os::set_file_times(
+            self.temp.handle(),
+            self.source_accessed,
+            self.source_modified,
+        )
+        .map_err(|e| Error::io(Operation::SetMetadata, self.temp.temp_path(), e))?;
+        self.kept.times_unsupported = !kept;
+        self.times_set = true;
+        Ok(())
+    }
+
     /// Declares the data durable after a batch flush
     /// ([`AtomicFile::assume_synced`]).
     pub fn assume_synced(&mut self) {
@@ -490,6 +524,7 @@ impl StagedFile {
                 on_stage(s);
             }
         };
+        self.set_times()?;
         stage(Stage::Flushing);
         self.temp.sync()?;
         if let (true, Some(expected)) = (self.verify, &self.hash) {
@@ -588,14 +623,17 @@ fn conflict_settled_early(
 /// Copies all of `source` into `temp`, the fastest way available: a
 /// reflink, else `copy_file_range` in chunks, else a buffered copy (always
 /// buffered when hashing for `--verify`). Holes of a sparse file stay holes
-/// on every path; a file that reports no size (procfs, sysfs) is read to
-/// its end. Progress, pause and cancel are honoured between chunks.
+/// on every path where the destination can make a file longer with
+/// `ftruncate` (`holes`; fusefat cannot: holes are written as zeros
+/// there); a file that reports no size (procfs, sysfs) is read to its
+/// end. Progress, pause and cancel are honoured between chunks.
 /// Returns the bytes copied (holes included) and the method.
 #[allow(clippy::too_many_arguments)]
 fn copy_contents(
     source: &File,
     src: &Path,
     meta: &Metadata,
+    holes: bool,
     temp: &mut AtomicFile,
     buf: &mut [u8],
     control: Option<&Control>,
@@ -625,7 +663,7 @@ fn copy_contents(
         on_progress(size);
         return Ok((size, CopyMethod::Reflink));
     }
-    if os::looks_sparse(meta) {
+    if holes && os::looks_sparse(meta) {
         return copy_sparse(
             source,
             src,

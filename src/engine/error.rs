@@ -178,6 +178,19 @@ impl Operation {
     }
 }
 
+/// Whether `e` is EPERM ("operation not permitted").
+fn is_eperm(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
 /// A failure with its kind, the operation that failed and the paths involved.
 #[derive(Debug, thiserror::Error)]
 pub struct Error {
@@ -185,18 +198,38 @@ pub struct Error {
     op: Operation,
     paths: Vec<PathBuf>,
     detail: Option<String>,
+    /// The detail says what to do itself: no general hint is added.
+    own_advice: bool,
     #[source]
     source: Option<io::Error>,
 }
 
 impl Error {
     /// An error caused by an operating-system call on `path`.
+    ///
+    /// A write refused with EPERM to a file Ferry has open for writing is
+    /// not a matter of permissions (those were checked when it was opened):
+    /// it is how some drivers (fusefat) say the drive is full, so it is
+    /// reported as no space.
     pub fn io(op: Operation, path: impl AsRef<Path>, source: io::Error) -> Self {
+        let (kind, detail) = if op == Operation::Write && is_eperm(&source) {
+            (
+                ErrorKind::NoSpace,
+                Some(
+                    "the drive refused to store more: it is most likely full (some drivers \
+                     say \"operation not permitted\" when they are)"
+                        .to_string(),
+                ),
+            )
+        } else {
+            (ErrorKind::from_io(&source), None)
+        };
         Self {
-            kind: ErrorKind::from_io(&source),
+            kind,
             op,
             paths: vec![path.as_ref().to_path_buf()],
-            detail: None,
+            detail,
+            own_advice: false,
             source: Some(source),
         }
     }
@@ -213,6 +246,7 @@ impl Error {
             op,
             paths: vec![path.as_ref().to_path_buf()],
             detail: Some(detail.into()),
+            own_advice: false,
             source: None,
         }
     }
@@ -230,6 +264,13 @@ impl Error {
     /// Adds a second path (for example the destination of a rename).
     pub fn with_path(mut self, path: impl AsRef<Path>) -> Self {
         self.paths.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Marks the explanation as saying what to do itself, so no general
+    /// hint (such as the list of conflict policies) follows it.
+    pub fn with_own_advice(mut self) -> Self {
+        self.own_advice = true;
         self
     }
 
@@ -289,6 +330,9 @@ impl Error {
     /// only where a conflict policy decides (an existing folder in the way
     /// of Ferry's data folder is not a conflict).
     fn advice(&self) -> Option<&'static str> {
+        if self.own_advice {
+            return None;
+        }
         match (self.kind, self.op) {
             (ErrorKind::AlreadyExists, Operation::Rename | Operation::Validate) => {
                 self.kind.advice()

@@ -800,6 +800,9 @@ pub struct FileError {
     /// same reason can be shown together.
     #[serde(default)]
     pub reason: String,
+    /// It is a folder (that could not be made), not a file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub folder: bool,
 }
 
 impl FileError {
@@ -811,6 +814,7 @@ impl FileError {
             message: err.to_string(),
             reason: err.reason(),
             dest: None,
+            folder: false,
         }
     }
 }

@@ -204,8 +204,8 @@ pub fn probe_name(random: u64) -> OsString {
 }
 
 /// Whether `name` is a capability probe's name: [`probe_name`] with any
-/// suffix (only a probe killed mid-way leaves one behind).
-#[cfg(any(test, feature = "internals"))]
+/// suffix (only a probe killed mid-way leaves one behind; the sweeper
+/// takes such files for Ferry temps, and removes such folders when empty).
 pub fn is_probe_name(name: &OsStr) -> bool {
     name.as_encoded_bytes()
         .strip_prefix(PROBE_PREFIX.as_bytes())

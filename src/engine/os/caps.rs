@@ -33,20 +33,25 @@
 //!
 //! # Cost
 //!
-//! About 35 calls on the folder's filesystem on a POSIX filesystem: the
+//! About 40 calls on the folder's filesystem on a POSIX filesystem: the
 //! probe file created, opened a second time, renamed and removed;
 //! `fchmod` ×2, `fchown`, `futimens` (each followed by an `fstat`); up to
 //! 16 `ftruncate`s where the filesystem allocates lazily (3 on sshfs and
 //! NFS, none on FAT, exFAT, NTFS or an unknown FUSE filesystem); a link
-//! and a symlink made and removed; a file made without a name (Linux's
+//! and a symlink made and removed (the symlink, which points to a probe
+//! name never made, is given times and its own owner with
+//! `AT_SYMLINK_NOFOLLOW`: where that follows links, it fails with ENOENT
+//! and changes nothing); a file made without a name (Linux's
 //! `O_TMPFILE`), given one and removed; one name holding all the refused
 //! characters (each alone only where that one is refused) and one for
-//! each ending, made and removed; a lookup of the name in upper case; plus
+//! each ending, made and removed; a name with `é` made and removed (is
+//! anything beyond ASCII accepted); one growing `ftruncate` (can a file be
+//! made longer without writing: fusefat cannot); a lookup of the name in upper case; plus
 //! `fstatfs`, `fstatvfs` and one read of `/proc/self/mountinfo`. Nothing
 //! is flushed. Measured with the release build on a 2-core
 //! machine shared with compilers (median of 15): ext4 0.4–0.5 ms, tmpfs
 //! 0.3 ms, ntfs-3g 2 ms, fusefat 3.3 ms, exfat-fuse 3.6 ms, sshfs to an
-//! sshd on 127.0.0.1 7–10 ms (about 25 round trips; each file created
+//! sshd on 127.0.0.1 7–13 ms (about 30 round trips; each file created
 //! over sshfs costs ~0.9 ms). A job probes each destination filesystem
 //! once, through a [`ProbeCache`].
 //!
@@ -100,6 +105,13 @@ pub struct Capabilities {
     pub hard_links: bool,
     /// `symlink` works and reads back as a symbolic link.
     pub symlinks: bool,
+    /// Setting a symbolic link's times or owner with `AT_SYMLINK_NOFOLLOW`
+    /// reaches the file the link points to instead (sshfs: SFTP's
+    /// `SETSTAT` follows links on the server). Found on a probe link that
+    /// points to nothing: where the calls follow it they fail with ENOENT,
+    /// so the probe itself changes nothing. Where true, Ferry never sets
+    /// a link's owner or times there.
+    pub link_metadata_follows: bool,
     /// Permission bits set with `fchmod` read back as set.
     pub permissions: bool,
     /// What `fchown` can do.
@@ -141,6 +153,13 @@ pub struct Capabilities {
     /// Characters of [`RISKY_ENDINGS`] that a name may not end with
     /// (refused, or silently stripped).
     pub refused_endings: Vec<char>,
+    /// Only names in plain ASCII are accepted: a name with `é` in it is
+    /// refused (fusefat answers EPERM; it writes no long names).
+    pub ascii_names_only: bool,
+    /// A file can be made longer with `ftruncate` (sparse, or filled with
+    /// zeros). fusefat refuses it with EPERM: holes are written as zeros
+    /// there.
+    pub grows_by_truncate: bool,
     /// Total and free space, where the filesystem tells.
     pub space: Option<Space>,
     /// What the probe saw the system report for a new file (mode 0600
@@ -204,6 +223,9 @@ pub struct Traits {
     pub ownership: bool,
     /// Symbolic links can be made.
     pub symlinks: bool,
+    /// A symbolic link's own owner and times can be set without touching
+    /// the file it points to (see [`Capabilities::link_metadata_follows`]).
+    pub link_metadata: bool,
     /// Hard links can be made.
     pub hard_links: bool,
     /// The step modification times are kept to (1 ns where unknown).
@@ -222,6 +244,11 @@ pub struct Traits {
     pub refused_chars: Vec<char>,
     /// Characters names may not end with.
     pub refused_endings: Vec<char>,
+    /// Names must be plain ASCII.
+    pub ascii_names_only: bool,
+    /// Files can be made longer with `ftruncate` (else holes of sparse
+    /// files are written as zeros).
+    pub grows_by_truncate: bool,
 }
 
 impl Traits {
@@ -234,6 +261,7 @@ impl Traits {
         permissions: true,
         ownership: true,
         symlinks: true,
+        link_metadata: true,
         hard_links: true,
         time_step: Duration::from_nanos(1),
         rename_keeps_times: true,
@@ -242,6 +270,8 @@ impl Traits {
         max_file_size: None,
         refused_chars: Vec::new(),
         refused_endings: Vec::new(),
+        ascii_names_only: false,
+        grows_by_truncate: true,
     };
 
     /// The filesystem in a phrase: "this FAT32 drive" (or "the
@@ -274,6 +304,7 @@ impl Capabilities {
             permissions: self.permissions,
             ownership: self.ownership != Ownership::None,
             symlinks: self.symlinks,
+            link_metadata: !self.link_metadata_follows,
             hard_links: self.hard_links,
             time_step: self.time_granularity.unwrap_or(Duration::from_nanos(1)),
             rename_keeps_times: self.rename_keeps_times,
@@ -281,7 +312,24 @@ impl Capabilities {
             unnamed_files: self.unnamed_files,
             max_file_size: self.max_file_size,
             refused_chars: self.refused_chars.clone(),
-            refused_endings: self.refused_endings.clone(),
+            refused_endings: self.endings_refused(),
+            ascii_names_only: self.ascii_names_only,
+            grows_by_truncate: self.grows_by_truncate,
+        }
+    }
+
+    /// The name endings refused here: those the filesystem refuses or
+    /// strips, and on the formats Windows reads (FAT, exFAT, NTFS) a
+    /// trailing dot or space whatever the driver does with them: Windows
+    /// cannot open such a name, so a stick written on Linux would hold
+    /// files nobody can open on the machine it is carried to.
+    pub fn endings_refused(&self) -> Vec<char> {
+        let windows_format =
+            self.filesystem.starts_with("FAT") || matches!(self.filesystem.as_str(), "exFAT" | "NTFS");
+        if windows_format {
+            RISKY_ENDINGS.to_vec()
+        } else {
+            self.refused_endings.clone()
         }
     }
 
@@ -316,8 +364,14 @@ impl Capabilities {
                 list.join(" ")
             ));
         }
+        if self.ascii_names_only && !text.is_ascii() {
+            return Some(format!(
+                "{} here accepts only plain ASCII names",
+                self.filesystem
+            ));
+        }
         let last = text.chars().last()?;
-        if self.refused_endings.contains(&last) {
+        if self.endings_refused().contains(&last) {
             let what = if last == '.' { "a dot" } else { "a space" };
             return Some(format!(
                 "{} does not keep names that end with {what}",
@@ -334,6 +388,9 @@ impl Capabilities {
         let mut out = Vec::new();
         if !self.symlinks {
             out.push("no symbolic links".to_string());
+        }
+        if self.symlinks && self.link_metadata_follows {
+            out.push("no owners or times of symbolic links".to_string());
         }
         if !self.hard_links {
             out.push("no hard links".to_string());
@@ -366,7 +423,13 @@ impl Capabilities {
             let list: Vec<String> = self.refused_chars.iter().map(char::to_string).collect();
             out.push(format!("no {} in names", list.join(" ")));
         }
-        for c in &self.refused_endings {
+        if self.ascii_names_only {
+            out.push("plain ASCII names only".to_string());
+        }
+        if !self.grows_by_truncate {
+            out.push("no sparse files".to_string());
+        }
+        for c in &self.endings_refused() {
             out.push(match c {
                 '.' => "no names ending in a dot".to_string(),
                 _ => "no names ending in a space".to_string(),
@@ -463,6 +526,8 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         family => family.default_max(),
     };
     let _ = file.set_len(0);
+    let grows_by_truncate = file.set_len(4096).is_ok();
+    let _ = file.set_len(0);
     let case_sensitive = probe_case(dir, &stem);
     let locks_across_spellings =
         case_sensitive || (flock && probe_spelling_lock(&file, &upper_case(dir, &stem)));
@@ -479,14 +544,20 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
 
     let sym = sibling(".sym");
     litter.add(sym.clone());
-    let made = platform::symlink(Path::new("ferry-probe-target"), &sym).is_ok();
+    // It points to a probe name that is never made, so a filesystem that
+    // follows links where it should not (below) finds nothing to change.
+    let mut nowhere = stem.clone();
+    nowhere.push(".absent");
+    let made = platform::symlink(Path::new(&nowhere), &sym).is_ok();
     let symlinks = made && fs::symlink_metadata(&sym).is_ok_and(|m| m.file_type().is_symlink());
+    let link_metadata_follows = symlinks && os::link_metadata_follows(&sym);
     litter.settle(&sym, made);
 
     let folder_rename_keeps_contents = probe_folder_rename(&sibling);
     let unnamed_files = probe_unnamed(dir, &sibling(".unnamed"), &mut litter);
     let refused_chars = probe_chars(&sibling, &mut litter);
     let refused_endings = probe_endings(&sibling, &mut litter);
+    let ascii_names_only = !probe_name_accepted(&sibling(".\u{e9}"), &mut litter);
 
     // Last: the probe file moves away under its own handle, with a known
     // modification time (fusefat sets it to "now" on every rename).
@@ -513,6 +584,7 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         rename_noreplace,
         hard_links,
         symlinks,
+        link_metadata_follows,
         permissions,
         ownership,
         flock,
@@ -525,6 +597,8 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
         case_sensitive,
         refused_chars,
         refused_endings,
+        ascii_names_only,
+        grows_by_truncate,
         space,
         new_file,
         elapsed: started.elapsed(),
@@ -583,13 +657,16 @@ fn probe_folder_rename(sibling: &dyn Fn(&str) -> PathBuf) -> bool {
     if fs::create_dir(&before).is_err() {
         return true; // nothing to learn: folders cannot be made here
     }
-    let inside = |dir: &Path| dir.join("probe");
+    // The file inside has a probe name too, so a sweep recognises it if a
+    // kill leaves it behind (and then the emptied folder).
+    let inner = sibling("").file_name().map(OsStr::to_os_string).unwrap_or_default();
+    let inside = |dir: &Path| dir.join(&inner);
     let kept = platform::create_exclusive(&inside(&before)).is_ok()
         && fs::rename(&before, &after).is_ok()
         // Listed, not looked up: the kernel's cache of names would answer a
         // lookup even where the filesystem lost the file.
         && fs::read_dir(&after).is_ok_and(|mut d| {
-            d.any(|e| e.is_ok_and(|e| e.file_name() == "probe"))
+            d.any(|e| e.is_ok_and(|e| e.file_name() == inner))
         });
     for dir in [&after, &before] {
         let _ = fs::remove_file(inside(dir));
@@ -780,6 +857,14 @@ fn probe_chars(sibling: &dyn Fn(&str) -> PathBuf, litter: &mut Litter) -> Vec<ch
         .into_iter()
         .filter(|c| !accepts(&c.to_string()))
         .collect()
+}
+
+/// Whether a file named `path` can be made (and removed again).
+fn probe_name_accepted(path: &Path, litter: &mut Litter) -> bool {
+    litter.add(path.to_path_buf());
+    let created = platform::create_exclusive(path).is_ok();
+    litter.settle(path, created);
+    created
 }
 
 /// Which of [`RISKY_ENDINGS`] a new name may not end with: refused, or
@@ -1058,6 +1143,40 @@ mod os {
         } else {
             Ownership::None
         }
+    }
+
+    /// Whether setting the times or owner of `link`, a symbolic link to a
+    /// name that does not exist, with `AT_SYMLINK_NOFOLLOW` follows it
+    /// anyway: the call then fails with ENOENT (sshfs), where a filesystem
+    /// that keeps links' own metadata succeeds or says it cannot. The
+    /// owner is set to the link's own (a no-op where it does not follow).
+    pub(super) fn link_metadata_follows(link: &Path) -> bool {
+        use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, chownat, utimensat};
+        use rustix::io::Errno;
+        let at = Timespec {
+            tv_sec: 1_000_000_000,
+            tv_nsec: 0,
+        };
+        let times = Timestamps {
+            last_access: at,
+            last_modification: at,
+        };
+        let followed = |r: rustix::io::Result<()>| r == Err(Errno::NOENT);
+        if followed(utimensat(CWD, link, &times, AtFlags::SYMLINK_NOFOLLOW)) {
+            return true;
+        }
+        let Ok(meta) = fs::symlink_metadata(link) else {
+            return false;
+        };
+        let uid = rustix::fs::Uid::from_raw(meta.uid());
+        let gid = rustix::fs::Gid::from_raw(meta.gid());
+        followed(chownat(
+            CWD,
+            link,
+            Some(uid),
+            Some(gid),
+            AtFlags::SYMLINK_NOFOLLOW,
+        ))
     }
 
     pub(super) fn rename_noreplace(from: &Path, to: &Path) -> bool {
@@ -1382,6 +1501,10 @@ mod os {
         false
     }
 
+    pub(super) fn link_metadata_follows(_link: &Path) -> bool {
+        false
+    }
+
     pub(super) fn space(_dir: &Path) -> Option<Space> {
         None
     }
@@ -1464,6 +1587,7 @@ mod tests {
             "{found:?}"
         );
         assert!(found.rename_noreplace && found.flock && found.case_sensitive);
+        assert!(!found.link_metadata_follows, "{found:?}");
         assert!(found.refused_chars.is_empty() && found.refused_endings.is_empty());
         assert!(found.name_problem(OsStr::new("a:b.")).is_none());
         assert!(found.space.is_some_and(|s| s.total > 0));

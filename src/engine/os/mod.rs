@@ -631,11 +631,13 @@ fn keep_owner_from(file: &File, now: &Metadata, uid: u32, gid: u32) -> MetaKept 
     kept
 }
 
-/// Gives the open file `file` the owner, permissions and times of `src`
-/// (whose metadata is `meta`), and its extended attributes (with them,
-/// POSIX ACLs) where both filesystems have them. Order matters: the owner
-/// first (changing it clears set-ID bits), then the mode, then extended
-/// attributes (an ACL adjusts the mode), times last.
+/// Gives the open file `file` the owner and permissions of `src` (whose
+/// metadata is `meta`), and its extended attributes (with them, POSIX
+/// ACLs) where both filesystems have them. Order matters: the owner first
+/// (changing it clears set-ID bits), then the mode, then extended
+/// attributes (an ACL adjusts the mode). Times are not set here but with
+/// [`set_file_times`], last, just before the file is flushed and renamed
+/// (see `StagedFile` in `copy.rs` for why).
 ///
 /// Where the destination is known not to keep permissions or owners
 /// (`keep`), those calls are skipped and reported as not kept.
@@ -671,16 +673,13 @@ pub fn copy_file_meta(
             kept.mode_unsupported = true;
         }
         kept.xattrs_lost = copy_xattrs(src, file).is_err();
-        set_times_from(file, meta, &mut kept)?;
         Ok(kept)
     }
     #[cfg(not(unix))]
     {
         let _ = (src, keep, file_now);
-        let mut kept = MetaKept::default();
         file.set_permissions(meta.permissions())?;
-        set_times_from(file, meta, &mut kept)?;
-        Ok(kept)
+        Ok(MetaKept::default())
     }
 }
 
@@ -702,20 +701,24 @@ impl Default for KeepMeta {
     }
 }
 
-fn set_times_from(file: &File, meta: &Metadata, kept: &mut MetaKept) -> io::Result<()> {
+/// Gives the open file `file` these access and modification times (those
+/// that are `Some`). `Ok(false)`: the filesystem keeps no times.
+pub fn set_file_times(
+    file: &File,
+    accessed: Option<std::time::SystemTime>,
+    modified: Option<std::time::SystemTime>,
+) -> io::Result<bool> {
     let mut times = std::fs::FileTimes::new();
-    if let Ok(t) = meta.accessed() {
+    if let Some(t) = accessed {
         times = times.set_accessed(t);
     }
-    if let Ok(t) = meta.modified() {
+    if let Some(t) = modified {
         times = times.set_modified(t);
     }
     match file.set_times(times) {
-        Err(e) if is_unsupported(&e) => {
-            kept.times_unsupported = true;
-            Ok(())
-        }
-        other => other,
+        Err(e) if is_unsupported(&e) => Ok(false),
+        Err(e) => Err(e),
+        Ok(()) => Ok(true),
     }
 }
 
@@ -765,15 +768,40 @@ pub fn copy_xattrs(src: &File, dst: &File) -> io::Result<()> {
     }
 }
 
+/// What [`copy_symlink_meta`] left off a link because setting it would
+/// have changed the file the link points to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkKept {
+    /// The link's times were not set.
+    pub times_skipped: bool,
+    /// The link's owner was not set (and differs from the source link's).
+    pub owner_skipped: bool,
+}
+
 /// Gives the symbolic link at `link` (not what it points to) the owner,
 /// where the process may, and times of the link `meta` describes.
-pub fn copy_symlink_meta(meta: &Metadata, link: &Path) -> io::Result<()> {
+///
+/// Where `safe` is false (the filesystem follows links even when asked not
+/// to: sshfs), nothing is set: the call would change the link's target,
+/// which may be any file, outside the job too. What was left off is
+/// returned, for one warning per kind.
+pub fn copy_symlink_meta(meta: &Metadata, link: &Path, safe: bool) -> io::Result<LinkKept> {
     #[cfg(unix)]
     {
         use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, chownat, utimensat};
         use std::os::unix::fs::MetadataExt;
-        if rustix::process::geteuid().is_root() || rustix::process::geteuid().as_raw() == meta.uid()
-        {
+        let may_chown =
+            rustix::process::geteuid().is_root() || rustix::process::geteuid().as_raw() == meta.uid();
+        if !safe {
+            let owner_skipped = may_chown
+                && std::fs::symlink_metadata(link)
+                    .is_ok_and(|now| now.uid() != meta.uid() || now.gid() != meta.gid());
+            return Ok(LinkKept {
+                times_skipped: true,
+                owner_skipped,
+            });
+        }
+        if may_chown {
             let uid = rustix::fs::Uid::from_raw(meta.uid());
             let gid = rustix::fs::Gid::from_raw(meta.gid());
             let _ = chownat(CWD, link, Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW);
@@ -789,14 +817,14 @@ pub fn copy_symlink_meta(meta: &Metadata, link: &Path) -> io::Result<()> {
             },
         };
         match utimensat(CWD, link, &times, AtFlags::SYMLINK_NOFOLLOW) {
-            Err(e) if is_unsupported(&io::Error::from(e)) => Ok(()),
-            other => other.map_err(io::Error::from),
+            Err(e) if is_unsupported(&io::Error::from(e)) => Ok(LinkKept::default()),
+            other => other.map(|()| LinkKept::default()).map_err(io::Error::from),
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (meta, link);
-        Ok(())
+        let _ = (meta, link, safe);
+        Ok(LinkKept::default())
     }
 }
 

@@ -53,8 +53,15 @@ pub(crate) struct Meta {
     pub owner: Option<u32>,
     pub links: u64,
     pub size: u64,
-    /// The newest of the modification and status-change times.
+    /// The newer of the modification and status-change times (see
+    /// [`change_time`] and [`Meta::bounded_by`]).
     pub changed: Option<SystemTime>,
+    /// The status-change time is not one: it equals the modification time
+    /// to the nanosecond, on whole seconds (exFAT, FAT, sshfs report the
+    /// modification time as both), so a time copied in from a source
+    /// makes the file look as old as its source.
+    #[cfg_attr(not(unix), allow(dead_code))] // no status-change times there
+    pub mirrored_ctime: bool,
     /// The mount it is on, where the system tells.
     pub mount: Option<u64>,
 }
@@ -104,6 +111,23 @@ impl Meta {
         self.elsewhere(place)
     }
 
+    /// This file's status where its folder, as found before the sweep
+    /// touched it, last changed at `folder`: a file whose status-change
+    /// time is not one ([`Meta::mirrored_ctime`]) is taken to be no older
+    /// than the last change of its folder (a new name in a folder changes
+    /// the folder, so the file is at least that old, never proven older).
+    /// Unchanged elsewhere, where the status-change time is real.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn bounded_by(self, folder: Option<SystemTime>) -> Self {
+        if !self.mirrored_ctime {
+            return self;
+        }
+        Self {
+            changed: newest(self.changed, folder),
+            ..self
+        }
+    }
+
     /// How long ago the file last changed; a time in the future (or an
     /// unknown time) counts as fresh.
     pub fn age(&self, now: SystemTime) -> Duration {
@@ -111,6 +135,30 @@ impl Meta {
             .and_then(|t| now.duration_since(t).ok())
             .unwrap_or(Duration::ZERO)
     }
+}
+
+/// When a file last changed: the newer of its modification and
+/// status-change times (writing a file's times, as a copy does from its
+/// source, changes its status-change time, so a fresh copy never looks
+/// old), and whether the status-change time only mirrors the modification
+/// time. Filesystems that keep no status-change time report the
+/// modification time in its place (exFAT, FAT, sshfs): the two are equal
+/// to the nanosecond, on a whole second. Elsewhere they differ in their
+/// nanoseconds but once in a billion, and then the only cost is that the
+/// file is judged more cautiously ([`Meta::bounded_by`]). Access times
+/// are not used: reading a folder or a file (a scan, an indexer) moves
+/// them.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) fn change_time(
+    modified: Option<SystemTime>,
+    status: Option<SystemTime>,
+) -> (Option<SystemTime>, bool) {
+    let whole_second = |t: SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .is_ok_and(|d| d.subsec_nanos() == 0)
+    };
+    let mirrored = matches!((modified, status), (Some(m), Some(c)) if m == c && whole_second(m));
+    (newest(modified, status), mirrored)
 }
 
 /// The newer of two optional times.
@@ -133,6 +181,7 @@ mod tests {
             links: 1,
             size: 3,
             changed: None,
+            mirrored_ctime: false,
             mount: Some(7),
         }
     }
@@ -177,5 +226,30 @@ mod tests {
             ..m
         };
         assert_eq!(old.age(now), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_mirrored_status_change_time_is_bounded_by_the_folder() {
+        let at = |s: u64, ns: u32| Some(std::time::UNIX_EPOCH + Duration::new(s, ns));
+        // exFAT, FAT, sshfs: the same whole second twice.
+        let (changed, mirrored) = change_time(at(1_430_000_000, 0), at(1_430_000_000, 0));
+        assert!(mirrored);
+        assert_eq!(changed, at(1_430_000_000, 0));
+        // ext4 and the like: a real status-change time.
+        let (changed, mirrored) = change_time(at(1_430_000_000, 0), at(1_800_000_000, 5));
+        assert!(!mirrored);
+        assert_eq!(changed, at(1_800_000_000, 5));
+        let folder = at(1_800_000_000, 0);
+        let m = Meta {
+            changed: at(1_430_000_000, 0),
+            mirrored_ctime: true,
+            ..meta()
+        };
+        assert_eq!(m.bounded_by(folder).changed, folder);
+        let real = Meta {
+            mirrored_ctime: false,
+            ..m
+        };
+        assert_eq!(real.bounded_by(folder).changed, at(1_430_000_000, 0));
     }
 }

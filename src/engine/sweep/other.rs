@@ -52,6 +52,7 @@ fn meta(m: &Metadata) -> Meta {
         // No change time here: the creation time stands in for it (a file
         // copied or restored recently is fresh).
         changed: newest(m.modified().ok(), m.created().ok()),
+        mirrored_ctime: false,
         mount: None,
     }
 }
@@ -153,6 +154,7 @@ fn walk_root(root: &Root, sink: &mut dyn Sink) {
                     path: path.clone(),
                     class,
                     dir: Ident::default(),
+                    dir_changed: None,
                     probe: Probe::Unsafe("a folder, never removed".into()),
                 });
             }
@@ -190,6 +192,7 @@ fn walk_root(root: &Root, sink: &mut dyn Sink) {
             path,
             class,
             dir: Ident::default(),
+            dir_changed: None,
             probe,
         });
     }
@@ -230,6 +233,24 @@ pub(super) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
         entry,
         check,
     )
+}
+
+/// Removes a probe's folder found by a scan (the walk here never reports
+/// one; kept for the shared removal path): only an empty one goes.
+pub(super) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+    match fs::symlink_metadata(&entry.path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Removal::Kept(SkipReason::Changed("no longer a folder".into())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Removal::Kept(SkipReason::Gone),
+        Err(e) => return failed(Operation::Inspect, entry, e),
+    }
+    if check.dry_run {
+        return Removal::Removed { size: 0 };
+    }
+    match fs::remove_dir(&entry.path) {
+        Ok(()) => Removal::Removed { size: 0 },
+        Err(e) => failed(Operation::Remove, entry, e),
+    }
 }
 
 /// Removes a scanned entry whose lock is held, after reading its status

@@ -164,6 +164,11 @@ pub fn classify_name(name: &OsStr) -> Option<(Kind, Option<ForeignPattern>)> {
     if names::is_lock_name(name) {
         return Some((Kind::Lock, None));
     }
+    // What a capability probe killed mid-way left: a Ferry temp like any
+    // other (the JSON's kinds stay "part", "lock", "foreign", "backup").
+    if names::is_probe_name(name) {
+        return Some((Kind::Part, None));
+    }
     ForeignPattern::ALL
         .into_iter()
         .find(|p| p.matches(name))

@@ -138,6 +138,7 @@ impl Sink for Sweeper<'_, '_> {
         };
         let outcome = match (&entry.verdict, lock) {
             (Verdict::Kept(reason), _) => Removal::Kept(reason.clone()),
+            (Verdict::Removable, _) if entry.folder => backend::remove_folder(&entry, &self.check),
             (Verdict::Removable, Some(lock)) => backend::remove_locked(lock, &entry, &self.check),
             // Removable entries are unlocked, so the walker holds their lock.
             (Verdict::Removable, None) => Removal::Kept(SkipReason::Active),
@@ -220,6 +221,7 @@ fn remove_all(
         // (by the backend, on the file) checked again for other users.
         let outcome = match rules(entry, request) {
             Err(reason) => Removal::Kept(reason),
+            Ok(()) if entry.folder => backend::remove_folder(entry, &check),
             Ok(()) => backend::remove(entry, &check),
         };
         record(report, entry.path.clone(), entry.kind, outcome);

@@ -60,6 +60,10 @@ pub struct Entry {
     pub verdict: Verdict,
     pub(crate) ident: Ident,
     pub(crate) dir: Ident,
+    /// When its folder last changed, as scanned (before any removal).
+    pub(crate) dir_changed: Option<std::time::SystemTime>,
+    /// A folder a capability probe left (removed only when empty).
+    pub(crate) folder: bool,
 }
 
 impl Entry {

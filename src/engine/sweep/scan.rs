@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::backend::{self, InUse};
 use super::limits::Limits;
-use super::meta::{Ident, Meta};
+use super::meta::{FileKind, Ident, Meta};
 use super::patterns::{Class, Kind};
 use super::report::{Backup, Entry, Ignored, ScanReport, SkipReason, Status, Verdict};
 use super::request::{Root, SweepRequest, Trigger, resolve_root};
@@ -21,6 +21,9 @@ pub(super) struct Found<'a> {
     pub class: Class,
     /// The folder's identity.
     pub dir: Ident,
+    /// When the folder last changed, as found before the sweep touched it
+    /// (see [`Meta::bounded_by`](super::meta::Meta::bounded_by)).
+    pub dir_changed: Option<std::time::SystemTime>,
     pub probe: Probe<'a>,
 }
 
@@ -36,6 +39,11 @@ pub(super) enum Probe<'a> {
     Free(Meta, backend::Locked<'a>),
     /// A backup kept by an all-or-nothing job (looked at, never opened).
     Backup(Meta),
+    /// A folder a capability probe left (`.ferry-probe-<16 hex>.dir`): of
+    /// this user, in the folder's mount. A sweep removes it with `rmdir`,
+    /// which removes only an empty folder.
+    #[cfg_attr(not(unix), allow(dead_code))] // the walk there reports none
+    Folder(Meta),
 }
 
 /// Where the walker reports. A walk may run on several threads, each with
@@ -89,7 +97,9 @@ pub(super) fn judge<'a>(
         }
         Probe::Held(meta) => (meta, true, None),
         Probe::Free(meta, lock) => (meta, false, Some(lock)),
+        Probe::Folder(meta) => (meta, false, None),
     };
+    let folder = meta.kind == FileKind::Directory;
     let Class::Candidate(kind, pattern) = found.class else {
         return Judged::Ignored(Ignored {
             path: found.path,
@@ -117,6 +127,8 @@ pub(super) fn judge<'a>(
         verdict: Verdict::Removable,
         ident: meta.ident,
         dir: found.dir,
+        dir_changed: found.dir_changed,
+        folder,
     };
     let verdict = match (rules(&entry, request), &lock) {
         (Err(reason), _) => Err(reason),
@@ -124,6 +136,8 @@ pub(super) fn judge<'a>(
             Some(in_use) => in_use.claim(lock.file(), meta.ident).map(drop),
             None => Ok(()),
         },
+        // A probe's folder has no lock: `rmdir` decides.
+        (Ok(()), None) if folder => Ok(()),
         // Removable by the rules means unlocked, so the walker holds it.
         (Ok(()), None) => Err(SkipReason::Active),
     };

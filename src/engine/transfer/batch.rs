@@ -294,6 +294,17 @@ impl Runner<'_> {
             .collect();
         let recorded = self.record_all_lazily(&temps);
 
+        // The sources' times, last, right before the flush (see
+        // `StagedFile`: a temp killed while written keeps a fresh time).
+        let mut timed = Vec::with_capacity(ready.len());
+        for (i, written, mut staged) in ready {
+            match staged.set_times() {
+                Ok(()) => timed.push((i, written, staged)),
+                Err(e) => out.failed.push((i, written, e)),
+            }
+        }
+        let ready = timed;
+
         let handles: Vec<&std::fs::File> =
             ready.iter().map(|(_, _, s)| s.temp().handle()).collect();
         let mut flushed: BTreeSet<&Path> = ready

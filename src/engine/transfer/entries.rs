@@ -309,10 +309,12 @@ impl Runner<'_> {
         }
         let source = fs::symlink_metadata(&entry.src)
             .map_err(|e| Error::io(Operation::Inspect, &entry.src, e))?;
+        let link_kept = std::cell::Cell::new(os::LinkKept::default());
         let committed = {
             let prepare = |temp: &Path| {
-                if let Err(e) = os::copy_symlink_meta(&source, temp) {
-                    return Err(Error::io(Operation::SetMetadata, temp, e));
+                match os::copy_symlink_meta(&source, temp, self.traits.link_metadata) {
+                    Ok(kept) => link_kept.set(kept),
+                    Err(e) => return Err(Error::io(Operation::SetMetadata, temp, e)),
                 }
                 self.journal_temp(i, entry, temp, Some(FileStamp::of(&source)))
             };
@@ -327,6 +329,9 @@ impl Runner<'_> {
             };
             atomic::create_symlink_with(target, &entry.dest, &options, &prepare)?
         };
+        if matches!(committed, Committed::Written { .. }) {
+            self.notes.add_link(link_kept.get());
+        }
         self.finish_linked(i, entry, committed, Some(FileStamp::of(&source)))
     }
 

@@ -246,11 +246,38 @@ pub fn run_job(
     let same_fs = found
         .as_ref()
         .is_some_and(|c| on_device(spec, c.device) && os::HAS_FILE_IDS);
-    if let Err(e) = check_space(spec, &plan, found.as_ref()) {
-        if spec.all_or_nothing {
-            let _ = journal.remove();
-            return failed_summary(vec![FileError::from_error(&spec.dest, &e)]);
+    // Files larger than the drive holds are refused up front (below, or
+    // at their turn); they count for no space.
+    let too_large: Vec<(Entry, Error)> = plan
+        .iter()
+        .filter_map(|entry| refuse::too_large(&traits, &entry).map(|e| (entry, e)))
+        .collect();
+    let refused_bytes: u64 = too_large
+        .iter()
+        .map(|(entry, _)| match entry.kind {
+            EntryKind::File { size } => size,
+            _ => 0,
+        })
+        .sum();
+    let space = check_space(spec, &plan, found.as_ref(), refused_bytes);
+    if spec.all_or_nothing && (space.is_err() || !too_large.is_empty()) {
+        // All or nothing cannot succeed: every reason is told, nothing is
+        // written.
+        let _ = journal.remove();
+        let mut failed: Vec<FileError> = too_large
+            .iter()
+            .map(|(entry, e)| {
+                let mut error = FileError::from_error(&entry.src, e);
+                error.dest = Some(entry.dest.clone());
+                error
+            })
+            .collect();
+        if let Err(e) = &space {
+            failed.push(FileError::from_error(&spec.dest, e));
         }
+        return failed_summary(failed);
+    }
+    if let Err(e) = space {
         early_warnings.push(e.cause());
     }
     let link_targets = (0..plan.len())
@@ -583,7 +610,10 @@ impl Runner<'_> {
     }
 
     fn run_entries(&mut self) {
-        let mut failed_dirs: Vec<(PathBuf, String)> = Vec::new();
+        // Folders that could not be made, with why: what they hold fails
+        // with the very same error (one message per folder, not one per
+        // file in it).
+        let mut failed_dirs: Vec<(PathBuf, ErrorKind, Operation, String)> = Vec::new();
         let mut batch = batch::Batch::default();
         let mut renames = batch::Batch::default();
         let mut links = batch::Batch::default();
@@ -597,20 +627,22 @@ impl Runner<'_> {
             }
             self.take_answers();
             faults::before_entry();
-            if let Some((dir, reason)) = failed_dirs.iter().find(|(d, _)| entry.dest.starts_with(d))
+            if let Some((dir, kind, op, cause)) = failed_dirs
+                .iter()
+                .find(|(d, ..)| entry.dest.starts_with(d))
             {
-                let err = Error::new(
-                    ErrorKind::NotFound,
-                    Operation::CreateDir,
-                    dir,
-                    format!("its folder could not be created: {reason}"),
-                );
+                let err = Error::new(*kind, *op, dir, cause.clone());
                 self.fail(i, entry, &err);
                 continue;
             }
             if let Some(refusal) = self.refusal(i, entry) {
                 if entry.is_dir() {
-                    failed_dirs.push((entry.dest.clone(), refusal.cause()));
+                    failed_dirs.push((
+                        entry.dest.clone(),
+                        refusal.kind(),
+                        refusal.operation(),
+                        refusal.cause(),
+                    ));
                 }
                 match refusal.kind() {
                     ErrorKind::AlreadyExists if self.policy_for(i) == ConflictPolicy::Skip => {
@@ -673,7 +705,7 @@ impl Runner<'_> {
                     return;
                 }
                 if entry.is_dir() {
-                    failed_dirs.push((entry.dest.clone(), e.reason()));
+                    failed_dirs.push((entry.dest.clone(), e.kind(), e.operation(), e.cause()));
                 }
                 self.fail(i, entry, &e);
                 if self.spec.all_or_nothing {
@@ -709,6 +741,7 @@ impl Runner<'_> {
         }
         let mut error = FileError::from_error(&entry.src, err);
         error.dest = Some(entry.dest.clone());
+        error.folder = entry.is_dir();
         let _ = self.record(
             Record::Failed {
                 i,
@@ -863,6 +896,8 @@ impl Runner<'_> {
                         });
                     }
                 }
+                // A folder that was never made (refused, or failed: said
+                // already) has nothing to apply.
                 Err(e) if !made && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => self
                     .warnings
@@ -904,10 +939,6 @@ impl Runner<'_> {
     }
 }
 
-/// What the destination's filesystem can do, probed once for the job on the
-/// nearest existing folder of the destination (a POSIX filesystem is
-/// assumed where it cannot be probed: then writing fails with its own
-/// error).
 /// Whether every source of `spec` is on the device `dev`.
 fn on_device(spec: &JobSpec, dev: u64) -> bool {
     let sources: Vec<&PathBuf> = if spec.pairs.is_empty() {
@@ -920,6 +951,10 @@ fn on_device(spec: &JobSpec, dev: u64) -> bool {
         .all(|s| std::fs::symlink_metadata(s).is_ok_and(|m| os::FileStamp::of(&m).dev == dev))
 }
 
+/// What the destination's filesystem can do, probed once for the job on the
+/// nearest existing folder of the destination (a POSIX filesystem is
+/// assumed where it cannot be probed: then writing fails with its own
+/// error).
 fn probe_destination(spec: &JobSpec) -> Option<caps::Capabilities> {
     let mut dir = spec.dest.as_path();
     while !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
@@ -929,12 +964,18 @@ fn probe_destination(spec: &JobSpec) -> Option<caps::Capabilities> {
 }
 
 /// Whether the job's data fits in the destination's free space (where the
-/// filesystem tells it). Files that replace others are counted whole.
-fn check_space(spec: &JobSpec, plan: &JobPlan, found: Option<&caps::Capabilities>) -> Result<()> {
+/// filesystem tells it). Files that replace others are counted whole;
+/// `refused` bytes (files refused up front) are not counted.
+fn check_space(
+    spec: &JobSpec,
+    plan: &JobPlan,
+    found: Option<&caps::Capabilities>,
+    refused: u64,
+) -> Result<()> {
     let Some(space) = found.and_then(|c| c.space) else {
         return Ok(());
     };
-    let mut needed = plan.total_bytes();
+    let mut needed = plan.total_bytes().saturating_sub(refused);
     if needed > space.available {
         // A sparse file takes only its data (holes stay holes): count what
         // the sources have allocated where that is less (looked at only
@@ -945,7 +986,8 @@ fn check_space(spec: &JobSpec, plan: &JobPlan, found: Option<&caps::Capabilities
                 Ok(meta) => size.min(os::allocated_size(&meta)),
                 Err(_) => size,
             })
-            .sum();
+            .sum::<u64>()
+            .saturating_sub(refused);
     }
     if needed <= space.available {
         return Ok(());

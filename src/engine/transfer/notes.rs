@@ -3,7 +3,7 @@
 //! permissions (120 files)"), never once per file.
 
 use crate::caps::Traits;
-use crate::os::MetaKept;
+use crate::os::{LinkKept, MetaKept};
 
 /// Counts, per kind, of files whose metadata could not all be kept.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -18,6 +18,11 @@ pub struct MetaNotes {
     pub links_copied: u64,
     /// Files copied onto a destination that keeps coarse times.
     pub coarse_times: u64,
+    /// Symbolic links whose times were not set (the destination would
+    /// have set them on the files the links point to).
+    link_times_skipped: u64,
+    /// Symbolic links whose owner was not set, for the same reason.
+    link_owner_skipped: u64,
 }
 
 impl MetaNotes {
@@ -32,6 +37,12 @@ impl MetaNotes {
         self.coarse_times += 1;
     }
 
+    /// Adds what was left off a symbolic link.
+    pub fn add_link(&mut self, kept: LinkKept) {
+        self.link_times_skipped += u64::from(kept.times_skipped);
+        self.link_owner_skipped += u64::from(kept.owner_skipped);
+    }
+
     /// Adds a folder's outcome: only what is not a property of the drive
     /// (owners root could not keep, extended attributes).
     pub fn add_folder(&mut self, kept: MetaKept) {
@@ -43,12 +54,16 @@ impl MetaNotes {
     /// time step.
     pub fn warnings(&self, traits: &Traits) -> Vec<String> {
         let files = |n: u64| format!("{n} file{}", if n == 1 { "" } else { "s" });
+        // "1 file belongs", "2 files belong".
+        let verb = |n: u64, one: &str, many: &str| if n == 1 { one } else { many }.to_string();
+        let links = |n: u64| format!("{n} symbolic link{}", if n == 1 { "" } else { "s" });
         let drive = traits.drive();
         let mut out = Vec::new();
         if self.owner_unsupported > 0 {
             out.push(format!(
-                "{drive} does not keep owners: {} now belong to the user running Ferry",
-                files(self.owner_unsupported)
+                "{drive} does not keep owners: {} now {} to the user running Ferry",
+                files(self.owner_unsupported),
+                verb(self.owner_unsupported, "belongs", "belong")
             ));
         }
         if self.owner_lost > 0 {
@@ -77,8 +92,23 @@ impl MetaNotes {
         }
         if self.links_copied > 0 {
             out.push(format!(
-                "{drive} has no hard links: {} linked to others were copied as separate files",
-                files(self.links_copied)
+                "{drive} has no hard links: {} linked to another {} copied as separate files",
+                files(self.links_copied),
+                verb(self.links_copied, "was", "were")
+            ));
+        }
+        if self.link_times_skipped > 0 {
+            out.push(format!(
+                "{drive} would set a symbolic link's times on the file it points to, so the \
+                 times of {} were not kept (they show when they were copied)",
+                links(self.link_times_skipped)
+            ));
+        }
+        if self.link_owner_skipped > 0 {
+            out.push(format!(
+                "{drive} would set a symbolic link's owner on the file it points to, so the \
+                 owner of {} was not kept (they belong to the user running Ferry)",
+                links(self.link_owner_skipped)
             ));
         }
         if self.xattrs_lost > 0 {
@@ -100,4 +130,38 @@ impl MetaNotes {
 
 fn is_root() -> bool {
     crate::os::is_root()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_warning_per_kind_in_grammatical_english() {
+        let mut notes = MetaNotes::default();
+        notes.add(MetaKept {
+            owner_unsupported: true,
+            ..MetaKept::default()
+        });
+        notes.links_copied = 1;
+        notes.add_link(LinkKept {
+            times_skipped: true,
+            owner_skipped: false,
+        });
+        let traits = Traits {
+            filesystem: "sshfs".into(),
+            ..Traits::POSIX
+        };
+        let text = notes.warnings(&traits).join("\n");
+        assert!(text.contains("1 file now belongs to"), "{text}");
+        assert!(
+            text.contains("1 file linked to another was copied as separate files"),
+            "{text}"
+        );
+        assert!(
+            text.contains("times of 1 symbolic link were not kept"),
+            "{text}"
+        );
+        assert!(!text.contains("owner of"), "{text}");
+    }
 }

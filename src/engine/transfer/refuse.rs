@@ -5,38 +5,60 @@
 //! filesystem that ignores case it would silently replace the first).
 
 use super::Runner;
+use crate::caps::Traits;
 use crate::error::{Error, ErrorKind, Operation};
 use crate::format;
 use crate::job::{ConflictPolicy, Entry, EntryKind};
 use crate::names;
+
+/// Why `entry` is too large for a destination with `traits`, if it is:
+/// in words that never contradict themselves (a file of exactly 4 GiB on
+/// FAT is told in bytes, not as "4.0 GiB, at most 4.0 GiB").
+pub(super) fn too_large(traits: &Traits, entry: &Entry) -> Option<Error> {
+    let EntryKind::File { size } = entry.kind else {
+        return None;
+    };
+    let max = traits.max_file_size?;
+    if size <= max {
+        return None;
+    }
+    let limit = max.saturating_add(1);
+    let (is, most) = if format::bytes(size) == format::bytes(limit) {
+        let exact = if limit.is_power_of_two() && limit >= 1 << 30 {
+            format!("{max} bytes ({} minus 1 byte)", format::bytes(limit))
+        } else {
+            format!("{max} bytes")
+        };
+        (format!("{size} bytes"), exact)
+    } else {
+        (format::bytes(size), format::bytes(limit))
+    };
+    Some(Error::new(
+        ErrorKind::Unsupported,
+        Operation::Validate,
+        &entry.src,
+        format!(
+            "it is {is}; {} holds at most {most} per file — use a drive formatted as exFAT \
+             or NTFS for it",
+            traits.drive()
+        ),
+    ))
+}
 
 impl Runner<'_> {
     /// Why `entry` cannot be written, if it cannot.
     pub(super) fn refusal(&mut self, i: usize, entry: &Entry) -> Option<Error> {
         let name = entry.dest.file_name()?;
         let drive = self.traits.drive();
-        if let EntryKind::File { size } = entry.kind
-            && let Some(max) = self.traits.max_file_size
-            && size > max
-        {
-            return Some(Error::new(
-                ErrorKind::Unsupported,
-                Operation::Validate,
-                &entry.src,
-                format!(
-                    "it is {}; {drive} holds at most {} per file — use a drive formatted as \
-                     exFAT or NTFS for it",
-                    format::bytes(size),
-                    format::bytes(max.saturating_add(1))
-                ),
-            ));
+        if let Some(refused) = too_large(&self.traits, entry) {
+            return Some(refused);
         }
         if let Some(problem) = self.traits_name_problem(name) {
             return Some(Error::new(
                 ErrorKind::Unsupported,
                 Operation::Validate,
                 &entry.dest,
-                format!("{problem} — rename it before copying it there"),
+                problem,
             ));
         }
         if self.traits.fold_case {
@@ -47,17 +69,23 @@ impl Runner<'_> {
                     if self.policy_for(i) == ConflictPolicy::Rename {
                         return None; // the commit numbers it
                     }
-                    return Some(Error::new(
-                        ErrorKind::AlreadyExists,
-                        Operation::Validate,
-                        &entry.dest,
-                        format!(
-                            "'{}' and '{}' are the same name on {drive}, which ignores case, \
-                             so it was not copied over the first",
-                            first.to_string_lossy(),
-                            name.to_string_lossy()
-                        ),
-                    ));
+                    // Advice that fits whatever policy was chosen: only
+                    // `rename` keeps both (`skip` is not reported at all).
+                    return Some(
+                        Error::new(
+                            ErrorKind::AlreadyExists,
+                            Operation::Validate,
+                            &entry.dest,
+                            format!(
+                                "'{}' and '{}' are the same name on {drive}, which ignores \
+                                 case, so it was not copied over the first (rename one of \
+                                 them, or keep both with the 'rename' conflict policy)",
+                                first.to_string_lossy(),
+                                name.to_string_lossy()
+                            ),
+                        )
+                        .with_own_advice(),
+                    );
                 }
                 Some(_) => {}
                 None => {
@@ -68,8 +96,10 @@ impl Runner<'_> {
         None
     }
 
-    /// The characters and endings the destination refuses, in words.
+    /// The characters, letters and endings the destination refuses, in
+    /// words, with what to do.
     fn traits_name_problem(&self, name: &std::ffi::OsStr) -> Option<String> {
+        let rename = "rename it before copying it there";
         let text = name.to_string_lossy();
         let drive = self.traits.drive();
         let refused: Vec<String> = self
@@ -81,14 +111,22 @@ impl Runner<'_> {
             .collect();
         if !refused.is_empty() {
             return Some(format!(
-                "{drive} does not allow {} in names",
+                "{drive} does not allow {} in names — {rename}",
                 refused.join(" ")
+            ));
+        }
+        if self.traits.ascii_names_only && !text.is_ascii() {
+            return Some(format!(
+                "{drive} accepts only names in plain ASCII (no accented letters or other \
+                 scripts) — {rename}, or use a drive formatted as exFAT or NTFS"
             ));
         }
         let last = text.chars().last()?;
         self.traits.refused_endings.contains(&last).then(|| {
             let what = if last == '.' { "a dot" } else { "a space" };
-            format!("{drive} does not keep names that end with {what}")
+            format!(
+                "the name ends with {what}, which Windows cannot open on {drive} — {rename}"
+            )
         })
     }
 

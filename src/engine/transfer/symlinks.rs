@@ -26,6 +26,8 @@ struct TempLink {
     i: usize,
     temp: PathBuf,
     source: FileStamp,
+    /// What was left off the link (see [`os::copy_symlink_meta`]).
+    kept: os::LinkKept,
 }
 
 impl Runner<'_> {
@@ -46,7 +48,12 @@ impl Runner<'_> {
             let EntryKind::Symlink { target } = &entry.kind else {
                 continue;
             };
-            match temp_link(&entry.src, target.as_path(), &entry.dest) {
+            match temp_link(
+                &entry.src,
+                target.as_path(),
+                &entry.dest,
+                self.traits.link_metadata,
+            ) {
                 Ok((link, file)) => {
                     records.push(Record::Temp {
                         i,
@@ -96,6 +103,9 @@ impl Runner<'_> {
                     } else {
                         let _ = fs::remove_file(&link.temp);
                     }
+                    if matches!(committed, Committed::Written { .. }) {
+                        self.notes.add_link(link.kept);
+                    }
                     placed.push((link.i, committed, link.source));
                 }
                 Err(e) => {
@@ -125,22 +135,31 @@ impl Runner<'_> {
     }
 }
 
-/// Makes the temp link for `dest`, with the source link's owner and times.
-/// Returns it (its entry index still to be set) and its identity.
-fn temp_link(src: &Path, target: &Path, dest: &Path) -> Result<(TempLink, FileStamp)> {
+/// Makes the temp link for `dest`, with the source link's owner and times
+/// (only where `safe`: see [`os::copy_symlink_meta`]). Returns it (its
+/// entry index still to be set) and its identity.
+fn temp_link(
+    src: &Path,
+    target: &Path,
+    dest: &Path,
+    safe: bool,
+) -> Result<(TempLink, FileStamp)> {
     let source = fs::symlink_metadata(src).map_err(|e| Error::io(Operation::Inspect, src, e))?;
     let temp = atomic::temp_symlink(target, dest)?;
-    let made = os::copy_symlink_meta(&source, &temp)
+    let made = os::copy_symlink_meta(&source, &temp, safe)
         .map_err(|e| Error::io(Operation::SetMetadata, &temp, e))
-        .and_then(|()| {
-            fs::symlink_metadata(&temp).map_err(|e| Error::io(Operation::Inspect, &temp, e))
+        .and_then(|kept| {
+            fs::symlink_metadata(&temp)
+                .map(|meta| (meta, kept))
+                .map_err(|e| Error::io(Operation::Inspect, &temp, e))
         });
     match made {
-        Ok(meta) => Ok((
+        Ok((meta, kept)) => Ok((
             TempLink {
                 i: 0,
                 temp,
                 source: FileStamp::of(&source),
+                kept,
             },
             FileStamp::of(&meta),
         )),

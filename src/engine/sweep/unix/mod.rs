@@ -31,10 +31,10 @@ use rustix::fs::AtFlags;
 use rustix::fs::{self as rfs, FileType, OFlags};
 use rustix::io::Errno;
 
-use super::meta::{FileKind, Ident, Meta, newest};
+use super::meta::{FileKind, Ident, Meta, change_time};
 
 pub(super) use in_use::InUse;
-pub(super) use unlink::{Locked, remove, remove_locked};
+pub(super) use unlink::{Locked, remove, remove_folder, remove_locked};
 pub(super) use walk::{walk, walkers};
 
 /// How a folder is opened: never blocking. Sub-folders are also opened
@@ -74,6 +74,10 @@ fn file_kind(ft: FileType) -> FileKind {
 /// Field types differ between Unix flavours, hence the casts.
 #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
 fn meta(st: &rfs::Stat) -> Meta {
+    let (changed, mirrored_ctime) = change_time(
+        time(st.st_mtime as i64, st.st_mtime_nsec as i64),
+        time(st.st_ctime as i64, st.st_ctime_nsec as i64),
+    );
     Meta {
         ident: Ident {
             dev: st.st_dev as u64,
@@ -83,10 +87,8 @@ fn meta(st: &rfs::Stat) -> Meta {
         owner: Some(st.st_uid as u32),
         links: st.st_nlink as u64,
         size: u64::try_from(st.st_size as i64).unwrap_or(0),
-        changed: newest(
-            time(st.st_mtime as i64, st.st_mtime_nsec as i64),
-            time(st.st_ctime as i64, st.st_ctime_nsec as i64),
-        ),
+        changed,
+        mirrored_ctime,
         mount: None,
     }
 }
@@ -109,6 +111,10 @@ fn time(secs: i64, nanos: i64) -> Option<SystemTime> {
 fn meta_x(st: &rfs::Statx) -> Meta {
     let flags = rfs::StatxFlags::from_bits_retain(st.stx_mask);
     let stamp = |t: rfs::StatxTimestamp| time(t.tv_sec, i64::from(t.tv_nsec));
+    let (changed, mirrored_ctime) = change_time(
+        stamp(st.stx_mtime),
+        stamp(st.stx_ctime),
+    );
     Meta {
         ident: Ident {
             dev: rfs::makedev(st.stx_dev_major, st.stx_dev_minor),
@@ -118,7 +124,8 @@ fn meta_x(st: &rfs::Statx) -> Meta {
         owner: Some(st.stx_uid),
         links: u64::from(st.stx_nlink),
         size: st.stx_size,
-        changed: newest(stamp(st.stx_mtime), stamp(st.stx_ctime)),
+        changed,
+        mirrored_ctime,
         mount: flags
             .contains(rfs::StatxFlags::MNT_ID)
             .then_some(st.stx_mnt_id),

@@ -38,17 +38,27 @@ pub(in crate::sweep) struct Locked<'a> {
     file: File,
     /// Where the folder is: the file must be in the same mount.
     place: Place,
+    /// When the folder last changed before the sweep touched it (see
+    /// [`Meta::bounded_by`]).
+    folder_changed: Option<std::time::SystemTime>,
 }
 
 impl<'a> Locked<'a> {
     /// `file` (opened as `name` in `dir`, a folder at `place`) must be
     /// locked exclusively.
-    pub(super) fn new(dir: BorrowedFd<'a>, name: &'a CStr, file: File, place: Place) -> Self {
+    pub(super) fn new(
+        dir: BorrowedFd<'a>,
+        name: &'a CStr,
+        file: File,
+        place: Place,
+        folder_changed: Option<std::time::SystemTime>,
+    ) -> Self {
         Self {
             dir,
             name,
             file,
             place,
+            folder_changed,
         }
     }
 
@@ -79,9 +89,10 @@ pub(in crate::sweep) fn remove_locked(
         name,
         file,
         place,
+        folder_changed,
     } = locked;
     let now = match fstat(&file) {
-        Ok(m) => m,
+        Ok(m) => m.bounded_by(folder_changed),
         Err(e) => return failed(Operation::Inspect, &entry.path, e),
     };
     if now.ident != entry.ident {
@@ -164,7 +175,59 @@ pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Remova
             ));
         }
     }
-    remove_locked(Locked::new(dirfd.as_fd(), &name, file, place), entry, check)
+    let locked = Locked::new(dirfd.as_fd(), &name, file, place, entry.dir_changed);
+    remove_locked(locked, entry, check)
+}
+
+/// Removes a probe's folder found by a scan, if it is still that folder,
+/// this user's, old enough, and empty (`rmdir` removes nothing else).
+pub(in crate::sweep) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+    let (Some(parent), Some(name)) = (entry.path.parent(), entry.path.file_name()) else {
+        return Removal::Kept(SkipReason::Changed("it has no parent folder".into()));
+    };
+    let Ok(name) = CString::new(name.as_bytes()) else {
+        return Removal::Kept(SkipReason::Changed("its name is not valid".into()));
+    };
+    let dirfd = match rfs::open(parent, DIR_FLAGS, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
+        Err(e) => return failed(Operation::ReadDir, parent, e),
+    };
+    let place = match fstat(&dirfd) {
+        Ok(m) if m.ident == entry.dir => m.place(),
+        Ok(_) => {
+            return Removal::Kept(SkipReason::Changed(
+                "its folder was replaced by another one".into(),
+            ));
+        }
+        Err(e) => return failed(Operation::Inspect, parent, e),
+    };
+    let now = match rfs::statat(&dirfd, &name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => meta(&st).bounded_by(entry.dir_changed),
+        Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
+        Err(e) => return failed(Operation::Inspect, &entry.path, e),
+    };
+    if now.ident != entry.ident {
+        return Removal::Kept(SkipReason::Changed("another file now has its name".into()));
+    }
+    if let Some(problem) = super::walk::folder_problem(&now, check.me, place) {
+        return Removal::Kept(SkipReason::Unsafe(problem));
+    }
+    if let Some(reason) = check.too_young(&now, entry.kind) {
+        return Removal::Kept(reason);
+    }
+    if check.dry_run {
+        return Removal::Removed { size: 0 };
+    }
+    check.notify(&entry.path);
+    match rfs::unlinkat(&dirfd, &name, AtFlags::REMOVEDIR) {
+        Ok(()) => Removal::Removed { size: 0 },
+        Err(Errno::NOTEMPTY | Errno::EXIST) => Removal::Kept(SkipReason::Unsafe(
+            "a capability probe's folder that is not empty (only empty ones are removed)".into(),
+        )),
+        Err(Errno::NOENT) => Removal::Kept(SkipReason::Gone),
+        Err(e) => failed(Operation::Remove, &entry.path, e),
+    }
 }
 
 /// Moves whatever `name` now holds to a private name, then looks at what

@@ -73,6 +73,9 @@ struct Folder {
     depth: usize,
     place: Place,
     recursive: bool,
+    /// When it last changed, as opened (before this sweep removed anything
+    /// in it).
+    changed: Option<std::time::SystemTime>,
 }
 
 /// The folders waiting to be read, shared by the walking threads (taken
@@ -305,7 +308,14 @@ impl<'s, 'q> Walker<'s, 'q> {
             return;
         };
         let path = path();
-        let probe = if class == Class::Backup {
+        let probe = if kind == FileKind::Directory
+            && crate::names::is_probe_name(OsStr::from_bytes(name.to_bytes()))
+        {
+            match probe_folder(dirfd, name, self.me, folder) {
+                Some(probe) => probe,
+                None => return,
+            }
+        } else if class == Class::Backup {
             // Listed, never removed: its status is all that is read.
             match (kind.problem(), seen) {
                 (Some(problem), _) => Probe::Unsafe(problem),
@@ -330,7 +340,7 @@ impl<'s, 'q> Walker<'s, 'q> {
             };
             match problem {
                 Some(problem) => Probe::Unsafe(problem),
-                None => match probe(dirfd, name, self.me, folder.place) {
+                None => match probe(dirfd, name, self.me, folder) {
                     Some(probe) => probe,
                     None => return,
                 },
@@ -340,6 +350,7 @@ impl<'s, 'q> Walker<'s, 'q> {
             path,
             class,
             dir: folder.ident,
+            dir_changed: folder.changed,
             probe,
         });
     }
@@ -396,6 +407,7 @@ impl<'s, 'q> Walker<'s, 'q> {
                 depth: pending.depth,
                 place: m.place(),
                 recursive: pending.recursive,
+                changed: m.changed,
             }),
             Ok(_) => None,
             Err(e) => {
@@ -407,6 +419,37 @@ impl<'s, 'q> Walker<'s, 'q> {
     }
 }
 
+/// Looks at a folder named like a capability probe's (without following a
+/// link): only this user's folder in the mount of `folder` may go, and
+/// only when empty (the removal's `rmdir` decides). `None`: it is gone.
+fn probe_folder<'a>(
+    dirfd: BorrowedFd<'a>,
+    name: &CStr,
+    me: Option<u32>,
+    folder: &Folder,
+) -> Option<Probe<'a>> {
+    let seen = match rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => meta(&st).bounded_by(folder.changed),
+        Err(Errno::NOENT) => return None,
+        Err(e) => return Some(Probe::Unsafe(format!("could not be inspected ({})", io_err(e)))),
+    };
+    Some(folder_problem(&seen, me, folder.place).map_or(Probe::Folder(seen), Probe::Unsafe))
+}
+
+/// Why a probe's folder must be left alone: it is not a folder (any
+/// more), another user's, or another mount.
+pub(super) fn folder_problem(seen: &Meta, me: Option<u32>, place: Place) -> Option<String> {
+    if seen.kind != FileKind::Directory {
+        return Some("no longer a folder".into());
+    }
+    if let (Some(me), Some(owner)) = (me, seen.owner)
+        && me != owner
+    {
+        return Some(format!("owned by another user (uid {owner})"));
+    }
+    seen.elsewhere(place)
+}
+
 /// Opens a regular file named like a candidate and tries its lock, on one
 /// handle: its status is read first (nothing but this user's regular files
 /// with one link in the mount of the folder at `place` is ever locked),
@@ -415,8 +458,9 @@ fn probe<'a>(
     dirfd: BorrowedFd<'a>,
     name: &'a CStr,
     me: Option<u32>,
-    place: Place,
+    folder: &Folder,
 ) -> Option<Probe<'a>> {
+    let place = folder.place;
     let fd = match rfs::openat(dirfd, name, FILE_FLAGS, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return None,
@@ -434,7 +478,7 @@ fn probe<'a>(
     };
     let file = File::from(fd);
     let seen = match fstat(&file) {
-        Ok(m) => m,
+        Ok(m) => m.bounded_by(folder.changed),
         Err(e) => {
             return Some(Probe::Unsafe(format!(
                 "could not be inspected ({})",
@@ -446,7 +490,10 @@ fn probe<'a>(
         return Some(Probe::Unsafe(problem));
     }
     Some(match lock::try_lock(&file, LockMode::Exclusive) {
-        Ok(true) => Probe::Free(seen, Locked::new(dirfd, name, file, place)),
+        Ok(true) => Probe::Free(
+            seen,
+            Locked::new(dirfd, name, file, place, folder.changed),
+        ),
         Ok(false) => Probe::Held(seen),
         Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
     })
@@ -476,6 +523,7 @@ mod tests {
                 Probe::Backup(_) => "backup".into(),
                 Probe::Held(_) => "held".into(),
                 Probe::Free(meta, _) => format!("free, {} bytes", meta.size),
+                Probe::Folder(_) => "probe folder".into(),
             };
             self.found.push((found.path, what));
         }
@@ -495,6 +543,7 @@ mod tests {
             depth: 0,
             place: m.place(),
             recursive: true,
+            changed: m.changed,
         }
     }
 
