@@ -144,20 +144,13 @@ fn has_hidden_shape(name: &OsStr, suffix: &str) -> bool {
 /// assert_eq!(names::temp_stem(&temp), Some(names::temp_stem_for(OsStr::new("a.txt")).as_os_str()));
 /// ```
 pub fn temp_stem(temp: &OsStr) -> Option<&OsStr> {
-    if !is_temp_name(temp) {
-        return None;
-    }
-    let bytes = temp.as_encoded_bytes();
-    let end = bytes.len() - TEMP_SUFFIX.len() - RANDOM_HEX_DIGITS - 1;
-    // SAFETY: the cut points are next to ASCII '.' characters.
-    Some(unsafe { OsStr::from_encoded_bytes_unchecked(&bytes[1..end]) })
+    hidden_stem(temp, TEMP_SUFFIX)
 }
 
 /// What [`temp_stem`] returns for the temps of a destination named
 /// `dest_name`.
 pub fn temp_stem_for(dest_name: &OsStr) -> OsString {
-    let room = NAME_MAX - 1 - (1 + RANDOM_HEX_DIGITS + TEMP_SUFFIX.len());
-    truncate(dest_name, room).to_os_string()
+    hidden_stem_for(dest_name, TEMP_SUFFIX)
 }
 
 /// The part of a backup name that comes from its destination's name, as
@@ -172,19 +165,30 @@ pub fn temp_stem_for(dest_name: &OsStr) -> OsString {
 /// assert_eq!(names::backup_stem(OsStr::new("a.txt")), None);
 /// ```
 pub fn backup_stem(backup: &OsStr) -> Option<&OsStr> {
-    if !is_backup_name(backup) {
-        return None;
-    }
-    let bytes = backup.as_encoded_bytes();
-    let end = bytes.len() - BACKUP_SUFFIX.len() - RANDOM_HEX_DIGITS - 1;
-    // SAFETY: the cut points are next to ASCII '.' characters.
-    Some(unsafe { OsStr::from_encoded_bytes_unchecked(&bytes[1..end]) })
+    hidden_stem(backup, BACKUP_SUFFIX)
 }
 
 /// What [`backup_stem`] returns for the backups of a destination named
 /// `dest_name`.
 pub fn backup_stem_for(dest_name: &OsStr) -> OsString {
-    let room = NAME_MAX - 1 - (1 + RANDOM_HEX_DIGITS + BACKUP_SUFFIX.len());
+    hidden_stem_for(dest_name, BACKUP_SUFFIX)
+}
+
+/// The destination's part of a hidden name `.<name>.<16 hex><suffix>`.
+fn hidden_stem<'a>(name: &'a OsStr, suffix: &str) -> Option<&'a OsStr> {
+    if !has_hidden_shape(name, suffix) {
+        return None;
+    }
+    let bytes = name.as_encoded_bytes();
+    let end = bytes.len() - suffix.len() - RANDOM_HEX_DIGITS - 1;
+    // SAFETY: the cut points are next to ASCII '.' characters.
+    Some(unsafe { OsStr::from_encoded_bytes_unchecked(&bytes[1..end]) })
+}
+
+/// [`hidden_stem`] of the hidden names [`hidden_name`] makes for
+/// `dest_name`.
+fn hidden_stem_for(dest_name: &OsStr, suffix: &str) -> OsString {
+    let room = NAME_MAX - 1 - (1 + RANDOM_HEX_DIGITS + suffix.len());
     truncate(dest_name, room).to_os_string()
 }
 

@@ -12,7 +12,7 @@
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::hash::{BuildHasher, RandomState};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -123,28 +123,40 @@ pub(in crate::sweep) fn remove_locked(
     removal
 }
 
-/// Removes one entry of an earlier scan: its folder and the file are opened
-/// again and checked to be the ones scanned, then locked.
-pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+/// Opens again the folder of an entry of an earlier scan, checked to be the
+/// one scanned: its handle, the entry's name in it and its place; or why
+/// the entry is kept.
+fn reopen_folder(entry: &Entry) -> Result<(OwnedFd, CString, Place), Removal> {
     let (Some(parent), Some(name)) = (entry.path.parent(), entry.path.file_name()) else {
-        return Removal::Kept(SkipReason::Changed("it has no parent folder".into()));
+        return Err(Removal::Kept(SkipReason::Changed(
+            "it has no parent folder".into(),
+        )));
     };
     let Ok(name) = CString::new(name.as_bytes()) else {
-        return Removal::Kept(SkipReason::Changed("its name is not valid".into()));
+        return Err(Removal::Kept(SkipReason::Changed(
+            "its name is not valid".into(),
+        )));
     };
     let dirfd = match rfs::open(parent, DIR_FLAGS, Mode::empty()) {
         Ok(fd) => fd,
-        Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
-        Err(e) => return failed(Operation::ReadDir, parent, e),
+        Err(Errno::NOENT) => return Err(Removal::Kept(SkipReason::Gone)),
+        Err(e) => return Err(failed(Operation::ReadDir, parent, e)),
     };
-    let place = match fstat(&dirfd) {
-        Ok(m) if m.ident == entry.dir => m.place(),
-        Ok(_) => {
-            return Removal::Kept(SkipReason::Changed(
-                "its folder was replaced by another one".into(),
-            ));
-        }
-        Err(e) => return failed(Operation::Inspect, parent, e),
+    match fstat(&dirfd) {
+        Ok(m) if m.ident == entry.dir => Ok((dirfd, name, m.place())),
+        Ok(_) => Err(Removal::Kept(SkipReason::Changed(
+            "its folder was replaced by another one".into(),
+        ))),
+        Err(e) => Err(failed(Operation::Inspect, parent, e)),
+    }
+}
+
+/// Removes one entry of an earlier scan: its folder and the file are opened
+/// again and checked to be the ones scanned, then locked.
+pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
+    let (dirfd, name, place) = match reopen_folder(entry) {
+        Ok(found) => found,
+        Err(kept) => return kept,
     };
     let file = match rfs::openat(&dirfd, &name, FILE_FLAGS, Mode::empty()) {
         Ok(fd) => File::from(fd),
@@ -182,25 +194,9 @@ pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Remova
 /// Removes a probe's folder found by a scan, if it is still that folder,
 /// this user's, old enough, and empty (`rmdir` removes nothing else).
 pub(in crate::sweep) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
-    let (Some(parent), Some(name)) = (entry.path.parent(), entry.path.file_name()) else {
-        return Removal::Kept(SkipReason::Changed("it has no parent folder".into()));
-    };
-    let Ok(name) = CString::new(name.as_bytes()) else {
-        return Removal::Kept(SkipReason::Changed("its name is not valid".into()));
-    };
-    let dirfd = match rfs::open(parent, DIR_FLAGS, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
-        Err(e) => return failed(Operation::ReadDir, parent, e),
-    };
-    let place = match fstat(&dirfd) {
-        Ok(m) if m.ident == entry.dir => m.place(),
-        Ok(_) => {
-            return Removal::Kept(SkipReason::Changed(
-                "its folder was replaced by another one".into(),
-            ));
-        }
-        Err(e) => return failed(Operation::Inspect, parent, e),
+    let (dirfd, name, place) = match reopen_folder(entry) {
+        Ok(found) => found,
+        Err(kept) => return kept,
     };
     let now = match rfs::statat(&dirfd, &name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) => meta(&st).bounded_by(entry.dir_changed),
