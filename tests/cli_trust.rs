@@ -433,37 +433,16 @@ fn existing_tree(dst: &Path) {
     fs::write(dst.join("src/unrelated.txt"), b"unrelated").unwrap();
 }
 
+/// A crash that tore the journal's last line (a made-up fragment after the
+/// last record), then a resume killed in turn, then rollback.
 #[cfg(feature = "fault-injection")]
 #[test]
 fn a_torn_journal_then_a_killed_resume_then_rollback_restores_the_destination() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    many_files(&src, 60, 3);
-    let dst = tmp.path().join("dst");
-    existing_tree(&dst);
-    let before = contents(&dst);
-    let data = tmp.path().join("data");
-    let job = |cmd: &mut Command| {
-        cmd.args(["copy", "--all-or-nothing", "--on-conflict", "overwrite"])
-            .arg(&src)
-            .arg(&dst);
-    };
-    let mut first = ferry(&data);
-    job(&mut first);
-    run_killed_at(&mut first, "after-place:15");
-    // The crash tore the journal's last line.
-    let journal = journal_file(&data);
-    let mut file = File::options().append(true).open(&journal).unwrap();
-    file.write_all(b"0123456789abcdef {\"t\":\"done\",\"i\":4")
-        .unwrap();
-    drop(file);
-    let id = job_ids(&data).remove(0);
-    run_killed_at(ferry(&data).arg("resume").arg(&id), "after-place:12");
-    let out = run(ferry(&data).arg("rollback").arg(&id));
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_same(&before, &contents(&dst), "the destination is as it was");
-    assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
-    assert!(job_ids(&data).is_empty());
+    torn_then_killed_resume_then_rollback(|journal| {
+        let mut file = File::options().append(true).open(journal).unwrap();
+        file.write_all(b"0123456789abcdef {\"t\":\"done\",\"i\":4")
+            .unwrap();
+    });
 }
 
 /// Tears the journal's real last record: cuts `bytes` off its end (a crash
@@ -552,37 +531,43 @@ fn rollback_after_a_torn_last_record_leaves_the_destination_as_it_was() {
     }
 }
 
-/// The recipe with a real tear: an all-or-nothing overwrite of many
-/// files killed in its batches, the last record torn, a resume killed in
-/// turn, then rollback.
+/// The recipe with a real tear: the journal's real last record is
+/// cut (its act was done), then a resume killed in turn, then rollback.
 #[cfg(feature = "fault-injection")]
 #[test]
 fn a_really_torn_journal_then_a_killed_resume_then_rollback_restores_the_destination() {
     for torn in [1, 40] {
-        let tmp = tempfile::tempdir().unwrap();
-        let src = tmp.path().join("src");
-        many_files(&src, 60, 3);
-        let dst = tmp.path().join("dst");
-        existing_tree(&dst);
-        let before = contents(&dst);
-        let data = tmp.path().join("data");
-        let job = |cmd: &mut Command| {
-            cmd.args(["copy", "--all-or-nothing", "--on-conflict", "overwrite"])
-                .arg(&src)
-                .arg(&dst);
-        };
-        let mut first = ferry(&data);
-        job(&mut first);
-        run_killed_at(&mut first, "after-place:15");
-        tear_last_record(&journal_file(&data), torn);
-        let id = job_ids(&data).remove(0);
-        run_killed_at(ferry(&data).arg("resume").arg(&id), "after-place:12");
-        let out = run(ferry(&data).arg("rollback").arg(&id));
-        assert!(out.status.success(), "{}", stderr(&out));
-        assert_same(&before, &contents(&dst), "the destination is as it was");
-        assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
-        assert!(job_ids(&data).is_empty());
+        torn_then_killed_resume_then_rollback(|journal| tear_last_record(journal, torn));
     }
+}
+
+/// An all-or-nothing overwrite of many files killed in its batches, its
+/// journal torn by `tear`, a resume killed in turn, then rollback: the
+/// destination is as it was, with no Ferry files, and the job is gone.
+#[cfg(feature = "fault-injection")]
+fn torn_then_killed_resume_then_rollback(tear: impl Fn(&Path)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    many_files(&src, 60, 3);
+    let dst = tmp.path().join("dst");
+    existing_tree(&dst);
+    let before = contents(&dst);
+    let data = tmp.path().join("data");
+    run_killed_at(
+        ferry(&data)
+            .args(["copy", "--all-or-nothing", "--on-conflict", "overwrite"])
+            .arg(&src)
+            .arg(&dst),
+        "after-place:15",
+    );
+    tear(&journal_file(&data));
+    let id = job_ids(&data).remove(0);
+    run_killed_at(ferry(&data).arg("resume").arg(&id), "after-place:12");
+    let out = run(ferry(&data).arg("rollback").arg(&id));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same(&before, &contents(&dst), "the destination is as it was");
+    assert!(leftovers(&dst).is_empty(), "{:?}", leftovers(&dst));
+    assert!(job_ids(&data).is_empty());
 }
 
 #[cfg(feature = "fault-injection")]
