@@ -376,17 +376,28 @@ fn the_history_survives_a_restart_and_clear_asks_first() {
     assert!(!has_label(&third, "keep.txt"));
 }
 
+/// The journal of a copy of `src` into `dest` that was interrupted before
+/// it wrote anything (as a killed Ferry leaves it), and its id.
+fn interrupted_copy(
+    fx: &Fixture,
+    src: &std::path::Path,
+) -> (ferry_engine::journal::Journal, JobId) {
+    let spec = JobSpec::copy(vec![src.to_path_buf()], fx.path("dest"));
+    let plan = ferry_engine::plan::plan_job(&spec).unwrap();
+    let id = JobId::random();
+    let journal =
+        ferry_engine::journal::Journal::create(&fx.path("data"), id, &spec, &plan).unwrap();
+    (journal, id)
+}
+
 #[test]
 fn an_interrupted_job_can_be_discarded_after_a_confirmation() {
-    use ferry_engine::{journal::Journal, plan::plan_job};
+    use ferry_engine::journal::Journal;
 
     let fx = fixture();
     let src = fx.path("src/left.txt");
     write(&src, 5000);
-    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
-    let plan = plan_job(&spec).unwrap();
-    let id = JobId::random();
-    drop(Journal::create(&fx.path("data"), id, &spec, &plan).unwrap());
+    let id = interrupted_copy(&fx, &src).1;
     let journal = Journal::path_for(&fx.path("data"), id);
     assert!(journal.exists());
 
@@ -999,8 +1010,6 @@ fn files_waiting_for_an_answer_are_not_counted_done_and_a_replaced_one_is_counte
 
 #[test]
 fn a_resumed_job_says_files_already_in_place_not_done_before_the_interruption() {
-    use ferry_engine::{journal::Journal, plan::plan_job};
-
     let fx = fixture();
     let src = fx.path("src/same.txt");
     write(&src, 300);
@@ -1013,9 +1022,7 @@ fn a_resumed_job_says_files_already_in_place_not_done_before_the_interruption() 
         .unwrap()
         .set_modified(modified)
         .unwrap();
-    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
-    let plan = plan_job(&spec).unwrap();
-    drop(Journal::create(&fx.path("data"), JobId::random(), &spec, &plan).unwrap());
+    drop(interrupted_copy(&fx, &src));
 
     let mut h = app(fx.config());
     step_until(&mut h, "the interrupted job", 10, |h| {
@@ -1030,15 +1037,12 @@ fn a_resumed_job_says_files_already_in_place_not_done_before_the_interruption() 
 
 #[test]
 fn the_leftover_count_follows_a_discard_without_opening_cleanup() {
-    use ferry_engine::journal::{Journal, Record};
-    use ferry_engine::plan::plan_job;
+    use ferry_engine::journal::Record;
 
     let fx = fixture();
     let src = fx.path("src/left.txt");
     write(&src, 5000);
-    let spec = JobSpec::copy(vec![src.clone()], fx.path("dest"));
-    let plan = plan_job(&spec).unwrap();
-    let mut journal = Journal::create(&fx.path("data"), JobId::random(), &spec, &plan).unwrap();
+    let mut journal = interrupted_copy(&fx, &src).0;
     let temp = fx.path("dest").join(ferry_engine::names::temp_name(
         std::ffi::OsStr::new("left.txt"),
         0x1234_5678_9abc_def0,
