@@ -238,3 +238,41 @@ fn a_link_named_on_the_command_line_is_followed() {
     assert!(fs::symlink_metadata(&copy).unwrap().is_file());
     assert_eq!(fs::read(copy).unwrap(), b"data\n");
 }
+
+/// The plan's identities are journaled: a job killed part-way, whose
+/// not-yet-copied file is then replaced by another regular file (root's
+/// setuid program renamed over it), is resumed without copying it.
+#[test]
+fn a_resumed_job_copies_only_the_files_its_plan_saw() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (x, rootprog) = users_folder(tmp.path(), 3);
+    let out_dir = tmp.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let data = tmp.path().join("data");
+    let killed = ferry(&data)
+        .arg("copy")
+        .arg(&x)
+        .arg(&out_dir)
+        .env("FERRY_FAULT_KILL_AT", "after-place:1")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(killed.status.signal(), Some(9), "{}", stderr(&killed));
+    assert!(fs::symlink_metadata(out_dir.join("x/myid")).is_err());
+    // Another regular file takes the name (a rename: a new inode).
+    let other = x.join(".other");
+    fs::copy(&rootprog, &other).unwrap();
+    fs::set_permissions(&other, fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::rename(&other, x.join("myid")).unwrap();
+    let out = run(ferry(&data).arg("resume"));
+    check_refused(&out, &out_dir.join("x/myid"), "a different file");
+    for i in 0..3 {
+        let name = format!("f{i:03}");
+        assert_eq!(
+            fs::read(out_dir.join("x").join(&name)).unwrap(),
+            fs::read(x.join(&name)).unwrap()
+        );
+    }
+    assert_no_setuid_root(&out_dir);
+}

@@ -84,6 +84,11 @@ pub enum Record {
     PlanPart {
         /// The next entries.
         entries: Vec<Entry>,
+        /// The identities the files among them had when planned, as
+        /// `[index in this part, device, inode]` (absent in older
+        /// journals): a resume copies only those files too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ids: Vec<[u64; 3]>,
     },
     /// The end of the plan: its last entries (journals of older versions
     /// hold every entry here, on one line) and its warnings.
@@ -439,9 +444,17 @@ impl JournalState {
     pub(crate) fn apply(&mut self, record: Record) {
         match record {
             Record::Job { .. } => {}
-            Record::PlanPart { entries } => {
+            Record::PlanPart { entries, ids } => {
                 let building = self.building.get_or_insert_with(JobPlan::default);
-                entries.into_iter().for_each(|e| building.push(e));
+                let mut ids = ids.into_iter().peekable();
+                for (at, entry) in entries.into_iter().enumerate() {
+                    match ids.next_if(|[i, _, _]| *i == at as u64) {
+                        Some([_, dev, ino]) => {
+                            building.push_file(entry, os::FileId::from_parts(dev, ino));
+                        }
+                        None => building.push(entry),
+                    }
+                }
             }
             Record::Plan { plan: end } => {
                 let mut plan = self.building.take().unwrap_or_default();
@@ -575,7 +588,13 @@ impl Journal {
             while next < plan.len() {
                 let end = (next + PLAN_PART).min(plan.len());
                 let entries = (next..end).map(|i| plan.entry(i)).collect();
-                journal.append_all(&[Record::PlanPart { entries }], false)?;
+                let ids = (next..end)
+                    .filter_map(|i| {
+                        let id = plan.source_id(i)?;
+                        Some([(i - next) as u64, id.device(), id.inode()])
+                    })
+                    .collect();
+                journal.append_all(&[Record::PlanPart { entries, ids }], false)?;
                 next = end;
             }
             let end = PlanEnd {
