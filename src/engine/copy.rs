@@ -267,9 +267,11 @@ pub fn copy_file(
 /// report the modification time as the status-change time): had it the
 /// source's old time from the start, the sweeper would take a temp killed
 /// a second ago for one years old. The sweeper is careful there too: see
-/// `sweep::meta::Meta::bounded_by`. [`StagedFile::commit`] finishes it; dropping it removes the
-/// temp. Splitting the two lets a batch of small files be made durable with
-/// one flush instead of one fsync each.
+/// `sweep::meta::Meta::bounded_by`.
+///
+/// [`StagedFile::commit`] finishes it; dropping it removes the temp.
+/// Splitting the two lets a batch of small files be made durable with one
+/// flush instead of one fsync each.
 #[derive(Debug)]
 pub struct StagedFile {
     temp: AtomicFile,

@@ -527,7 +527,7 @@ fn notify_finished(job: &FinishedJob, notices: &mut Notices) {
 /// For a sweep of files a person chose (no folders walked): the chosen
 /// files that were rightly kept, and why, so none goes unmentioned.
 fn kept_of_chosen(report: &SweepReport) -> String {
-    if !report.roots.is_empty() || report.skipped.is_empty() {
+    if !report.roots.is_empty() {
         return String::new();
     }
     let why: Vec<String> = report

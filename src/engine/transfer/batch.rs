@@ -665,7 +665,7 @@ impl Runner<'_> {
         self.progress.set_current(Some(&entry.dest));
         let options = CopyOptions {
             unnamed_temp: true,
-            ..self.copy_options(i)
+            ..self.copy_options(i, entry)
         };
         let mut written = 0u64;
         let result = stage_file(&entry.src, &entry.dest, &options, buf, &mut |n| {

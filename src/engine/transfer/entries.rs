@@ -110,7 +110,7 @@ impl Runner<'_> {
                 on_temp: Some(&temp_hook),
                 resume: resume.as_ref(),
                 on_durable: Some(&durable_hook),
-                ..self.copy_options(i)
+                ..self.copy_options(i, entry)
             };
             let progress = self.progress;
             copy_file(&entry.src, &entry.dest, &options, &mut |n| {

@@ -248,10 +248,18 @@ pub fn run_job(
         .is_some_and(|c| on_device(spec, c.device) && os::HAS_FILE_IDS);
     // Files larger than the drive holds are refused up front (below, or
     // at their turn); they count for no space.
-    let too_large: Vec<(Entry, Error)> = plan
-        .iter()
-        .filter_map(|entry| refuse::too_large(&traits, &entry).map(|e| (entry, e)))
-        .collect();
+    // (Sizes are looked at first: a plan of a million entries is not made
+    // whole entry by entry for a drive without a size limit.)
+    let too_large: Vec<(Entry, Error)> = match traits.max_file_size {
+        None => Vec::new(),
+        Some(max) => (0..plan.len())
+            .filter(|&i| plan.file_size(i).is_some_and(|size| size > max))
+            .filter_map(|i| {
+                let entry = plan.entry(i);
+                refuse::too_large(&traits, &entry).map(|e| (entry, e))
+            })
+            .collect(),
+    };
     let refused_bytes: u64 = too_large
         .iter()
         .map(|(entry, _)| match entry.kind {
@@ -561,8 +569,8 @@ impl Runner<'_> {
             .sync()
     }
 
-    /// Copy options for entry `i` (no hooks).
-    fn copy_options(&self, i: usize) -> CopyOptions<'_> {
+    /// Copy options for entry `i`, `entry` (no hooks).
+    fn copy_options(&self, i: usize, entry: &Entry) -> CopyOptions<'_> {
         CopyOptions {
             policy: self.policy_for(i),
             control: Some(self.control),
@@ -580,7 +588,7 @@ impl Runner<'_> {
             resume: None,
             on_durable: None,
             on_stage: Some(&self.stage_hook),
-            follow: self.named_sources.contains(&self.plan.entry(i).src),
+            follow: self.named_sources.contains(&entry.src),
             planned: self.plan.source_id(i),
         }
     }
