@@ -267,6 +267,14 @@ impl Error {
         self
     }
 
+    /// Whether this is a conflict the job's policy decides: a file of the
+    /// destination's name is already there (found when the job checked,
+    /// or by a no-clobber commit), not some other thing in the way.
+    pub fn is_conflict(&self) -> bool {
+        self.kind == ErrorKind::AlreadyExists
+            && matches!(self.op, Operation::Rename | Operation::Validate)
+    }
+
     /// Marks the explanation as saying what to do itself, so no general
     /// hint (such as the list of conflict policies) follows it.
     pub fn with_own_advice(mut self) -> Self {
@@ -334,9 +342,7 @@ impl Error {
             return None;
         }
         match (self.kind, self.op) {
-            (ErrorKind::AlreadyExists, Operation::Rename | Operation::Validate) => {
-                self.kind.advice()
-            }
+            _ if self.is_conflict() => self.kind.advice(),
             (ErrorKind::AlreadyExists, _) => Some("a file or folder of that name is in the way"),
             // Removing a moved source: the hint is already in the detail.
             (_, Operation::Remove) if self.detail.is_some() => None,

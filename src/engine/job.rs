@@ -803,6 +803,10 @@ pub struct FileError {
     /// It is a folder (that could not be made), not a file.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub folder: bool,
+    /// A file of its name was already at the destination and the job's
+    /// conflict policy left it there (a retry may choose another policy).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
 }
 
 impl FileError {
@@ -815,6 +819,7 @@ impl FileError {
             reason: err.reason(),
             dest: None,
             folder: false,
+            conflict: err.is_conflict(),
         }
     }
 }

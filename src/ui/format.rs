@@ -149,17 +149,10 @@ pub fn drawable(text: &str) -> String {
     text.replace('→', "->")
 }
 
-/// Whether `f` is a file left alone because one of its name was already at
-/// the destination (the engine says so in the command line's words, naming
-/// its `--on-conflict` policies).
-fn left_because_it_exists(f: &FileError) -> bool {
-    f.kind == "already_exists" && (f.reason.contains("conflict policy") || f.reason.is_empty())
-}
-
 /// Why a file failed, without its paths, in the window's words: a file
 /// already at the destination is told with the window's own choices.
 pub fn failure_reason(f: &FileError) -> String {
-    if left_because_it_exists(f) {
+    if f.conflict {
         return "a file of that name is already there and was left as it was; retry with \
                 \"Replace\", \"Skip\" or \"Keep both\" to go on"
             .into();
@@ -174,7 +167,7 @@ pub fn failure_reason(f: &FileError) -> String {
 
 /// What happened to a file, with its path, in the window's words.
 pub fn failure_message(f: &FileError) -> String {
-    if left_because_it_exists(f) {
+    if f.conflict {
         let dest = f.dest.as_ref().unwrap_or(&f.path);
         return format!(
             "'{}' already exists at the destination and was left as it was",
