@@ -9,7 +9,7 @@
 //!   written with the atomic protocol.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -137,24 +137,61 @@ fn append_lines(data_dir: &Path, lines: &[Line]) -> Result<()> {
 
 /// The newest `limit` lines of the sweep log in `data_dir`, oldest first.
 /// Lines that cannot be read (a torn write after a crash) are skipped.
+/// Only the end of the log is read: a few hundred lines cost the same
+/// whether the log holds a hundred or twenty thousand.
 pub fn read_log_in(data_dir: &Path, limit: usize) -> Result<Vec<LogRecord>> {
     let mut records = Vec::new();
-    for name in [format!("{LOG_FILE}.1"), LOG_FILE.to_string()] {
+    // Newest file first; each adds the older lines still wanted.
+    for name in [LOG_FILE.to_string(), format!("{LOG_FILE}.1")] {
+        let wanted = limit - records.len();
+        if wanted == 0 {
+            break;
+        }
         let path = data_dir.join(name);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
+        let mut older = match read_tail(&path, wanted) {
+            Ok(found) => found,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(Operation::ReadState, &path, e)),
         };
-        records.extend(
-            jsonl::lines::<Line>(&bytes)
-                .filter_map(Result::ok)
-                .filter_map(Line::into_record),
-        );
+        older.append(&mut records);
+        records = older;
     }
-    let skip = records.len().saturating_sub(limit);
-    records.drain(..skip);
     Ok(records)
+}
+
+/// The last `limit` records of the log file at `path` (all of them when
+/// it holds fewer), read from its end in windows that grow until they hold
+/// enough.
+fn read_tail(path: &Path, limit: usize) -> io::Result<Vec<LogRecord>> {
+    /// A generous guess of a line's length, for the first window.
+    const LINE_GUESS: u64 = 256;
+    let mut file = fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut window = (limit as u64).saturating_mul(LINE_GUESS).max(64 * 1024);
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = Vec::new();
+        Read::take(&mut file, len - start).read_to_end(&mut bytes)?;
+        // A window that starts inside a line drops that line's end.
+        let whole_lines = match start {
+            0 => &bytes[..],
+            _ => match bytes.iter().position(|&b| b == b'\n') {
+                Some(newline) => &bytes[newline + 1..],
+                None => &[],
+            },
+        };
+        let mut records: Vec<LogRecord> = jsonl::lines::<Line>(whole_lines)
+            .filter_map(Result::ok)
+            .filter_map(Line::into_record)
+            .collect();
+        if records.len() >= limit || start == 0 {
+            let skip = records.len().saturating_sub(limit);
+            records.drain(..skip);
+            return Ok(records);
+        }
+        window = window.saturating_mul(4);
+    }
 }
 
 /// When the last real (not dry-run) sweep ran and what it did.
@@ -267,5 +304,45 @@ mod tests {
         };
         save_state_in(dir.path(), &state).unwrap();
         assert_eq!(load_state_in(dir.path()).unwrap(), state);
+    }
+
+    /// The newest lines come from the end of the log, across the rotated
+    /// file, whatever the lines' lengths (paths longer than the first
+    /// window's guess make it grow) and past a torn line.
+    #[test]
+    fn the_newest_lines_are_read_from_the_end_across_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let time = parse_time("2026-11-22T00:15:00Z").unwrap();
+        let record = |i: usize| LogRecord {
+            time,
+            path: PathBuf::from(format!("/{}/{i}.ferry-part", "long".repeat(i % 300))),
+            size: i as u64,
+            kind: Kind::Part,
+            trigger: Trigger::Manual,
+        };
+        let all: Vec<LogRecord> = (0..3000).map(record).collect();
+        append_in(dir.path(), &all[..1000]).unwrap();
+        fs::rename(
+            dir.path().join(LOG_FILE),
+            dir.path().join(format!("{LOG_FILE}.1")),
+        )
+        .unwrap();
+        append_in(dir.path(), &all[1000..2000]).unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(LOG_FILE))
+            .unwrap()
+            .write_all(b"{\"torn\n")
+            .unwrap();
+        append_in(dir.path(), &all[2000..]).unwrap();
+        for limit in [0, 1, 200, 999, 1000, 1500, 2000, 2999, 3000] {
+            assert_eq!(
+                read_log_in(dir.path(), limit).unwrap(),
+                all[3000 - limit..],
+                "limit {limit}"
+            );
+        }
+        assert_eq!(read_log_in(dir.path(), 5000).unwrap(), all);
+        assert_eq!(read_log_in(dir.path(), usize::MAX).unwrap(), all);
     }
 }
