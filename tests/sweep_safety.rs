@@ -405,3 +405,79 @@ fn a_file_swapped_in_during_a_sweep_walk_is_never_deleted() {
         }
     }
 }
+
+/// The private folders (`.ferry-aside-…`) directly in `dir`.
+fn private_folders(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".ferry-aside-")
+        })
+        .collect()
+}
+
+#[test]
+fn a_walking_sweep_moves_files_aside_in_a_private_folder_it_removes_after() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let tree = canon(&root.path().join("tree"));
+    let orphans = spread_orphans(&tree, 20);
+    fs::write(tree.join("keep.txt"), b"a person's file").unwrap();
+    age_past_threshold();
+    // Just before each removal: the private folders that exist by then.
+    let seen = std::sync::Mutex::new(Vec::new());
+    let look = |_: &Path| seen.lock().unwrap().extend(private_folders(&tree));
+    let mut req = request(&tree, data.path());
+    req.on_remove = Some(&look);
+    let report = sweep::run_sweep(&req).unwrap();
+
+    assert_eq!(report.removed.len(), orphans.len(), "{report:#?}");
+    assert!(report.skipped.is_empty(), "{report:#?}");
+    assert!(orphans.iter().all(|o| !o.exists()));
+    let seen = seen.into_inner().unwrap();
+    assert!(
+        !seen.is_empty(),
+        "no private folder was used for {} removals",
+        orphans.len()
+    );
+    // One per walking thread at most, all gone once the sweep is over,
+    // and nothing else touched.
+    let distinct: std::collections::HashSet<_> = seen.iter().collect();
+    assert!(distinct.len() <= 4, "{distinct:?}");
+    assert!(private_folders(&tree).is_empty());
+    assert_eq!(fs::read(tree.join("keep.txt")).unwrap(), b"a person's file");
+}
+
+#[test]
+fn what_a_killed_sweep_left_in_its_private_folder_is_swept_even_one_level_deep() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = canon(root.path());
+    // What a sweep killed between its move aside and its unlink leaves.
+    let left = dir.join(".ferry-aside-0123456789abcdef");
+    fs::create_dir(&left).unwrap();
+    let orphan = canon(&write_temp(&left, ".x.0123456789abcdef.ferry-part", b"old"));
+    // A person's folder by a look-alike name is never a private folder.
+    let mine = dir.join(".ferry-aside-0123456789abcdef-mine");
+    fs::create_dir(&mine).unwrap();
+    fs::write(mine.join("photo.jpg"), b"keep").unwrap();
+    age_past_threshold();
+    let mut req = request(&dir, data.path());
+    // A remembered destination folder: looked at one level deep only.
+    req.roots = vec![ferry_engine::sweep::Root::folder(&dir)];
+
+    let first = sweep::run_sweep(&req).unwrap();
+    let removed: Vec<&Path> = first.removed.iter().map(|r| r.path.as_path()).collect();
+    assert_eq!(removed, [orphan.as_path()], "{first:#?}");
+    assert!(!orphan.exists());
+    // The removal changed the folder: it goes once that is old too.
+    age_past_threshold();
+    let second = sweep::run_sweep(&req).unwrap();
+    assert_eq!(second.failures(), 0, "{second:#?}");
+    assert!(!left.exists(), "{second:#?}");
+    assert_eq!(fs::read(mine.join("photo.jpg")).unwrap(), b"keep");
+}

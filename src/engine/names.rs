@@ -34,6 +34,9 @@ pub const BACKUP_SUFFIX: &str = ".ferry-backup";
 pub const LOCK_SUFFIX: &str = ".ferry-lock";
 /// Start of every name a capability probe creates.
 pub const PROBE_PREFIX: &str = ".ferry-probe-";
+/// Start of the name of the private folder a sweep moves files into just
+/// before it unlinks them.
+pub const ASIDE_PREFIX: &str = ".ferry-aside-";
 /// Hex digits of randomness in a temp name (64 bits).
 pub const RANDOM_HEX_DIGITS: usize = 16;
 
@@ -211,8 +214,25 @@ pub fn probe_name(random: u64) -> OsString {
 /// suffix (only a probe killed mid-way leaves one behind; the sweeper
 /// takes such files for Ferry temps, and removes such folders when empty).
 pub fn is_probe_name(name: &OsStr) -> bool {
+    starts_with_random(name, PROBE_PREFIX)
+}
+
+/// The name of a sweep's private folder: `.ferry-aside-<16 hex digits>`.
+pub fn aside_folder_name(random: u64) -> OsString {
+    OsString::from(format!("{ASIDE_PREFIX}{random:016x}"))
+}
+
+/// Whether `name` is a sweep's private folder's name, exactly as
+/// [`aside_folder_name`] makes it. Only a sweep killed mid-way leaves one
+/// behind.
+pub fn is_aside_folder_name(name: &OsStr) -> bool {
+    name.len() == ASIDE_PREFIX.len() + RANDOM_HEX_DIGITS && starts_with_random(name, ASIDE_PREFIX)
+}
+
+/// Whether `name` is `prefix` followed by 16 lower-case hex digits.
+fn starts_with_random(name: &OsStr, prefix: &str) -> bool {
     name.as_encoded_bytes()
-        .strip_prefix(PROBE_PREFIX.as_bytes())
+        .strip_prefix(prefix.as_bytes())
         .and_then(|rest| rest.get(..RANDOM_HEX_DIGITS))
         .is_some_and(|hex| {
             hex.iter()
@@ -287,5 +307,11 @@ mod tests {
         )));
         assert!(!is_probe_name(OsStr::new(".ferry-probe-0123456789abcde")));
         assert!(!is_probe_name(OsStr::new("ferry-probe-0123456789abcdef")));
+        assert!(is_aside_folder_name(&aside_folder_name(7)));
+        assert!(!is_aside_folder_name(&probe_name(7)));
+        assert!(!is_aside_folder_name(OsStr::new(".ferry-aside-0123")));
+        assert!(!is_aside_folder_name(OsStr::new(
+            ".ferry-aside-0123456789abcdef-mine"
+        )));
     }
 }

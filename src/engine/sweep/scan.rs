@@ -58,6 +58,9 @@ pub(super) trait Sink: Send {
 }
 
 /// A found entry, classified.
+// Made and taken apart at once for every candidate, on the stack: boxing
+// the large variant would cost an allocation each on the sweep's hot path.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Judged<'a> {
     /// A candidate (with the verdict a sweep would reach), with its lock
     /// if the walker holds it.

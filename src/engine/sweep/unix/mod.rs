@@ -17,6 +17,7 @@
 //! so a bind mount of the same filesystem is told apart from its parent
 //! although both have the same device number.
 
+mod aside;
 mod in_use;
 mod listing;
 mod mounts;

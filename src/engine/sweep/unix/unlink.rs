@@ -3,16 +3,17 @@
 //! no other program is found using it ([`in_use`](super::in_use): on
 //! Linux a write lease is then held through the removal), and only if its
 //! name still names the locked inode: the name is first moved to a private
-//! name beside it (one `renameat`), what was moved is looked at there and
-//! checked once more for other users, and only the locked inode is
-//! unlinked; anything else (a file swapped in at the last moment), or a
-//! file someone opened in between, is put back. Every step is relative to
-//! the folder's handle.
+//! name (one `renameat`: into the walking thread's private folder, see
+//! [`aside`](super::aside), or else beside it), what was moved is looked
+//! at there and checked once more for other users, and only the locked
+//! inode is unlinked; anything else (a file swapped in at the last
+//! moment), or a file someone opened in between, is put back. Every step
+//! is relative to the folders' handles.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::hash::{BuildHasher, RandomState};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::fs::{self as rfs, AtFlags, Mode};
 use rustix::io::Errno;
 
+use super::aside::Aside;
 use super::in_use::Claim;
 use super::{DIR_FLAGS, FILE_FLAGS, fstat, io_err, meta};
 use crate::error::{Error, Operation};
@@ -41,6 +43,10 @@ pub(in crate::sweep) struct Locked<'a> {
     /// When the folder last changed before the sweep touched it (see
     /// [`Meta::bounded_by`]).
     folder_changed: Option<std::time::SystemTime>,
+    /// Where it goes just before it is unlinked, if not beside itself.
+    aside: Option<Aside<'a>>,
+    /// Its status, if it was read under the lock already.
+    status: Option<Meta>,
 }
 
 impl<'a> Locked<'a> {
@@ -59,7 +65,23 @@ impl<'a> Locked<'a> {
             file,
             place,
             folder_changed,
+            aside: None,
+            status: None,
         }
+    }
+
+    /// `status` was read on the handle once it was locked: the removal
+    /// need not read it again.
+    pub(super) fn with_status(self, status: Meta) -> Self {
+        Self {
+            status: Some(status),
+            ..self
+        }
+    }
+
+    /// Moves the file into `aside` (when `Some`) just before unlinking it.
+    pub(super) fn with_aside(self, aside: Option<Aside<'a>>) -> Self {
+        Self { aside, ..self }
     }
 
     /// The locked file's handle.
@@ -75,8 +97,9 @@ fn failed(op: Operation, path: &Path, e: Errno) -> Removal {
 }
 
 /// Removes the scanned `entry` whose lock is held: its status is read
-/// again under the lock (it may have been written to, linked or given away
-/// since it was looked at), it is checked not to be in use by another
+/// again under the lock unless the walk read it so (it may have been
+/// written to, linked or given away since it was looked at before the
+/// lock), it is checked not to be in use by another
 /// program, then it is unlinked if its name still names it. In a dry run,
 /// every check is made and nothing is removed.
 pub(in crate::sweep) fn remove_locked(
@@ -90,8 +113,10 @@ pub(in crate::sweep) fn remove_locked(
         file,
         place,
         folder_changed,
+        aside,
+        status,
     } = locked;
-    let now = match fstat(&file) {
+    let now = match status.map_or_else(|| fstat(&file), Ok) {
         Ok(m) => m.bounded_by(folder_changed),
         Err(e) => return failed(Operation::Inspect, &entry.path, e),
     };
@@ -116,7 +141,12 @@ pub(in crate::sweep) fn remove_locked(
     if check.dry_run {
         return Removal::Removed { size: now.size };
     }
-    let removal = unlink_if_named(dir, name, &now, &entry.path, &claim, check);
+    let parent = entry.path.parent().unwrap_or(Path::new(""));
+    let from = Spot { dir, path: parent };
+    let to = aside
+        .and_then(|aside| aside.folder())
+        .map_or(from, |(dir, path)| Spot { dir, path });
+    let removal = unlink_if_named(from, name, to, &now, &entry.path, &claim, check);
     // The lease and the lock are let go only now, after the unlink.
     drop(claim);
     drop(file);
@@ -191,8 +221,9 @@ pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Remova
     remove_locked(locked, entry, check)
 }
 
-/// Removes a probe's folder found by a scan, if it is still that folder,
-/// this user's, old enough, and empty (`rmdir` removes nothing else).
+/// Removes a probe's or a sweep's private folder found by a scan, if it is
+/// still that folder, this user's, old enough, and empty (`rmdir` removes
+/// nothing else).
 pub(in crate::sweep) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) -> Removal {
     let (dirfd, name, place) = match reopen_folder(entry) {
         Ok(found) => found,
@@ -219,39 +250,48 @@ pub(in crate::sweep) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) ->
     match rfs::unlinkat(&dirfd, &name, AtFlags::REMOVEDIR) {
         Ok(()) => Removal::Removed { size: 0 },
         Err(Errno::NOTEMPTY | Errno::EXIST) => Removal::Kept(SkipReason::Unsafe(
-            "a capability probe's folder that is not empty (only empty ones are removed)".into(),
+            "a folder a killed Ferry left that is not empty (only empty ones are removed)".into(),
         )),
         Err(Errno::NOENT) => Removal::Kept(SkipReason::Gone),
         Err(e) => failed(Operation::Remove, &entry.path, e),
     }
 }
 
-/// Moves whatever `name` now holds to a private name, then looks at what
-/// was moved: only the `locked` inode is unlinked, and only if the `claim`
-/// shows that no other program started using it meanwhile. Anything else
-/// is put back (or, if the name was taken yet again, given a name no sweep
-/// matches).
+/// A folder, by handle and path.
+#[derive(Clone, Copy)]
+struct Spot<'a> {
+    dir: BorrowedFd<'a>,
+    path: &'a Path,
+}
+
+/// Moves whatever `name` in `from` now holds to a private name in `to`
+/// (or in `from` itself where the filesystem refuses the move between
+/// folders), then looks at what was moved: only the `locked` inode is
+/// unlinked, and only if the `claim` shows that no other program started
+/// using it meanwhile. Anything else is put back (or, if the name was
+/// taken yet again, given a name no sweep matches).
 fn unlink_if_named(
-    dir: BorrowedFd<'_>,
+    from: Spot<'_>,
     name: &CStr,
+    to: Spot<'_>,
     locked: &Meta,
     path: &Path,
     claim: &Claim<'_>,
     check: &RemoveCheck<'_>,
 ) -> Removal {
-    let parent = path.parent().unwrap_or(Path::new(""));
-    let aside = match move_aside(dir, name) {
-        Ok(Some(aside)) => aside,
+    let (aside, at) = match move_aside(from.dir, name, to.dir) {
+        Ok(Some((aside, true))) => (aside, to),
+        Ok(Some((aside, false))) => (aside, from),
         Ok(None) => return Removal::Kept(SkipReason::Gone),
         Err(e) => return failed(Operation::Remove, path, e),
     };
-    let moved = rfs::statat(dir, &aside, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta(&st));
+    let moved = rfs::statat(at.dir, &aside, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta(&st));
     if let Ok(m) = &moved
         && m.ident == locked.ident
         && let Err(reason) = claim.confirm(check.in_use, locked.ident)
     {
         // Someone opened or locked it in the last moment: put it back.
-        return match put_back(dir, &aside, name, parent) {
+        return match put_back(at, &aside, from, name) {
             Ok(()) => Removal::Kept(reason),
             Err(now_at) => Removal::Kept(SkipReason::Failed(format!(
                 "'{}' was found in use at the last moment ({reason}), and another file \
@@ -262,14 +302,14 @@ fn unlink_if_named(
         };
     }
     match moved {
-        Ok(m) if m.ident == locked.ident => match rfs::unlinkat(dir, &aside, AtFlags::empty()) {
+        Ok(m) if m.ident == locked.ident => match rfs::unlinkat(at.dir, &aside, AtFlags::empty()) {
             Ok(()) => Removal::Removed { size: locked.size },
             Err(e) => {
-                let _ = rename_noreplace(dir, &aside, name);
+                let _ = rename_noreplace(at.dir, &aside, from.dir, name);
                 failed(Operation::Remove, path, e)
             }
         },
-        Ok(_) => match put_back(dir, &aside, name, parent) {
+        Ok(_) => match put_back(at, &aside, from, name) {
             Ok(()) => Removal::Kept(SkipReason::Changed(
                 "another file took its name at the last moment; it was left in place".into(),
             )),
@@ -282,31 +322,31 @@ fn unlink_if_named(
         },
         Err(e) => failed(
             Operation::Inspect,
-            &parent.join(OsStr::from_bytes(aside.to_bytes())),
+            &at.path.join(OsStr::from_bytes(aside.to_bytes())),
             e,
         ),
     }
 }
 
-/// Renames the private name `aside` back to `name` in `dir` (whose path is
-/// `parent`). If `name` was taken meanwhile, the file gets a name no sweep
-/// will ever match rather than stay under a temp-like private name, and
+/// Renames the private name `aside` in `at` back to `name` in `home`. If
+/// `name` was taken meanwhile, the file gets a name no sweep will ever
+/// match in `home` rather than stay under a temp-like private name, and
 /// `Err` says where it is now.
 fn put_back(
-    dir: BorrowedFd<'_>,
+    at: Spot<'_>,
     aside: &CStr,
+    home: Spot<'_>,
     name: &CStr,
-    parent: &Path,
 ) -> Result<(), std::path::PathBuf> {
-    if rename_noreplace(dir, aside, name).is_ok() {
+    if rename_noreplace(at.dir, aside, home.dir, name).is_ok() {
         return Ok(());
     }
     let mut kept = name.to_bytes().to_vec();
     kept.extend_from_slice(format!(".ferry-kept-{:016x}", private_random()).as_bytes());
     let kept = CString::new(kept).expect("names hold no NUL");
-    Err(match rename_noreplace(dir, aside, &kept) {
-        Ok(()) => parent.join(OsStr::from_bytes(kept.to_bytes())),
-        Err(_) => parent.join(OsStr::from_bytes(aside.to_bytes())),
+    Err(match rename_noreplace(at.dir, aside, home.dir, &kept) {
+        Ok(()) => home.path.join(OsStr::from_bytes(kept.to_bytes())),
+        Err(_) => at.path.join(OsStr::from_bytes(aside.to_bytes())),
     })
 }
 
@@ -320,51 +360,74 @@ fn private_random() -> u64 {
         .hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Renames `name` to a fresh private name beside it (shaped like a Ferry
-/// temp, so a crash right here leaves an ordinary orphan). `Ok(None)`: the
-/// name no longer exists. Where no-replace renames are not supported a
-/// plain rename is used: the private name has 64 unpredictable bits.
-fn move_aside(dir: BorrowedFd<'_>, name: &CStr) -> Result<Option<CString>, Errno> {
+/// Renames `name` in `dir` to a fresh private name in `to` (shaped like a
+/// Ferry temp, so a crash right here leaves an ordinary orphan), or in
+/// `dir` itself where the filesystem refuses the move between folders.
+/// `Ok(None)`: the name no longer exists; `Ok(Some((aside, in_to)))`: the
+/// private name, and whether it is in `to`. Where no-replace renames are
+/// not supported a plain rename is used: the private name has 64
+/// unpredictable bits.
+fn move_aside(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    to: BorrowedFd<'_>,
+) -> Result<Option<(CString, bool)>, Errno> {
     let mut last = Errno::EXIST;
+    let mut target = to;
     for _ in 0..8 {
         let aside = names::temp_name(OsStr::from_bytes(name.to_bytes()), private_random());
         let aside = CString::new(aside.into_vec()).expect("names hold no NUL");
-        let renamed = match rename_exclusive(dir, name, &aside) {
+        let renamed = match rename_exclusive(dir, name, target, &aside) {
             Some(result) => result,
-            None => rfs::renameat(dir, name, dir, &aside),
+            None => rfs::renameat(dir, name, target, &aside),
         };
+        let in_to = target.as_raw_fd() == to.as_raw_fd();
         match renamed {
-            Ok(()) => return Ok(Some(aside)),
+            Ok(()) => return Ok(Some((aside, in_to))),
             Err(Errno::NOENT) => return Ok(None),
             Err(Errno::EXIST) => last = Errno::EXIST,
+            // Not between these folders (a subtree with its own
+            // encryption or quota project, a stacked filesystem): beside.
+            Err(Errno::XDEV) if target.as_raw_fd() != dir.as_raw_fd() => target = dir,
             Err(e) => return Err(e),
         }
     }
     Err(last)
 }
 
-/// Renames the private name `from` back to `to`, never replacing `to`.
-fn rename_noreplace(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> Result<(), Errno> {
-    if let Some(result) = rename_exclusive(dir, from, to) {
+/// Renames the private name `from` in `from_dir` back to `to` in `to_dir`,
+/// never replacing `to`.
+fn rename_noreplace(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+) -> Result<(), Errno> {
+    if let Some(result) = rename_exclusive(from_dir, from, to_dir, to) {
         return result;
     }
-    rfs::linkat(dir, from, dir, to, AtFlags::empty())?;
-    rfs::unlinkat(dir, from, AtFlags::empty())
+    rfs::linkat(from_dir, from, to_dir, to, AtFlags::empty())?;
+    rfs::unlinkat(from_dir, from, AtFlags::empty())
 }
 
-/// A no-replace rename within one folder; `None` where the system or the
-/// filesystem does not offer one.
-fn rename_exclusive(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> Option<Result<(), Errno>> {
+/// A no-replace rename; `None` where the system or the filesystem does
+/// not offer one.
+fn rename_exclusive(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+) -> Option<Result<(), Errno>> {
     #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
     {
-        match rfs::renameat_with(dir, from, dir, to, rfs::RenameFlags::NOREPLACE) {
+        match rfs::renameat_with(from_dir, from, to_dir, to, rfs::RenameFlags::NOREPLACE) {
             Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => None,
             other => Some(other),
         }
     }
     #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
     {
-        let _ = (dir, from, to);
+        let _ = (from_dir, from, to_dir, to);
         None
     }
 }

@@ -21,6 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
+use super::aside::{Asides, Live, RootAt, is_aside_name};
 use super::listing::{Listing, Reader};
 use super::mounts::mount_points;
 use super::unlink::Locked;
@@ -58,16 +59,22 @@ struct Pending {
 
 /// How a waiting folder is reached.
 enum At {
-    /// A root, by its canonical path.
-    Root,
+    /// A root, by its canonical path, and its position among the roots.
+    Root { index: usize },
     /// A sub-folder, by its name in its parent, whose handle stays open
-    /// until its last waiting sub-folder is opened.
-    Sub { parent: Arc<OwnedFd>, name: CString },
+    /// until its last waiting sub-folder is opened, under `root`.
+    Sub {
+        parent: Arc<OwnedFd>,
+        name: CString,
+        root: Arc<RootAt>,
+    },
 }
 
 /// An open folder being read.
 struct Folder {
     fd: Arc<OwnedFd>,
+    /// The root it was reached from.
+    root: Arc<RootAt>,
     path: PathBuf,
     ident: Ident,
     depth: usize,
@@ -97,9 +104,10 @@ impl Queue {
     fn new(roots: &[Root]) -> Self {
         let pending = roots
             .iter()
+            .enumerate()
             .rev()
-            .map(|root| Pending {
-                at: At::Root,
+            .map(|(index, root)| Pending {
+                at: At::Root { index },
                 path: root.path.clone(),
                 depth: 0,
                 parent: None,
@@ -179,26 +187,41 @@ impl Drop for StopOnUnwind<'_> {
 /// thread per sink (see [`walkers`]).
 pub(in crate::sweep) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
     let queue = Queue::new(roots);
-    let me = current_user();
-    let mounts = OnceLock::new();
+    let shared = Shared {
+        me: current_user(),
+        queue: &queue,
+        mounts: &OnceLock::new(),
+        live: &Live::default(),
+        roots: roots.len(),
+    };
     let Some((first, helpers)) = sinks.split_first_mut() else {
         return;
     };
     std::thread::scope(|scope| {
         for sink in helpers.iter_mut() {
-            let (queue, mounts) = (&queue, &mounts);
             let spawned = std::thread::Builder::new()
                 .name("ferry-sweep".into())
-                .spawn_scoped(scope, move || {
-                    Walker::new(me, &mut **sink, queue, mounts).run()
-                });
+                .spawn_scoped(scope, move || Walker::new(shared, &mut **sink).run());
             if spawned.is_err() {
                 // Fewer threads walk; the walk is the same.
                 break;
             }
         }
-        Walker::new(me, &mut **first, &queue, &mounts).run();
+        Walker::new(shared, &mut **first).run();
     });
+}
+
+/// What the walking threads share.
+#[derive(Clone, Copy)]
+struct Shared<'q> {
+    me: Option<u32>,
+    queue: &'q Queue,
+    /// The mount points, read only where mounts have no identity.
+    mounts: &'q OnceLock<HashSet<PathBuf>>,
+    /// The sweep's private folders, never entered or removed.
+    live: &'q Live,
+    /// How many roots the walk has.
+    roots: usize,
 }
 
 /// One walking thread.
@@ -210,25 +233,25 @@ struct Walker<'s, 'q> {
     found: Vec<Pending>,
     sink: &'s mut dyn Sink,
     queue: &'q Queue,
-    /// The mount points, read only where mounts have no identity.
     mounts: &'q OnceLock<HashSet<PathBuf>>,
+    live: &'q Live,
+    /// This thread's private folders, where files go just before they are
+    /// unlinked.
+    asides: Asides<'q>,
 }
 
 impl<'s, 'q> Walker<'s, 'q> {
-    fn new(
-        me: Option<u32>,
-        sink: &'s mut dyn Sink,
-        queue: &'q Queue,
-        mounts: &'q OnceLock<HashSet<PathBuf>>,
-    ) -> Self {
+    fn new(shared: Shared<'q>, sink: &'s mut dyn Sink) -> Self {
         Self {
-            me,
+            me: shared.me,
             reader: Reader::new(),
             listing: Listing::default(),
             found: Vec::new(),
             sink,
-            queue,
-            mounts,
+            queue: shared.queue,
+            mounts: shared.mounts,
+            live: shared.live,
+            asides: Asides::new(shared.roots, shared.live),
         }
     }
 
@@ -301,7 +324,11 @@ impl<'s, 'q> Walker<'s, 'q> {
         } else {
             (file_kind(ft), None)
         };
-        if kind == FileKind::Directory && folder.recursive {
+        if kind == FileKind::Directory
+            && (folder.recursive || is_aside_name(name.to_bytes()))
+        {
+            // A private folder a killed sweep left is looked into even in
+            // a root looked at one level deep: it may hold an orphan.
             self.descend_later(folder, name, path());
         }
         let Some(class) = matched else {
@@ -309,9 +336,10 @@ impl<'s, 'q> Walker<'s, 'q> {
         };
         let path = path();
         let probe = if kind == FileKind::Directory
-            && crate::names::is_probe_name(OsStr::from_bytes(name.to_bytes()))
+            && (crate::names::is_probe_name(OsStr::from_bytes(name.to_bytes()))
+                || is_aside_name(name.to_bytes()))
         {
-            match probe_folder(dirfd, name, self.me, folder) {
+            match probe_folder(dirfd, name, self.me, folder, self.live) {
                 Some(probe) => probe,
                 None => return,
             }
@@ -340,7 +368,7 @@ impl<'s, 'q> Walker<'s, 'q> {
             };
             match problem {
                 Some(problem) => Probe::Unsafe(problem),
-                None => match probe(dirfd, name, self.me, folder) {
+                None => match probe(dirfd, name, self.me, folder, &self.asides) {
                     Some(probe) => probe,
                     None => return,
                 },
@@ -368,11 +396,12 @@ impl<'s, 'q> Walker<'s, 'q> {
             at: At::Sub {
                 parent: Arc::clone(&folder.fd),
                 name: name.to_owned(),
+                root: Arc::clone(&folder.root),
             },
             path,
             depth: folder.depth + 1,
             parent: Some(folder.place),
-            recursive: true,
+            recursive: folder.recursive,
         });
     }
 
@@ -383,8 +412,8 @@ impl<'s, 'q> Walker<'s, 'q> {
     /// included (quietly).
     fn open(&mut self, pending: Pending) -> Option<Folder> {
         let opened = match &pending.at {
-            At::Root => rfs::open(&pending.path, DIR_FLAGS, Mode::empty()),
-            At::Sub { parent, name } => {
+            At::Root { .. } => rfs::open(&pending.path, DIR_FLAGS, Mode::empty()),
+            At::Sub { parent, name, .. } => {
                 let flags = DIR_FLAGS | OFlags::NOFOLLOW;
                 match rfs::openat(&**parent, name, flags, Mode::empty()) {
                     Err(Errno::NOENT | Errno::LOOP | Errno::NOTDIR) => return None,
@@ -396,19 +425,34 @@ impl<'s, 'q> Walker<'s, 'q> {
         let inside = |m: &Meta| match pending.parent {
             None => true,
             Some(parent) => {
-                m.elsewhere(parent).is_none() && !self.is_mount_point(parent, &pending.path)
+                m.elsewhere(parent).is_none()
+                    && !self.is_mount_point(parent, &pending.path)
+                    && !self.live.contains(m.ident)
             }
         };
         match opened {
-            Ok((m, fd)) if m.kind == FileKind::Directory && inside(&m) => Some(Folder {
-                fd: Arc::new(fd),
-                path: pending.path,
-                ident: m.ident,
-                depth: pending.depth,
-                place: m.place(),
-                recursive: pending.recursive,
-                changed: m.changed,
-            }),
+            Ok((m, fd)) if m.kind == FileKind::Directory && inside(&m) => {
+                let fd = Arc::new(fd);
+                let root = match pending.at {
+                    At::Root { index } => Arc::new(RootAt {
+                        fd: Arc::clone(&fd),
+                        path: pending.path.clone(),
+                        place: m.place(),
+                        index,
+                    }),
+                    At::Sub { root, .. } => root,
+                };
+                Some(Folder {
+                    fd,
+                    root,
+                    path: pending.path,
+                    ident: m.ident,
+                    depth: pending.depth,
+                    place: m.place(),
+                    recursive: pending.recursive,
+                    changed: m.changed,
+                })
+            }
             Ok(_) => None,
             Err(e) => {
                 let error = Error::io(Operation::ReadDir, &pending.path, io_err(e));
@@ -427,12 +471,17 @@ fn probe_folder<'a>(
     name: &CStr,
     me: Option<u32>,
     folder: &Folder,
+    live: &Live,
 ) -> Option<Probe<'a>> {
     let seen = match rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) => meta(&st).bounded_by(folder.changed),
         Err(Errno::NOENT) => return None,
         Err(e) => return Some(Probe::Unsafe(format!("could not be inspected ({})", io_err(e)))),
     };
+    if live.contains(seen.ident) {
+        // This sweep's own private folder.
+        return None;
+    }
     Some(folder_problem(&seen, me, folder.place).map_or(Probe::Folder(seen), Probe::Unsafe))
 }
 
@@ -451,14 +500,17 @@ pub(super) fn folder_problem(seen: &Meta, me: Option<u32>, place: Place) -> Opti
 }
 
 /// Opens a regular file named like a candidate and tries its lock, on one
-/// handle: its status is read first (nothing but this user's regular files
-/// with one link in the mount of the folder at `place` is ever locked),
-/// then the lock. `None`: it is gone.
+/// handle, then reads its status there: so the status a sweep judges is
+/// the one under the lock, read once. Only this user's regular files with
+/// one link in the mount of the folder at `place` are kept locked (any
+/// other is let go at once, and its problem reported whatever the lock
+/// said). `None`: it is gone.
 fn probe<'a>(
     dirfd: BorrowedFd<'a>,
     name: &'a CStr,
     me: Option<u32>,
-    folder: &Folder,
+    folder: &'a Folder,
+    asides: &'a Asides<'_>,
 ) -> Option<Probe<'a>> {
     let place = folder.place;
     let fd = match rfs::openat(dirfd, name, FILE_FLAGS, Mode::empty()) {
@@ -477,6 +529,7 @@ fn probe<'a>(
         }
     };
     let file = File::from(fd);
+    let locked = lock::try_lock(&file, LockMode::Exclusive);
     let seen = match fstat(&file) {
         Ok(m) => m.bounded_by(folder.changed),
         Err(e) => {
@@ -489,10 +542,12 @@ fn probe<'a>(
     if let Some(problem) = seen.problem(me, place) {
         return Some(Probe::Unsafe(problem));
     }
-    Some(match lock::try_lock(&file, LockMode::Exclusive) {
+    Some(match locked {
         Ok(true) => Probe::Free(
             seen,
-            Locked::new(dirfd, name, file, place, folder.changed),
+            Locked::new(dirfd, name, file, place, folder.changed)
+                .with_aside(asides.for_folder(&folder.root, place))
+                .with_status(seen),
         ),
         Ok(false) => Probe::Held(seen),
         Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
@@ -534,10 +589,16 @@ mod tests {
     }
 
     fn open_folder(path: &Path) -> Folder {
-        let fd = rfs::open(path, DIR_FLAGS, Mode::empty()).unwrap();
-        let m = fstat(&fd).unwrap();
+        let fd = Arc::new(rfs::open(path, DIR_FLAGS, Mode::empty()).unwrap());
+        let m = fstat(&*fd).unwrap();
         Folder {
-            fd: Arc::new(fd),
+            root: Arc::new(RootAt {
+                fd: Arc::clone(&fd),
+                path: path.to_path_buf(),
+                place: m.place(),
+                index: 0,
+            }),
+            fd,
             path: path.to_path_buf(),
             ident: m.ident,
             depth: 0,
@@ -565,12 +626,17 @@ mod tests {
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.unwrap().success(), "mkfifo failed");
 
-        let queue = Queue::new(&[]);
-        let mounts = OnceLock::new();
+        let shared = Shared {
+            me: current_user(),
+            queue: &Queue::new(&[]),
+            mounts: &OnceLock::new(),
+            live: &Live::default(),
+            roots: 1,
+        };
         let mut outcomes = Vec::new();
         for unknown in [false, true] {
             let mut seen = Seen::default();
-            let mut walker = Walker::new(current_user(), &mut seen, &queue, &mounts);
+            let mut walker = Walker::new(shared, &mut seen);
             let folder = open_folder(d);
             let mut listing = Listing::default();
             let keep = |_: &[u8], _: FileType| true;
