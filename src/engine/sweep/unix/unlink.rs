@@ -374,8 +374,15 @@ fn move_aside(
 ) -> Result<Option<(CString, bool)>, Errno> {
     let mut last = Errno::EXIST;
     let mut target = to;
-    for _ in 0..8 {
-        let aside = names::temp_name(OsStr::from_bytes(name.to_bytes()), private_random());
+    for attempt in 0..8 {
+        // In a private folder (only this thread writes there, and it
+        // empties it after each file) one name serves every file, which
+        // the kernel then finds cached; beside the file, a fresh name.
+        let private = target.as_raw_fd() != dir.as_raw_fd();
+        let aside = match (private, attempt) {
+            (true, 0) => names::temp_name(OsStr::new("aside"), 0),
+            _ => names::temp_name(OsStr::from_bytes(name.to_bytes()), private_random()),
+        };
         let aside = CString::new(aside.into_vec()).expect("names hold no NUL");
         let renamed = match rename_exclusive(dir, name, target, &aside) {
             Some(result) => result,
