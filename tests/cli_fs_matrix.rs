@@ -375,6 +375,7 @@ fn litter(root: &Path) -> Vec<PathBuf> {
                 names::is_temp_name(n)
                     || names::is_lock_name(n)
                     || names::is_probe_name(n)
+                    || names::is_aside_folder_name(n)
                     || n.to_string_lossy().ends_with(names::BACKUP_SUFFIX)
             })
         })
@@ -1311,9 +1312,10 @@ fn litter_filter_knows_ferry_names() {
         names::temp_name("a".as_ref(), 1),
         names::lock_name("a".as_ref()),
         names::probe_name(2),
+        names::aside_folder_name(3),
         "a".into(),
     ] {
         File::create(dir.path().join(name)).unwrap();
     }
-    assert_eq!(litter(dir.path()).len(), 3);
+    assert_eq!(litter(dir.path()).len(), 4);
 }
