@@ -822,3 +822,63 @@ fn a_killed_probes_leftovers_are_swept() {
     let reasons = second["skipped"].to_string();
     assert!(reasons.contains("not empty"), "{second}");
 }
+
+/// A sweep's private folder is made, then opened by its name: in a folder
+/// others may write to, someone can put their own folder in its place in
+/// between. The sweep then uses none (files go aside beside themselves)
+/// and never removes that folder. (Needs root, to give the folder another
+/// owner as another user would.)
+#[test]
+fn a_private_folder_swapped_for_someone_elses_is_neither_used_nor_removed() {
+    if !is_root() {
+        eprintln!("skipped: giving a folder to another user needs root");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let orphans: Vec<PathBuf> = (0..5)
+        .map(|i| write_temp(root.path(), &format!("o{i}"), b"old"))
+        .collect();
+    age_past_threshold();
+    let flag = data.path().join("paused");
+    let child = ferry_in(config.path(), data.path())
+        .args(["sweep", "--json", "--older-than", "1s"])
+        .arg(root.path())
+        .env(
+            "FERRY_FAULT_PAUSE_AT",
+            format!("after-aside-mkdir:{}", flag.display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(60), || flag.exists()),
+        "the sweep never made its private folder"
+    );
+    let made: Vec<PathBuf> = fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".ferry-aside-")
+        })
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    // Another user's folder by the same name, the sweep's own moved away.
+    let elsewhere = data.path().join("moved-away");
+    fs::rename(&made[0], &elsewhere).unwrap();
+    fs::create_dir(&made[0]).unwrap();
+    std::os::unix::fs::chown(&made[0], Some(65534), Some(65534)).unwrap();
+    fs::remove_file(&flag).unwrap();
+    let out = child.wait_with_output().unwrap();
+
+    assert!(out.status.success(), "{out:?}");
+    let doc = json_of(&out);
+    assert_eq!(doc["removed"].as_array().unwrap().len(), 5, "{doc}");
+    assert!(orphans.iter().all(|o| !o.exists()));
+    assert!(made[0].is_dir(), "someone else's folder was removed");
+    assert_eq!(fs::read_dir(&made[0]).unwrap().count(), 0);
+}

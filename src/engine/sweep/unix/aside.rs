@@ -97,9 +97,14 @@ impl<'q> Asides<'q> {
 impl Drop for Asides<'_> {
     fn drop(&mut self) {
         for made in self.slots.iter_mut().filter_map(|s| s.take().flatten()) {
-            // Not empty only if a file could not be put back, which its
-            // removal reported; the next sweep finds the folder then.
-            let _ = rfs::unlinkat(&*made.root, &made.name, AtFlags::REMOVEDIR);
+            // Only if the name is still this folder's. Not empty only if a
+            // file could not be put back, which its removal reported; the
+            // next sweep finds the folder then.
+            let still = rfs::statat(&*made.root, &made.name, AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| super::meta(&st).ident == made.ident);
+            if still {
+                let _ = rfs::unlinkat(&*made.root, &made.name, AtFlags::REMOVEDIR);
+            }
             self.live.lock().remove(&made.ident);
         }
     }
@@ -124,9 +129,12 @@ impl<'a> Aside<'a> {
     }
 }
 
-/// Makes a private folder in `root` (this user's only, mode 0700), checks
-/// it is a folder in the root's mount, and records it as live.
+/// Makes a private folder in `root` (mode 0700), checks that what it
+/// opened by that name is a folder of this user's in the root's mount
+/// (in a folder others may write to, someone could have put their own in
+/// its place between the two calls), and records it as live.
 fn make(root: &RootAt, live: &Live) -> Option<Made> {
+    let me = super::current_user();
     for _ in 0..4 {
         let name = names::aside_folder_name(names::random_u64());
         let path = root.path.join(&name);
@@ -136,11 +144,16 @@ fn make(root: &RootAt, live: &Live) -> Option<Made> {
             Err(Errno::EXIST) => continue,
             Err(_) => return None,
         }
+        crate::faults::point("after-aside-mkdir");
         let opened = rfs::openat(&*root.fd, &name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())
             .ok()
             .and_then(|fd| Some((fstat(&fd).ok()?, fd)));
         match opened {
-            Some((meta, fd)) if meta.kind == FileKind::Directory && meta.place() == root.place => {
+            Some((meta, fd))
+                if meta.kind == FileKind::Directory
+                    && meta.place() == root.place
+                    && (me.is_none() || meta.owner == me) =>
+            {
                 live.lock().insert(meta.ident);
                 return Some(Made {
                     root: Arc::clone(&root.fd),
@@ -150,10 +163,14 @@ fn make(root: &RootAt, live: &Live) -> Option<Made> {
                     ident: meta.ident,
                 });
             }
-            _ => {
+            // This user's folder in the wrong place (a mount over it) is
+            // removed again; anything else by that name is not this
+            // sweep's to remove.
+            Some((meta, _)) if meta.kind == FileKind::Directory && meta.owner == me => {
                 let _ = rfs::unlinkat(&*root.fd, &name, AtFlags::REMOVEDIR);
                 return None;
             }
+            _ => return None,
         }
     }
     None
