@@ -930,19 +930,11 @@ impl Runner<'_> {
                 "kept the folder '{}': it still holds files that were not moved",
                 one.display()
             )),
-            [first, second, ..] => {
-                let more = match kept_sources.len() - 2 {
-                    0 => String::new(),
-                    n => format!(", and {n} more"),
-                };
-                self.warnings.push(format!(
-                    "kept {} folders: they still hold files that were not moved; first: '{}', \
-                     '{}'{more}",
-                    kept_sources.len(),
-                    first.display(),
-                    second.display()
-                ));
-            }
+            many => self.warnings.push(format!(
+                "kept {} folders: they still hold files that were not moved: {}",
+                many.len(),
+                crate::format::first_paths(many, 2)
+            )),
         }
     }
 }

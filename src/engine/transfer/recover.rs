@@ -642,21 +642,11 @@ pub fn roll_back(mut state: JournalState) -> RollbackReport {
         let which = match changed.len() {
             0 => "no planned destination changed since the job started".to_string(),
             n => {
-                let shown: Vec<String> = changed
-                    .iter()
-                    .take(10)
-                    .map(|p| format!("'{}'", p.display()))
-                    .collect();
-                let more = if n > 10 {
-                    format!(" and {} more", n - 10)
-                } else {
-                    String::new()
-                };
                 format!(
                     "{n} planned destination{} changed since the job started and may hold the \
-                     job's files: {}{more}",
+                     job's files: {}",
                     if n == 1 { "" } else { "s" },
-                    shown.join(", ")
+                    crate::format::first_paths(&changed, 10)
                 )
             }
         };
