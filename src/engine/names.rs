@@ -217,7 +217,9 @@ pub fn is_probe_name(name: &OsStr) -> bool {
     starts_with_random(name, PROBE_PREFIX)
 }
 
-/// The name of a sweep's private folder: `.ferry-aside-<16 hex digits>`.
+/// The name of a sweep's private folder: `.ferry-aside-<16 hex digits>`
+/// (made by the Unix sweeper only; every sweeper recognises it).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn aside_folder_name(random: u64) -> OsString {
     OsString::from(format!("{ASIDE_PREFIX}{random:016x}"))
 }

@@ -283,6 +283,38 @@ impl Traits {
             format!("this {} drive", self.filesystem)
         }
     }
+
+    /// Why `name` cannot be kept here as it is (characters, letters or an
+    /// ending the filesystem refuses), in words with what to do, or
+    /// `None`.
+    pub fn name_problem(&self, name: &OsStr) -> Option<String> {
+        let rename = "rename it before copying it there";
+        let text = name.to_string_lossy();
+        let drive = self.drive();
+        let refused: Vec<String> = self
+            .refused_chars
+            .iter()
+            .filter(|c| text.contains(**c))
+            .map(|c| format!("'{c}'"))
+            .collect();
+        if !refused.is_empty() {
+            return Some(format!(
+                "{drive} does not allow {} in names — {rename}",
+                refused.join(" ")
+            ));
+        }
+        if self.ascii_names_only && !text.is_ascii() {
+            return Some(format!(
+                "{drive} accepts only names in plain ASCII (no accented letters or other \
+                 scripts) — {rename}, or use a drive formatted as exFAT or NTFS"
+            ));
+        }
+        let last = text.chars().last()?;
+        self.refused_endings.contains(&last).then(|| {
+            let what = if last == '.' { "a dot" } else { "a space" };
+            format!("the name ends with {what}, which Windows cannot open on {drive} — {rename}")
+        })
+    }
 }
 
 /// [`Traits::POSIX`], for borrowing.
@@ -344,41 +376,6 @@ impl Capabilities {
     #[cfg(any(test, feature = "internals"))]
     pub fn fits(&self, len: u64) -> bool {
         self.max_file_size.is_none_or(|max| len <= max)
-    }
-
-    /// Why `name` cannot be kept here as it is, in words, or `None`.
-    #[cfg(any(test, feature = "internals"))]
-    pub fn name_problem(&self, name: &OsStr) -> Option<String> {
-        let text = name.to_string_lossy();
-        let refused: Vec<char> = self
-            .refused_chars
-            .iter()
-            .copied()
-            .filter(|c| text.contains(*c))
-            .collect();
-        if !refused.is_empty() {
-            let list: Vec<String> = refused.iter().map(|c| format!("'{c}'")).collect();
-            return Some(format!(
-                "{} does not allow {} in names",
-                self.filesystem,
-                list.join(" ")
-            ));
-        }
-        if self.ascii_names_only && !text.is_ascii() {
-            return Some(format!(
-                "{} here accepts only plain ASCII names",
-                self.filesystem
-            ));
-        }
-        let last = text.chars().last()?;
-        if self.endings_refused().contains(&last) {
-            let what = if last == '.' { "a dot" } else { "a space" };
-            return Some(format!(
-                "{} does not keep names that end with {what}",
-                self.filesystem
-            ));
-        }
-        None
     }
 
     /// What this filesystem will not keep, one short phrase each, for a
@@ -1589,7 +1586,7 @@ mod tests {
         assert!(found.rename_noreplace && found.flock && found.case_sensitive);
         assert!(!found.link_metadata_follows, "{found:?}");
         assert!(found.refused_chars.is_empty() && found.refused_endings.is_empty());
-        assert!(found.name_problem(OsStr::new("a:b.")).is_none());
+        assert!(found.traits().name_problem(OsStr::new("a:b.")).is_none());
         assert!(found.space.is_some_and(|s| s.total > 0));
     }
 
@@ -1611,10 +1608,14 @@ mod tests {
         found.refused_chars = vec![':', '?'];
         found.refused_endings = vec!['.'];
         found.max_file_size = Some(FAT_MAX_FILE_SIZE);
-        let problem = found.name_problem(OsStr::new("a:b?.txt")).unwrap();
-        assert_eq!(problem, "FAT32 does not allow ':' '?' in names");
-        let problem = found.name_problem(OsStr::new("notes.")).unwrap();
-        assert!(problem.contains("end with a dot"), "{problem}");
+        let traits = found.traits();
+        let problem = traits.name_problem(OsStr::new("a:b?.txt")).unwrap();
+        assert_eq!(
+            problem,
+            "this FAT32 drive does not allow ':' '?' in names — rename it before copying it there"
+        );
+        let problem = traits.name_problem(OsStr::new("notes.")).unwrap();
+        assert!(problem.contains("ends with a dot"), "{problem}");
         assert!(found.fits(FAT_MAX_FILE_SIZE) && !found.fits(FAT_MAX_FILE_SIZE + 1));
         assert!(
             found

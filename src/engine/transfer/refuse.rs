@@ -53,7 +53,7 @@ impl Runner<'_> {
         if let Some(refused) = too_large(&self.traits, entry) {
             return Some(refused);
         }
-        if let Some(problem) = self.traits_name_problem(name) {
+        if let Some(problem) = self.traits.name_problem(name) {
             return Some(Error::new(
                 ErrorKind::Unsupported,
                 Operation::Validate,
@@ -94,40 +94,6 @@ impl Runner<'_> {
             }
         }
         None
-    }
-
-    /// The characters, letters and endings the destination refuses, in
-    /// words, with what to do.
-    fn traits_name_problem(&self, name: &std::ffi::OsStr) -> Option<String> {
-        let rename = "rename it before copying it there";
-        let text = name.to_string_lossy();
-        let drive = self.traits.drive();
-        let refused: Vec<String> = self
-            .traits
-            .refused_chars
-            .iter()
-            .filter(|c| text.contains(**c))
-            .map(|c| format!("'{c}'"))
-            .collect();
-        if !refused.is_empty() {
-            return Some(format!(
-                "{drive} does not allow {} in names — {rename}",
-                refused.join(" ")
-            ));
-        }
-        if self.traits.ascii_names_only && !text.is_ascii() {
-            return Some(format!(
-                "{drive} accepts only names in plain ASCII (no accented letters or other \
-                 scripts) — {rename}, or use a drive formatted as exFAT or NTFS"
-            ));
-        }
-        let last = text.chars().last()?;
-        self.traits.refused_endings.contains(&last).then(|| {
-            let what = if last == '.' { "a dot" } else { "a space" };
-            format!(
-                "the name ends with {what}, which Windows cannot open on {drive} — {rename}"
-            )
-        })
     }
 
     /// The bytes an entry counts for in the progress.
