@@ -882,3 +882,51 @@ fn a_private_folder_swapped_for_someone_elses_is_neither_used_nor_removed() {
     assert!(made[0].is_dir(), "someone else's folder was removed");
     assert_eq!(fs::read_dir(&made[0]).unwrap().count(), 0);
 }
+
+/// Another program may remove a sweep's private folder while the sweep
+/// uses it (a sweep with other settings takes an empty old one for a
+/// killed sweep's leftover): the files then go aside beside themselves,
+/// and are removed all the same, not reported gone.
+#[test]
+fn a_private_folder_removed_under_the_sweep_does_not_stop_it() {
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let orphans: Vec<PathBuf> = (0..5)
+        .map(|i| write_temp(root.path(), &format!("o{i}"), b"old"))
+        .collect();
+    age_past_threshold();
+    let flag = data.path().join("paused");
+    let child = ferry_in(config.path(), data.path())
+        .args(["sweep", "--json", "--older-than", "1s"])
+        .arg(root.path())
+        .env(
+            "FERRY_FAULT_PAUSE_AT",
+            format!("after-aside-made:{}", flag.display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(60), || flag.exists()),
+        "the sweep never made its private folder"
+    );
+    for entry in fs::read_dir(root.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".ferry-aside-")
+        {
+            fs::remove_dir(&path).unwrap();
+        }
+    }
+    fs::remove_file(&flag).unwrap();
+    let out = child.wait_with_output().unwrap();
+
+    assert!(out.status.success(), "{out:?}");
+    let doc = json_of(&out);
+    assert_eq!(doc["removed"].as_array().unwrap().len(), 5, "{doc}");
+    assert!(orphans.iter().all(|o| !o.exists()));
+}

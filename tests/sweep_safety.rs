@@ -481,3 +481,59 @@ fn what_a_killed_sweep_left_in_its_private_folder_is_swept_even_one_level_deep()
     assert!(!left.exists(), "{second:#?}");
     assert_eq!(fs::read(mine.join("photo.jpg")).unwrap(), b"keep");
 }
+
+#[test]
+fn a_persons_file_or_deeper_folder_named_like_a_private_folder_is_never_touched() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = canon(root.path());
+    // Only a sweep's folder directly in a root has that name and shape.
+    let file = dir.join(".ferry-aside-0123456789abcdef");
+    fs::write(&file, b"my notes").unwrap();
+    let deeper = dir.join("sub").join(".ferry-aside-00000000000000aa");
+    fs::create_dir_all(&deeper).unwrap();
+    let orphan = canon(&write_temp(&dir.join("sub"), "o", b"old"));
+    age_past_threshold();
+    let req = request(&dir, data.path());
+    let scan = sweep::scan(&req);
+    let listed: Vec<&Path> = scan.entries.iter().map(|e| e.path.as_path()).collect();
+    assert_eq!(listed, [orphan.as_path()], "{scan:#?}");
+    let report = sweep::run_sweep(&req).unwrap();
+    assert_eq!(report.removed.len(), 1, "{report:#?}");
+    assert!(report.skipped.is_empty(), "{report:#?}");
+    assert_eq!(fs::read(&file).unwrap(), b"my notes");
+    assert!(deeper.is_dir());
+}
+
+#[test]
+fn another_running_sweeps_private_folder_is_neither_entered_nor_removed() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = canon(root.path());
+    // A sweep with other settings, running: its folder is locked, and the
+    // file in it is the one it is removing.
+    let theirs = dir.join(".ferry-aside-0123456789abcdef");
+    fs::create_dir(&theirs).unwrap();
+    let inside = canon(&write_temp(&theirs, "aside", b"old"));
+    let held = File::open(&theirs).unwrap();
+    held.lock().unwrap();
+    age_past_threshold();
+    let report = sweep::run_sweep(&request(&dir, data.path())).unwrap();
+    assert!(report.removed.is_empty(), "{report:#?}");
+    assert!(theirs.is_dir() && inside.exists());
+    let skipped: Vec<_> = report
+        .skipped
+        .iter()
+        .map(|s| (&s.path, &s.reason))
+        .collect();
+    assert_eq!(skipped, [(&theirs, &SkipReason::Active)], "{report:#?}");
+
+    // Once that sweep is gone (killed), its leftovers go.
+    drop(held);
+    let first = sweep::run_sweep(&request(&dir, data.path())).unwrap();
+    let removed: Vec<&Path> = first.removed.iter().map(|r| r.path.as_path()).collect();
+    assert_eq!(removed, [inside.as_path()], "{first:#?}");
+    age_past_threshold();
+    let second = sweep::run_sweep(&request(&dir, data.path())).unwrap();
+    assert!(!theirs.exists(), "{second:#?}");
+}

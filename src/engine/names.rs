@@ -218,7 +218,7 @@ pub fn is_probe_name(name: &OsStr) -> bool {
 }
 
 /// The name of a sweep's private folder: `.ferry-aside-<16 hex digits>`
-/// (made by the Unix sweeper only; every sweeper recognises it).
+/// (made and recognised by the Unix sweeper only).
 #[cfg_attr(not(unix), allow(dead_code))]
 pub fn aside_folder_name(random: u64) -> OsString {
     OsString::from(format!("{ASIDE_PREFIX}{random:016x}"))
@@ -227,6 +227,7 @@ pub fn aside_folder_name(random: u64) -> OsString {
 /// Whether `name` is a sweep's private folder's name, exactly as
 /// [`aside_folder_name`] makes it. Only a sweep killed mid-way leaves one
 /// behind.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn is_aside_folder_name(name: &OsStr) -> bool {
     name.len() == ASIDE_PREFIX.len() + RANDOM_HEX_DIGITS && starts_with_random(name, ASIDE_PREFIX)
 }

@@ -164,10 +164,11 @@ pub fn classify_name(name: &OsStr) -> Option<(Kind, Option<ForeignPattern>)> {
     if names::is_lock_name(name) {
         return Some((Kind::Lock, None));
     }
-    // What a capability probe or a sweep killed mid-way left: a Ferry temp
-    // like any other (the JSON's kinds stay "part", "lock", "foreign",
-    // "backup").
-    if names::is_probe_name(name) || names::is_aside_folder_name(name) {
+    // What a capability probe killed mid-way left: a Ferry temp like any
+    // other (the JSON's kinds stay "part", "lock", "foreign", "backup").
+    // (A sweep's private folder is recognised by the walk, as a folder
+    // directly in a root, never by its name alone.)
+    if names::is_probe_name(name) {
         return Some((Kind::Part, None));
     }
     ForeignPattern::ALL

@@ -123,7 +123,8 @@ pub(super) fn judge<'a>(
         path: found.path,
         kind,
         pattern,
-        size: meta.size,
+        // A folder frees nothing of its own when removed (empty).
+        size: if folder { 0 } else { meta.size },
         age,
         status,
         locked,

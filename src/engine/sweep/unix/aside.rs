@@ -13,19 +13,24 @@
 //! `find -delete`.
 //!
 //! So each walking thread makes its own folder per root, in the root,
-//! at its first removal under that root, and removes it when the walk
-//! ends. Files in another mount than their root's (a mount inside a
-//! recursive root) and any rename the filesystem refuses between folders
-//! go aside within their own folder, as before. A sweep killed in between
-//! leaves the folder behind, holding at most the files it was removing
-//! under temp-shaped names: the next sweep looks into it (even in a root
-//! looked at one level deep), sweeps those files like any orphan, and
-//! removes the folder once it is empty and old. The walk never enters or
-//! removes the folders of the sweep that is running ([`Live`]).
+//! at its first removal under that root, keeps it locked (`flock`), and
+//! removes it when the walk ends. Files in another mount than their
+//! root's (a mount inside a recursive root), and any file the folder does
+//! not take (the filesystem refuses the rename between folders, or the
+//! folder was removed meanwhile), go aside within their own folder, as
+//! before. A sweep killed in between leaves the folder behind, holding at
+//! most the files it was removing under temp-shaped names: the next sweep
+//! looks into it (even in a root looked at one level deep), sweeps those
+//! files like any orphan, and removes the folder once it is empty and
+//! old. Only a folder by that name directly in a root is taken for one (a
+//! file by that name, or a folder deeper, is a person's). The walk never
+//! enters or removes the folders of the sweep that is running ([`Live`]),
+//! nor a locked one (another sweep's, with other settings, running).
 
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::ffi::{CString, OsStr};
+use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -35,6 +40,7 @@ use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::{DIR_FLAGS, fstat};
+use crate::lock::{self, LockMode};
 use crate::names;
 use crate::sweep::meta::{FileKind, Ident, Place};
 
@@ -63,11 +69,13 @@ pub(super) struct RootAt {
     pub index: usize,
 }
 
-/// A folder made in a root.
+/// A folder made in a root, locked (`flock`) for its whole life, so that
+/// another sweep (with other settings, so not kept out by the sweeper's
+/// own lock) takes it for active, never for a killed sweep's leftover.
 struct Made {
     root: Arc<OwnedFd>,
     name: CString,
-    fd: OwnedFd,
+    fd: File,
     path: PathBuf,
     ident: Ident,
 }
@@ -147,14 +155,17 @@ fn make(root: &RootAt, live: &Live) -> Option<Made> {
         crate::faults::point("after-aside-mkdir");
         let opened = rfs::openat(&*root.fd, &name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())
             .ok()
+            .map(File::from)
             .and_then(|fd| Some((fstat(&fd).ok()?, fd)));
         match opened {
             Some((meta, fd))
                 if meta.kind == FileKind::Directory
                     && meta.place() == root.place
-                    && (me.is_none() || meta.owner == me) =>
+                    && (me.is_none() || meta.owner == me)
+                    && lock::try_lock(&fd, LockMode::Exclusive).is_ok_and(|locked| locked) =>
             {
                 live.lock().insert(meta.ident);
+                crate::faults::point("after-aside-made");
                 return Some(Made {
                     root: Arc::clone(&root.fd),
                     name,

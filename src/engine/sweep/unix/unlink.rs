@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fs::{self as rfs, AtFlags, Mode};
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::aside::Aside;
@@ -229,13 +229,30 @@ pub(in crate::sweep) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) ->
         Ok(found) => found,
         Err(kept) => return kept,
     };
-    let now = match rfs::statat(&dirfd, &name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(st) => meta(&st).bounded_by(entry.dir_changed),
+    let folder = match rfs::openat(&dirfd, &name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty()) {
+        Ok(fd) => File::from(fd),
         Err(Errno::NOENT) => return Removal::Kept(SkipReason::Gone),
+        Err(Errno::LOOP | Errno::NOTDIR) => {
+            return Removal::Kept(SkipReason::Changed("it is no longer a folder".into()));
+        }
+        Err(e) => return failed(Operation::Inspect, &entry.path, e),
+    };
+    let now = match fstat(&folder) {
+        Ok(m) => m.bounded_by(entry.dir_changed),
         Err(e) => return failed(Operation::Inspect, &entry.path, e),
     };
     if now.ident != entry.ident {
         return Removal::Kept(SkipReason::Changed("another file now has its name".into()));
+    }
+    // A sweep running with other settings keeps its private folder locked.
+    match lock::try_lock(&folder, LockMode::Exclusive) {
+        Ok(true) => {}
+        Ok(false) => return Removal::Kept(SkipReason::Active),
+        Err(e) => {
+            return Removal::Kept(SkipReason::Failed(
+                Error::io(Operation::Lock, &entry.path, e).to_string(),
+            ));
+        }
     }
     if let Some(problem) = super::walk::folder_problem(&now, check.me, place) {
         return Removal::Kept(SkipReason::Unsafe(problem));
@@ -250,7 +267,9 @@ pub(in crate::sweep) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) ->
     match rfs::unlinkat(&dirfd, &name, AtFlags::REMOVEDIR) {
         Ok(()) => Removal::Removed { size: 0 },
         Err(Errno::NOTEMPTY | Errno::EXIST) => Removal::Kept(SkipReason::Unsafe(
-            "a folder a killed Ferry left that is not empty (only empty ones are removed)".into(),
+            "a folder a killed Ferry left, not empty yet (its files are swept on their own; \
+             the folder goes once it is empty and old enough)"
+                .into(),
         )),
         Err(Errno::NOENT) => Removal::Kept(SkipReason::Gone),
         Err(e) => failed(Operation::Remove, &entry.path, e),
@@ -391,11 +410,14 @@ fn move_aside(
         let in_to = target.as_raw_fd() == to.as_raw_fd();
         match renamed {
             Ok(()) => return Ok(Some((aside, in_to))),
-            Err(Errno::NOENT) => return Ok(None),
             Err(Errno::EXIST) => last = Errno::EXIST,
-            // Not between these folders (a subtree with its own
-            // encryption or quota project, a stacked filesystem): beside.
-            Err(Errno::XDEV) if target.as_raw_fd() != dir.as_raw_fd() => target = dir,
+            // Not into the private folder: not between these folders (a
+            // subtree with its own encryption or quota project, a stacked
+            // filesystem), or the folder is gone (another program removed
+            // it), or anything else: beside, where a missing name then
+            // says the file is gone.
+            Err(_) if in_to && target.as_raw_fd() != dir.as_raw_fd() => target = dir,
+            Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(e),
         }
     }

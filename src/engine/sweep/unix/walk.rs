@@ -29,7 +29,7 @@ use super::{DIR_FLAGS, FILE_FLAGS, current_user, file_kind, fstat, io_err, meta}
 use crate::error::{Error, Operation};
 use crate::lock::{self, LockMode};
 use crate::sweep::meta::{FileKind, Ident, Meta, Place};
-use crate::sweep::patterns::{Class, classify};
+use crate::sweep::patterns::{Class, Kind, classify};
 use crate::sweep::request::Root;
 use crate::sweep::scan::{Found, Probe, Sink};
 
@@ -281,9 +281,12 @@ impl<'s, 'q> Walker<'s, 'q> {
     /// Reads one folder and acts on its entries. `false`: stop the walk.
     fn visit(&mut self, folder: Folder) -> bool {
         let recursive = folder.recursive;
+        let is_root = folder.depth == 0;
         let keep = |name: &[u8], ft: FileType| {
-            (recursive && matches!(ft, FileType::Directory | FileType::Unknown))
+            let dir = matches!(ft, FileType::Directory | FileType::Unknown);
+            (recursive && dir)
                 || classify(OsStr::from_bytes(name)).is_some()
+                || (is_root && dir && is_aside_name(name))
         };
         let dirfd = folder.fd.as_fd();
         if let Err(e) = self.reader.read(dirfd, keep, &mut self.listing) {
@@ -305,7 +308,7 @@ impl<'s, 'q> Walker<'s, 'q> {
 
     /// Acts on one kept entry of `folder`.
     fn entry(&mut self, folder: &Folder, dirfd: BorrowedFd<'_>, name: &CStr, ft: FileType) {
-        let matched = classify(OsStr::from_bytes(name.to_bytes()));
+        let mut matched = classify(OsStr::from_bytes(name.to_bytes()));
         let path = || folder.path.join(OsStr::from_bytes(name.to_bytes()));
         // Where the folder records no type, look (without following links).
         let (kind, seen) = if ft == FileType::Unknown {
@@ -324,22 +327,35 @@ impl<'s, 'q> Walker<'s, 'q> {
         } else {
             (file_kind(ft), None)
         };
-        if kind == FileKind::Directory
-            && (folder.recursive || is_aside_name(name.to_bytes()))
-        {
-            // A private folder a killed sweep left is looked into even in
-            // a root looked at one level deep: it may hold an orphan.
+        // A sweep's private folder: a folder by that name directly in a
+        // root (a file by that name, or a folder deeper, is a person's).
+        let private = kind == FileKind::Directory
+            && folder.depth == 0
+            && is_aside_name(name.to_bytes());
+        if private {
+            matched = Some(Class::Candidate(Kind::Part, None));
+        } else if kind == FileKind::Directory && folder.recursive {
             self.descend_later(folder, name, path());
         }
         let Some(class) = matched else {
             return;
         };
         let path = path();
-        let probe = if kind == FileKind::Directory
-            && (crate::names::is_probe_name(OsStr::from_bytes(name.to_bytes()))
-                || is_aside_name(name.to_bytes()))
+        let probe = if private {
+            let Some(probe) = probe_private_folder(dirfd, name, self.me, folder, self.live)
+            else {
+                return;
+            };
+            if matches!(probe, Probe::Folder(_)) {
+                // Left by a killed sweep: looked into even in a root
+                // looked at one level deep, as it may hold an orphan.
+                self.descend_later(folder, name, path.clone());
+            }
+            probe
+        } else if kind == FileKind::Directory
+            && crate::names::is_probe_name(OsStr::from_bytes(name.to_bytes()))
         {
-            match probe_folder(dirfd, name, self.me, folder, self.live) {
+            match probe_folder(dirfd, name, self.me, folder) {
                 Some(probe) => probe,
                 None => return,
             }
@@ -471,18 +487,48 @@ fn probe_folder<'a>(
     name: &CStr,
     me: Option<u32>,
     folder: &Folder,
-    live: &Live,
 ) -> Option<Probe<'a>> {
     let seen = match rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) => meta(&st).bounded_by(folder.changed),
         Err(Errno::NOENT) => return None,
         Err(e) => return Some(Probe::Unsafe(format!("could not be inspected ({})", io_err(e)))),
     };
+    Some(folder_problem(&seen, me, folder.place).map_or(Probe::Folder(seen), Probe::Unsafe))
+}
+
+/// Looks at a sweep's private folder in a root (opened without following
+/// a link): `None` for this sweep's own; held (active) while another
+/// sweep, which keeps its folder locked, uses it; else a folder a killed
+/// sweep left, which may go once empty.
+fn probe_private_folder<'a>(
+    dirfd: BorrowedFd<'a>,
+    name: &CStr,
+    me: Option<u32>,
+    folder: &Folder,
+    live: &Live,
+) -> Option<Probe<'a>> {
+    let flags = DIR_FLAGS | OFlags::NOFOLLOW;
+    let fd = match rfs::openat(dirfd, name, flags, Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        Err(Errno::NOENT) => return None,
+        Err(e) => return Some(Probe::Unsafe(format!("could not be opened ({})", io_err(e)))),
+    };
+    let seen = match fstat(&fd) {
+        Ok(m) => m.bounded_by(folder.changed),
+        Err(e) => return Some(Probe::Unsafe(format!("could not be inspected ({})", io_err(e)))),
+    };
     if live.contains(seen.ident) {
-        // This sweep's own private folder.
         return None;
     }
-    Some(folder_problem(&seen, me, folder.place).map_or(Probe::Folder(seen), Probe::Unsafe))
+    if let Some(problem) = folder_problem(&seen, me, folder.place) {
+        return Some(Probe::Unsafe(problem));
+    }
+    // Only looked at: the removal takes the lock again for itself.
+    Some(match lock::try_lock(&fd, LockMode::Exclusive) {
+        Ok(true) => Probe::Folder(seen),
+        Ok(false) => Probe::Held(seen),
+        Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
+    })
 }
 
 /// Why a probe's folder must be left alone: it is not a folder (any
@@ -517,6 +563,13 @@ fn probe<'a>(
         Ok(fd) => fd,
         Err(Errno::NOENT) => return None,
         Err(Errno::LOOP) => return FileKind::Symlink.problem().map(Probe::Unsafe),
+        // Someone holds a lease on it: another sweep is removing it, or a
+        // program watches it.
+        Err(Errno::AGAIN) => {
+            return Some(Probe::Unsafe(
+                "another program is removing or using it right now".into(),
+            ));
+        }
         Err(e) => {
             // Not readable: say why if its status tells (another user's).
             let problem = rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW)
