@@ -823,6 +823,39 @@ fn a_killed_probes_leftovers_are_swept() {
     assert!(reasons.contains("not empty"), "{second}");
 }
 
+/// Starts `ferry sweep --json --older-than 1s ROOT` over five old orphans
+/// in `root`, and waits until it pauses at the fault `point` of its
+/// private folder: the orphans, the sweep, and the flag to remove to let
+/// it go on.
+fn sweep_paused_at(
+    point: &str,
+    root: &Path,
+    config: &Path,
+    data: &Path,
+) -> (Vec<PathBuf>, std::process::Child, PathBuf) {
+    let orphans: Vec<PathBuf> = (0..5)
+        .map(|i| write_temp(root, &format!("o{i}"), b"old"))
+        .collect();
+    age_past_threshold();
+    let flag = data.join("paused");
+    let child = ferry_in(config, data)
+        .args(["sweep", "--json", "--older-than", "1s"])
+        .arg(root)
+        .env(
+            "FERRY_FAULT_PAUSE_AT",
+            format!("{point}:{}", flag.display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(60), || flag.exists()),
+        "the sweep never reached {point}"
+    );
+    (orphans, child, flag)
+}
+
 /// A sweep's private folder is made, then opened by its name: in a folder
 /// others may write to, someone can put their own folder in its place in
 /// between. The sweep then uses none (files go aside beside themselves)
@@ -836,26 +869,8 @@ fn a_private_folder_swapped_for_someone_elses_is_neither_used_nor_removed() {
     }
     let root = tempfile::tempdir().unwrap();
     let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let orphans: Vec<PathBuf> = (0..5)
-        .map(|i| write_temp(root.path(), &format!("o{i}"), b"old"))
-        .collect();
-    age_past_threshold();
-    let flag = data.path().join("paused");
-    let child = ferry_in(config.path(), data.path())
-        .args(["sweep", "--json", "--older-than", "1s"])
-        .arg(root.path())
-        .env(
-            "FERRY_FAULT_PAUSE_AT",
-            format!("after-aside-mkdir:{}", flag.display()),
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(60), || flag.exists()),
-        "the sweep never made its private folder"
-    );
+    let (orphans, child, flag) =
+        sweep_paused_at("after-aside-mkdir", root.path(), config.path(), data.path());
     let made: Vec<PathBuf> = fs::read_dir(root.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -891,26 +906,8 @@ fn a_private_folder_swapped_for_someone_elses_is_neither_used_nor_removed() {
 fn a_private_folder_removed_under_the_sweep_does_not_stop_it() {
     let root = tempfile::tempdir().unwrap();
     let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let orphans: Vec<PathBuf> = (0..5)
-        .map(|i| write_temp(root.path(), &format!("o{i}"), b"old"))
-        .collect();
-    age_past_threshold();
-    let flag = data.path().join("paused");
-    let child = ferry_in(config.path(), data.path())
-        .args(["sweep", "--json", "--older-than", "1s"])
-        .arg(root.path())
-        .env(
-            "FERRY_FAULT_PAUSE_AT",
-            format!("after-aside-made:{}", flag.display()),
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(60), || flag.exists()),
-        "the sweep never made its private folder"
-    );
+    let (orphans, child, flag) =
+        sweep_paused_at("after-aside-made", root.path(), config.path(), data.path());
     for entry in fs::read_dir(root.path()).unwrap() {
         let path = entry.unwrap().path();
         if path
