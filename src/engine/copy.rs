@@ -359,10 +359,14 @@ pub fn stage_file(
     }
     faults::point("after-temp");
     let mut marks = Marks::new(meta.len(), start, options.on_durable);
+    // Files that report no size or a made-up one (procfs, sysfs) are read
+    // to their end.
+    let size_unknown = os::size_is_unknown(&source, &meta);
     let (bytes, method) = copy_contents(
         &source,
         src,
         &meta,
+        size_unknown,
         options.traits.grows_by_truncate,
         &mut temp,
         buf,
@@ -372,7 +376,7 @@ pub fn stage_file(
         &mut marks,
         on_progress,
     )?;
-    check_unchanged(&source, src, &meta, bytes)?;
+    check_unchanged(&source, src, &meta, bytes, !size_unknown)?;
     faults::after_write(temp.handle());
     let keep = os::KeepMeta {
         permissions: options.traits.permissions,
@@ -444,15 +448,19 @@ fn not_planned(src: &Path, now: &str) -> Error {
 
 /// Refuses a copy whose source changed while it was read (a file being
 /// written to): committing it could publish a torn mix of old and new
-/// data, and a move would delete what was added meanwhile.
-fn check_unchanged(source: &File, src: &Path, opened: &Metadata, copied: u64) -> Result<()> {
+/// data, and a move would delete what was added meanwhile. `copied` must
+/// be the size it was opened with where that size is `size_known`.
+fn check_unchanged(
+    source: &File,
+    src: &Path,
+    opened: &Metadata,
+    copied: u64,
+    size_known: bool,
+) -> Result<()> {
     let now = source
         .metadata()
         .map_err(|e| Error::io(Operation::Inspect, src, e))?;
     let before = FileStamp::of(opened);
-    // Files that report no size or a made-up one (procfs, sysfs) are read
-    // to their end.
-    let size_known = !os::size_is_unknown(source, opened);
     if before.contents_changed(&now) || (size_known && copied != opened.len()) {
         return Err(Error::new(
             ErrorKind::SourceChanged,
@@ -627,14 +635,15 @@ fn conflict_settled_early(
 /// buffered when hashing for `--verify`). Holes of a sparse file stay holes
 /// on every path where the destination can make a file longer with
 /// `ftruncate` (`holes`; fusefat cannot: holes are written as zeros
-/// there); a file that reports no size (procfs, sysfs) is read to its
-/// end. Progress, pause and cancel are honoured between chunks.
+/// there); a file whose size is unknown (`size_unknown`: procfs, sysfs) is
+/// read to its end. Progress, pause and cancel are honoured between chunks.
 /// Returns the bytes copied (holes included) and the method.
 #[allow(clippy::too_many_arguments)]
 fn copy_contents(
     source: &File,
     src: &Path,
     meta: &Metadata,
+    size_unknown: bool,
     holes: bool,
     temp: &mut AtomicFile,
     buf: &mut [u8],
@@ -645,7 +654,7 @@ fn copy_contents(
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, CopyMethod)> {
     let size = meta.len();
-    if os::size_is_unknown(source, meta) {
+    if size_unknown {
         let copied = copy_buffered(
             source,
             src,

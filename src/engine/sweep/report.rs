@@ -62,7 +62,8 @@ pub struct Entry {
     pub(crate) dir: Ident,
     /// When its folder last changed, as scanned (before any removal).
     pub(crate) dir_changed: Option<std::time::SystemTime>,
-    /// A folder a capability probe left (removed only when empty).
+    /// A folder a capability probe or a killed sweep left (removed only
+    /// when empty).
     pub(crate) folder: bool,
 }
 

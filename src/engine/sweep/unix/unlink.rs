@@ -381,9 +381,9 @@ fn private_random() -> u64 {
 
 /// Renames `name` in `dir` to a fresh private name in `to` (shaped like a
 /// Ferry temp, so a crash right here leaves an ordinary orphan), or in
-/// `dir` itself where the filesystem refuses the move between folders.
+/// `dir` itself where a private folder `to` does not take it.
 /// `Ok(None)`: the name no longer exists; `Ok(Some((aside, in_to)))`: the
-/// private name, and whether it is in `to`. Where no-replace renames are
+/// private name, and whether it is in the private folder `to`. Where no-replace renames are
 /// not supported a plain rename is used: the private name has 64
 /// unpredictable bits.
 fn move_aside(
@@ -407,16 +407,15 @@ fn move_aside(
             Some(result) => result,
             None => rfs::renameat(dir, name, target, &aside),
         };
-        let in_to = target.as_raw_fd() == to.as_raw_fd();
         match renamed {
-            Ok(()) => return Ok(Some((aside, in_to))),
+            Ok(()) => return Ok(Some((aside, private))),
             Err(Errno::EXIST) => last = Errno::EXIST,
             // Not into the private folder: not between these folders (a
             // subtree with its own encryption or quota project, a stacked
             // filesystem), or the folder is gone (another program removed
             // it), or anything else: beside, where a missing name then
             // says the file is gone.
-            Err(_) if in_to && target.as_raw_fd() != dir.as_raw_fd() => target = dir,
+            Err(_) if private => target = dir,
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(e),
         }

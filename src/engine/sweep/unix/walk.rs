@@ -441,9 +441,7 @@ impl<'s, 'q> Walker<'s, 'q> {
         let inside = |m: &Meta| match pending.parent {
             None => true,
             Some(parent) => {
-                m.elsewhere(parent).is_none()
-                    && !self.is_mount_point(parent, &pending.path)
-                    && !self.live.contains(m.ident)
+                m.elsewhere(parent).is_none() && !self.is_mount_point(parent, &pending.path)
             }
         };
         match opened {
