@@ -12,6 +12,9 @@
 //!    `fsync` of the destination directory; the sidecar is unlinked before
 //!    it is closed.
 //!
+//! And the sweep's removal protocol, per orphan (see
+//! [`a_sweep_removes_each_orphan_under_its_lock_and_lease`]).
+//!
 //! Skipped (with a message) when `strace` is not installed.
 #![cfg(target_os = "linux")]
 
@@ -580,6 +583,182 @@ fn rename_policy_follows_the_protocol_with_a_no_clobber_rename() {
     check_protocol(&calls, data.len() as u64, &renamed_dest, true);
     assert_eq!(read(&dest), b"keep me");
     assert_eq!(read(&renamed_dest), data);
+}
+
+/// The filesystem type `stat -f` names for `path` (`ext2/ext3`, `tmpfs`,
+/// `overlayfs`, ...).
+fn filesystem_type(path: &Path) -> String {
+    let out = Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(path)
+        .output()
+        .expect("run stat -f");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The calls of one orphan's removal, from the walk's open of `name` to
+/// the close of that handle, in one thread's log.
+fn removal_of<'a>(calls: &'a [Call], name: &str) -> Option<&'a [Call]> {
+    let quoted = format!("\"{name}\"");
+    let start = calls
+        .iter()
+        .position(|c| c.name == "openat" && c.args.get(1) == Some(&quoted) && c.ok())?;
+    let fd = calls[start].ret?.to_string();
+    let end = start
+        + calls[start..]
+            .iter()
+            .position(|c| c.name == "close" && c.args.first() == Some(&fd))?;
+    Some(&calls[start..=end])
+}
+
+/// Sweeps orphans in `root` under `strace -ff` (one log per thread) and
+/// checks each removal's calls, in order: the open (no link followed, not
+/// blocking), `flock(LOCK_EX|LOCK_NB)`, the status, the lease
+/// (`F_SETLEASE F_WRLCK`), `renameat2(RENAME_NOREPLACE)` to a private
+/// name, the status of what was moved, `F_GETLEASE`, the unlink of the
+/// private name, the close (which lets the lease and the lock go). Where
+/// the lease sees every user (`local`) no lock is asked about, and the
+/// whole removal takes ten calls; elsewhere `F_OFD_GETLK` asks after the
+/// lease and again just before the unlink.
+fn check_sweep_protocol(sandbox: &Sandbox, root: &Path, local: bool) {
+    let names: Vec<String> = (0..6)
+        .map(|i| {
+            let path = support::write_temp(root, &format!("orphan{i}.bin"), b"leftover");
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    support::age_past_threshold();
+    let logs = sandbox.dir(&format!("strace-{}", support::Rng::new().next_u64()));
+    let mut ferry = sandbox.ferry();
+    ferry.args(["sweep", "--older-than", "1s"]).arg(root);
+    let mut cmd = Command::new("strace");
+    cmd.args(["-ff", "-qq", "-o"])
+        .arg(logs.join("t"))
+        .arg(ferry.get_program())
+        .args(ferry.get_args());
+    for (key, value) in ferry.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let output = support::run_with_timeout(cmd, Duration::from_secs(60));
+    assert!(
+        output.status.success(),
+        "strace ferry sweep: {}",
+        stderr_of(&output)
+    );
+    // One log per thread, whose lines carry no thread id: one is added.
+    let threads: Vec<Vec<Call>> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|log| parse_log(&log.lines().map(|l| format!("0 {l}\n")).collect::<String>()))
+        .collect();
+    for name in &names {
+        assert!(!root.join(name).exists(), "{name} was not swept");
+        let calls = threads
+            .iter()
+            .find_map(|calls| removal_of(calls, name))
+            .unwrap_or_else(|| panic!("no open of {name} in the strace logs"));
+        let dump = || {
+            calls
+                .iter()
+                .map(|c| c.line.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let at = |what: &dyn Fn(&Call) -> bool| {
+            calls
+                .iter()
+                .position(what)
+                .unwrap_or_else(|| panic!("{name}: a call is missing:\n{}", dump()))
+        };
+        let fd = calls[0].ret.unwrap().to_string();
+        let on_fd = |c: &Call| c.args.first() == Some(&fd);
+        assert!(
+            calls[0].args[2].contains("O_NOFOLLOW") && calls[0].args[2].contains("O_NONBLOCK"),
+            "{}",
+            dump()
+        );
+        let flock = at(&|c| c.name == "flock" && on_fd(c) && c.args[1] == "LOCK_EX|LOCK_NB");
+        let lease =
+            at(&|c| c.name == "fcntl" && on_fd(c) && c.line.contains("F_SETLEASE, F_WRLCK"));
+        let aside = at(&|c| c.name == "renameat2" && c.args[1] == format!("\"{name}\""));
+        let unlink = at(&|c| c.name == "unlinkat" && c.ok());
+        assert!(
+            flock < lease && lease < aside && aside < unlink,
+            "{name}: out of order:\n{}",
+            dump()
+        );
+        // Where the filesystem refuses leases, `/proc` is read instead.
+        let leased = calls[lease].ok();
+        assert!(
+            leased || !local,
+            "{name}: no lease on a local disk:\n{}",
+            dump()
+        );
+        if leased {
+            let check = at(&|c| c.name == "fcntl" && on_fd(c) && c.args[1] == "F_GETLEASE");
+            assert!(aside < check && check < unlink, "{name}:\n{}", dump());
+        }
+        assert!(calls[aside].line.contains("RENAME_NOREPLACE"), "{}", dump());
+        assert_eq!(
+            unquote(&calls[unlink].args[1]),
+            unquote(&calls[aside].args[3]),
+            "{name}: the unlinked name is not the private one:\n{}",
+            dump()
+        );
+        let lock_queries: Vec<usize> = (0..calls.len())
+            .filter(|&i| calls[i].line.contains("F_OFD_GETLK"))
+            .collect();
+        if local {
+            assert!(
+                lock_queries.is_empty(),
+                "{name}: locks asked about:\n{}",
+                dump()
+            );
+            // (A debug build's standard library checks each handle it
+            // closes with `F_GETFD`: not counted. A thread's first removal
+            // also makes its private folder.)
+            let made = calls.iter().filter(|c| !c.line.contains("F_GETFD")).count();
+            let first = calls.iter().any(|c| c.name == "mkdirat");
+            assert!(first || made <= 10, "{name}: {made} calls:\n{}", dump());
+        } else if leased {
+            assert_eq!(lock_queries.len(), 2, "{name}:\n{}", dump());
+            assert!(
+                lock_queries[1] > aside && lock_queries[1] < unlink,
+                "{name}: no lock query just before the unlink:\n{}",
+                dump()
+            );
+        } else {
+            assert_eq!(lock_queries.len(), 1, "{name}:\n{}", dump());
+            assert!(lock_queries[0] < aside, "{name}:\n{}", dump());
+        }
+    }
+}
+
+/// Local disk filesystems (as `stat -f` names them), whose leases see
+/// every user of a file.
+const LOCAL_FILESYSTEMS: [&str; 5] = ["ext2/ext3", "tmpfs", "xfs", "btrfs", "f2fs"];
+
+#[test]
+fn a_sweep_removes_each_orphan_under_its_lock_and_lease() {
+    if !strace_available() {
+        eprintln!("skipped: strace not installed");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let root = sandbox.dir("litter");
+    let kind = filesystem_type(&root);
+    check_sweep_protocol(&sandbox, &root, LOCAL_FILESYSTEMS.contains(&kind.as_str()));
+    // A tmpfs too, wherever /dev/shm is one (also in containers).
+    if filesystem_type(Path::new("/dev/shm")) == "tmpfs"
+        && let Ok(shm) = tempfile::tempdir_in("/dev/shm")
+    {
+        check_sweep_protocol(&sandbox, shm.path(), true);
+    } else {
+        eprintln!("/dev/shm is not a tmpfs here: only {kind} was checked");
+    }
 }
 
 #[test]

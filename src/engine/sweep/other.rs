@@ -64,9 +64,10 @@ pub(super) struct Locked<'a> {
 }
 
 impl Locked<'_> {
-    /// The locked file's handle.
-    pub(super) fn file(&self) -> &File {
-        &self.file
+    /// Checks that no other program uses the locked file (only its lock
+    /// says so here).
+    pub(super) fn claim(&self, in_use: &InUse, ident: Ident) -> Result<Claim<'_>, SkipReason> {
+        in_use.claim(&self.file, ident)
     }
 }
 

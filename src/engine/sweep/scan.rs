@@ -137,7 +137,7 @@ pub(super) fn judge<'a>(
     let verdict = match (rules(&entry, request), &lock) {
         (Err(reason), _) => Err(reason),
         (Ok(()), Some(lock)) => match in_use {
-            Some(in_use) => in_use.claim(lock.file(), meta.ident).map(drop),
+            Some(in_use) => lock.claim(in_use, meta.ident).map(drop),
             None => Ok(()),
         },
         // A probe's folder has no lock: `rmdir` decides.

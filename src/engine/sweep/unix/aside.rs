@@ -65,6 +65,9 @@ pub(super) struct RootAt {
     pub fd: Arc<OwnedFd>,
     pub path: PathBuf,
     pub place: Place,
+    /// Whether a lease there sees every user of a file (see
+    /// [`leases_see_every_user`](super::in_use::leases_see_every_user)).
+    pub local: bool,
     /// Its position among the walk's roots (one slot each per thread).
     pub index: usize,
 }

@@ -23,7 +23,7 @@ use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::aside::Aside;
-use super::in_use::Claim;
+use super::in_use::{Claim, InUse, leases_see_every_user};
 use super::{DIR_FLAGS, FILE_FLAGS, fstat, io_err, meta};
 use crate::error::{Error, Operation};
 use crate::lock::{self, LockMode};
@@ -40,6 +40,9 @@ pub(in crate::sweep) struct Locked<'a> {
     file: File,
     /// Where the folder is: the file must be in the same mount.
     place: Place,
+    /// Whether a lease there sees every user of the file (see
+    /// [`leases_see_every_user`]).
+    local: bool,
     /// When the folder last changed before the sweep touched it (see
     /// [`Meta::bounded_by`]).
     folder_changed: Option<std::time::SystemTime>,
@@ -50,13 +53,15 @@ pub(in crate::sweep) struct Locked<'a> {
 }
 
 impl<'a> Locked<'a> {
-    /// `file` (opened as `name` in `dir`, a folder at `place`) must be
-    /// locked exclusively.
+    /// `file` (opened as `name` in `dir`, a folder at `place`, on a
+    /// filesystem where leases see every user if `local`) must be locked
+    /// exclusively.
     pub(super) fn new(
         dir: BorrowedFd<'a>,
         name: &'a CStr,
         file: File,
         place: Place,
+        local: bool,
         folder_changed: Option<std::time::SystemTime>,
     ) -> Self {
         Self {
@@ -64,6 +69,7 @@ impl<'a> Locked<'a> {
             name,
             file,
             place,
+            local,
             folder_changed,
             aside: None,
             status: None,
@@ -84,9 +90,14 @@ impl<'a> Locked<'a> {
         Self { aside, ..self }
     }
 
-    /// The locked file's handle.
-    pub(in crate::sweep) fn file(&self) -> &File {
-        &self.file
+    /// Checks that no other program uses the locked file (whose identity
+    /// is `ident`), holding a lease on it until the claim is dropped.
+    pub(in crate::sweep) fn claim(
+        &self,
+        in_use: &InUse,
+        ident: crate::sweep::meta::Ident,
+    ) -> Result<Claim<'_>, SkipReason> {
+        in_use.claim(&self.file, ident, self.local)
     }
 }
 
@@ -112,6 +123,7 @@ pub(in crate::sweep) fn remove_locked(
         name,
         file,
         place,
+        local,
         folder_changed,
         aside,
         status,
@@ -134,7 +146,7 @@ pub(in crate::sweep) fn remove_locked(
         // wait for it.
         check.notify(&entry.path);
     }
-    let claim = match check.in_use.claim(&file, now.ident) {
+    let claim = match check.in_use.claim(&file, now.ident, local) {
         Ok(claim) => claim,
         Err(reason) => return Removal::Kept(reason),
     };
@@ -147,8 +159,9 @@ pub(in crate::sweep) fn remove_locked(
         .and_then(|aside| aside.folder())
         .map_or(from, |(dir, path)| Spot { dir, path });
     let removal = unlink_if_named(from, name, to, &now, &entry.path, &claim, check);
-    // The lease and the lock are let go only now, after the unlink.
-    drop(claim);
+    // The lease and the lock are let go only now, after the unlink, both
+    // by closing the handle (one call).
+    claim.end_with_handle();
     drop(file);
     removal
 }
@@ -217,7 +230,8 @@ pub(in crate::sweep) fn remove(entry: &Entry, check: &RemoveCheck<'_>) -> Remova
             ));
         }
     }
-    let locked = Locked::new(dirfd.as_fd(), &name, file, place, entry.dir_changed);
+    let local = leases_see_every_user(dirfd.as_fd());
+    let locked = Locked::new(dirfd.as_fd(), &name, file, place, local, entry.dir_changed);
     remove_locked(locked, entry, check)
 }
 

@@ -22,6 +22,7 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::aside::{Asides, Live, RootAt, is_aside_name};
+use super::in_use::leases_see_every_user;
 use super::listing::{Listing, Reader};
 use super::mounts::mount_points;
 use super::unlink::Locked;
@@ -79,6 +80,9 @@ struct Folder {
     ident: Ident,
     depth: usize,
     place: Place,
+    /// Whether a lease there sees every user of a file (see
+    /// [`leases_see_every_user`]).
+    local: bool,
     recursive: bool,
     /// When it last changed, as opened (before this sweep removed anything
     /// in it).
@@ -449,12 +453,19 @@ impl<'s, 'q> Walker<'s, 'q> {
                 let fd = Arc::new(fd);
                 let root = match pending.at {
                     At::Root { index } => Arc::new(RootAt {
+                        local: leases_see_every_user(fd.as_fd()),
                         fd: Arc::clone(&fd),
                         path: pending.path.clone(),
                         place: m.place(),
                         index,
                     }),
                     At::Sub { root, .. } => root,
+                };
+                // The walk stays in its root's mount, so on its filesystem.
+                let local = if m.place() == root.place {
+                    root.local
+                } else {
+                    leases_see_every_user(fd.as_fd())
                 };
                 Some(Folder {
                     fd,
@@ -463,6 +474,7 @@ impl<'s, 'q> Walker<'s, 'q> {
                     ident: m.ident,
                     depth: pending.depth,
                     place: m.place(),
+                    local,
                     recursive: pending.recursive,
                     changed: m.changed,
                 })
@@ -596,7 +608,7 @@ fn probe<'a>(
     Some(match locked {
         Ok(true) => Probe::Free(
             seen,
-            Locked::new(dirfd, name, file, place, folder.changed)
+            Locked::new(dirfd, name, file, place, folder.local, folder.changed)
                 .with_aside(asides.for_folder(&folder.root, place))
                 .with_status(seen),
         ),
@@ -647,6 +659,7 @@ mod tests {
                 fd: Arc::clone(&fd),
                 path: path.to_path_buf(),
                 place: m.place(),
+                local: false,
                 index: 0,
             }),
             fd,
@@ -654,6 +667,7 @@ mod tests {
             ident: m.ident,
             depth: 0,
             place: m.place(),
+            local: false,
             recursive: true,
             changed: m.changed,
         }
