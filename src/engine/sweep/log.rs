@@ -2,9 +2,12 @@
 //! state (when the last sweep ran), both in the data directory.
 //!
 //! * `sweep-log.jsonl`: one line per removed file:
-//!   `{"time":"2026-11-22T00:15:00Z","path":"/…","size":123,"kind":"part","trigger":"scheduled"}`.
-//!   Past 1 MiB it is moved to `sweep-log.jsonl.1` (replacing the previous
-//!   one), so it never grows without bound.
+//!   `{"time":"2026-11-22T00:15:00Z","path":"/…","size":123,"kind":"part","trigger":"scheduled"}`,
+//!   the time being when the sweep finished. Past 1 MiB it is moved to
+//!   `sweep-log.jsonl.1` (replacing the previous one), so it never grows
+//!   without bound. A sweep encodes its lines as it removes files, on its
+//!   walking threads ([`PendingLines`]), and writes them when it ends, in
+//!   one write followed by one flush to the disk.
 //! * `sweep-state.json`: `{"last_run":"…","trigger":"manual","removed":3,"freed_bytes":123}`,
 //!   written with the atomic protocol.
 
@@ -58,6 +61,7 @@ struct Line {
 }
 
 impl Line {
+    #[cfg(test)]
     fn new(time: &str, path: &Path, size: u64, kind: Kind, trigger: Trigger) -> Self {
         Self {
             time: time.to_string(),
@@ -103,36 +107,98 @@ pub(crate) fn append_in(data_dir: &Path, records: &[LogRecord]) -> Result<()> {
     append_lines(data_dir, &lines)
 }
 
-/// Appends the files one sweep removed (finished at `time`) to the log in
-/// `data_dir`: one line each, one write, then fsync.
-pub(crate) fn append_removed_in(
-    data_dir: &Path,
-    time: SystemTime,
+/// A line's fields after its time, in [`Line`]'s order.
+#[derive(serde::Serialize)]
+struct Tail {
+    path: PathRepr,
+    size: u64,
+    kind: Kind,
     trigger: Trigger,
-    removed: &[Removed],
-) -> Result<()> {
-    if removed.is_empty() {
-        return Ok(());
-    }
-    let time = format_time(time);
-    let lines: Vec<Line> = removed
-        .iter()
-        .map(|r| Line::new(&time, &r.path, r.size, r.kind, trigger))
-        .collect();
-    append_lines(data_dir, &lines)
 }
 
-/// Appends `lines` to the log in `data_dir` (rotated first if it is too
-/// large) in one write, then fsyncs it.
+/// The log lines of the files a sweep removed, encoded as it goes (each
+/// walking thread encodes the files it removes, beside the removals
+/// themselves) but for their time, the sweep's end, which
+/// [`append_pending_in`] puts in front of each line.
+#[derive(Debug, Default)]
+pub(crate) struct PendingLines {
+    /// Each line without its opening `{"time":"…",` (so from `"path"` to
+    /// its closing brace), then a newline, which JSON text never holds.
+    tails: Vec<u8>,
+    count: usize,
+}
+
+impl PendingLines {
+    /// Adds the line of one removed file.
+    pub fn add(&mut self, removed: &Removed, trigger: Trigger) {
+        let tail = Tail {
+            path: crate::os::path::encode(&removed.path),
+            size: removed.size,
+            kind: removed.kind,
+            trigger,
+        };
+        let start = self.tails.len();
+        if serde_json::to_writer(&mut self.tails, &tail).is_err() {
+            // Not for these types (no maps, no failing serializer).
+            self.tails.truncate(start);
+            return;
+        }
+        // Drops the opening brace: the time's prefix brings its own.
+        self.tails.remove(start);
+        self.tails.push(b'\n');
+        self.count += 1;
+    }
+
+    /// Adds another thread's lines after these.
+    pub fn extend(&mut self, other: PendingLines) {
+        self.tails.extend_from_slice(&other.tails);
+        self.count += other.count;
+    }
+
+    /// The whole lines, each stamped with `time`.
+    fn stamped(&self, time: SystemTime) -> Vec<u8> {
+        let prefix = format!("{{\"time\":\"{}\",", format_time(time));
+        let mut out = Vec::with_capacity(self.tails.len() + self.count * prefix.len());
+        for tail in self.tails.split_inclusive(|&b| b == b'\n') {
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(tail);
+        }
+        out
+    }
+}
+
+/// Appends the lines a sweep (finished at `time`) encoded for the files it
+/// removed to the log in `data_dir`: one write, then a flush to the disk.
+pub(crate) fn append_pending_in(
+    data_dir: &Path,
+    time: SystemTime,
+    lines: &PendingLines,
+) -> Result<()> {
+    if lines.count == 0 {
+        return Ok(());
+    }
+    let (mut file, path) = open_for_append(data_dir)?;
+    jsonl::write_lines(&mut file, &path, &lines.stamped(time), true)
+}
+
+/// Appends `lines` to the log in `data_dir` in one write, then fsyncs it.
+#[cfg(test)]
 fn append_lines(data_dir: &Path, lines: &[Line]) -> Result<()> {
+    let (mut file, path) = open_for_append(data_dir)?;
+    jsonl::append(&mut file, &path, lines, jsonl::Lines::Plain, true)
+}
+
+/// The log in `data_dir`, open to append to (rotated first if it is too
+/// large), and its path.
+fn open_for_append(data_dir: &Path) -> Result<(fs::File, PathBuf)> {
     let data_dir = dirs::ensure(data_dir.to_path_buf())?;
     let path = data_dir.join(LOG_FILE);
     let state_err = |e: io::Error| Error::io(Operation::State, &path, e);
     if fs::metadata(&path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
         fs::rename(&path, data_dir.join(format!("{LOG_FILE}.1"))).map_err(state_err)?;
     }
-    let mut file = crate::os::open_private_append(&path).map_err(state_err)?;
-    jsonl::append(&mut file, &path, lines, jsonl::Lines::Plain, true)
+    let file = crate::os::open_private_append(&path).map_err(state_err)?;
+    Ok((file, path))
 }
 
 /// The newest `limit` lines of the sweep log in `data_dir`, oldest first.
@@ -288,7 +354,9 @@ mod tests {
             size: record.size,
             kind: record.kind,
         };
-        append_removed_in(dir.path(), time, Trigger::Scheduled, &[removed]).unwrap();
+        let mut pending = PendingLines::default();
+        pending.add(&removed, Trigger::Scheduled);
+        append_pending_in(dir.path(), time, &pending).unwrap();
         let text = fs::read_to_string(dir.path().join(LOG_FILE)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
@@ -304,6 +372,60 @@ mod tests {
         };
         save_state_in(dir.path(), &state).unwrap();
         assert_eq!(load_state_in(dir.path()).unwrap(), state);
+    }
+
+    /// Lines encoded by several threads before the time is known are the
+    /// lines the log's own type writes once stamped, in the threads'
+    /// order, whatever the paths hold (quotes, newlines, bytes that are
+    /// not UTF-8).
+    #[test]
+    fn pending_lines_once_stamped_are_whole_log_lines() {
+        let time = parse_time("2026-11-22T00:15:00Z").unwrap();
+        let mut paths = vec![
+            PathBuf::from("/x/.a.0000000000000000.ferry-part"),
+            PathBuf::from("/x/with \"quotes\" and\na newline.crdownload"),
+            PathBuf::from("/ü/.b.0000000000000000.ferry-part"),
+        ];
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(b"/x/\xff\xfe.part")));
+        }
+        let kinds = [Kind::Part, Kind::Foreign, Kind::Lock, Kind::Part];
+        let removed: Vec<Removed> = paths
+            .iter()
+            .zip(kinds)
+            .enumerate()
+            .map(|(i, (path, kind))| Removed {
+                path: path.clone(),
+                size: i as u64 * 1000,
+                kind,
+            })
+            .collect();
+        let (first, second) = removed.split_at(2);
+        let mut pending = PendingLines::default();
+        let mut other = PendingLines::default();
+        first.iter().for_each(|r| pending.add(r, Trigger::Manual));
+        second.iter().for_each(|r| other.add(r, Trigger::Manual));
+        pending.extend(other);
+        let mut expected = Vec::new();
+        for r in &removed {
+            let line = Line::new(&format_time(time), &r.path, r.size, r.kind, Trigger::Manual);
+            jsonl::encode_plain(&mut expected, &line).unwrap();
+        }
+        let stamped = pending.stamped(time);
+        assert_eq!(
+            String::from_utf8_lossy(&stamped),
+            String::from_utf8_lossy(&expected)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        append_pending_in(dir.path(), time, &pending).unwrap();
+        let read: Vec<PathBuf> = read_log_in(dir.path(), 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(read, paths);
     }
 
     /// The newest lines come from the end of the log, across the rotated

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::backend::{self, InUse};
 use super::guard::SweeperLock;
 use super::limits::Limits;
-use super::log::{self, SweepState};
+use super::log::{self, PendingLines, SweepState};
 use super::meta::Meta;
 use super::patterns::Kind;
 use super::report::{Entry, Removed, SkipReason, Skipped, SweepReport, Verdict};
@@ -84,6 +84,7 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
     let mut sweepers: Vec<Sweeper<'_, '_>> = (0..backend::walkers())
         .map(|_| Sweeper {
             report: SweepReport::new(request.dry_run, request.trigger),
+            log: PendingLines::default(),
             limits: &limits,
             request,
             check: RemoveCheck::for_request(request, &in_use),
@@ -91,14 +92,17 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
         })
         .collect();
     let roots = walk_roots(request, &mut sweepers);
-    for part in sweepers.into_iter().map(|s| s.report) {
+    let mut log = PendingLines::default();
+    for sweeper in sweepers {
+        let part = sweeper.report;
         report.removed.extend(part.removed);
         report.skipped.extend(part.skipped);
         report.freed_bytes += part.freed_bytes;
         report.warnings.extend(part.warnings);
+        log.extend(sweeper.log);
     }
     report.roots = roots;
-    finish(&mut report, &limits, &data_dir);
+    finish(&mut report, &log, &limits, &data_dir);
     Ok(report)
 }
 
@@ -106,6 +110,8 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
 /// removes the eligible ones at once.
 struct Sweeper<'r, 'a> {
     report: SweepReport,
+    /// The log lines of the files this thread removed.
+    log: PendingLines,
     limits: &'r Limits<'a>,
     request: &'r SweepRequest<'a>,
     check: RemoveCheck<'r>,
@@ -143,7 +149,7 @@ impl Sink for Sweeper<'_, '_> {
             // Removable entries are unlocked, so the walker holds their lock.
             (Verdict::Removable, None) => Removal::Kept(SkipReason::Active),
         };
-        record(&mut self.report, entry.path, entry.kind, outcome);
+        record(&mut self.report, &mut self.log, entry.path, entry.kind, outcome);
     }
 
     fn warn(&mut self, message: String) {
@@ -176,8 +182,9 @@ fn begin<'a>(
 /// again, so an entry that changed since the scan is left alone.
 pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<SweepReport> {
     let (mut report, data_dir, limits, _guard) = begin(request)?;
-    remove_all(entries, request, &limits, &mut report);
-    finish(&mut report, &limits, &data_dir);
+    let mut log = PendingLines::default();
+    remove_all(entries, request, &limits, &mut report, &mut log);
+    finish(&mut report, &log, &limits, &data_dir);
     Ok(report)
 }
 
@@ -210,6 +217,7 @@ fn remove_all(
     request: &SweepRequest<'_>,
     limits: &Limits<'_>,
     report: &mut SweepReport,
+    log: &mut PendingLines,
 ) {
     let in_use = InUse::new();
     let check = RemoveCheck::for_request(request, &in_use);
@@ -224,24 +232,35 @@ fn remove_all(
             Ok(()) if entry.folder => backend::remove_folder(entry, &check),
             Ok(()) => backend::remove(entry, &check),
         };
-        record(report, entry.path.clone(), entry.kind, outcome);
+        record(report, log, entry.path.clone(), entry.kind, outcome);
     }
 }
 
-/// Adds what was done with one candidate to the report.
-fn record(report: &mut SweepReport, path: PathBuf, kind: Kind, outcome: Removal) {
+/// Adds what was done with one candidate to the report (and a removed
+/// file's line to `log`, in a real sweep).
+fn record(
+    report: &mut SweepReport,
+    log: &mut PendingLines,
+    path: PathBuf,
+    kind: Kind,
+    outcome: Removal,
+) {
     match outcome {
         Removal::Removed { size } => {
             report.freed_bytes += size;
-            report.removed.push(Removed { path, size, kind });
+            let removed = Removed { path, size, kind };
+            if !report.dry_run {
+                log.add(&removed, report.trigger);
+            }
+            report.removed.push(removed);
         }
         Removal::Kept(reason) => report.skipped.push(Skipped { path, reason }),
     }
 }
 
-/// Sorts, stamps and records the report (the log and the state only for
-/// real sweeps).
-fn finish(report: &mut SweepReport, limits: &Limits<'_>, data_dir: &Path) {
+/// Sorts, stamps and records the report (in the log, the `log` lines a
+/// real sweep encoded, and the state, only for real sweeps).
+fn finish(report: &mut SweepReport, log: &PendingLines, limits: &Limits<'_>, data_dir: &Path) {
     report.stopped = limits.stopped();
     dedup_warnings(&mut report.warnings);
     sort_by_path(&mut report.removed, |r| &r.path);
@@ -250,7 +269,7 @@ fn finish(report: &mut SweepReport, limits: &Limits<'_>, data_dir: &Path) {
     if report.dry_run {
         return;
     }
-    let logged = log::append_removed_in(data_dir, report.finished, report.trigger, &report.removed);
+    let logged = log::append_pending_in(data_dir, report.finished, log);
     if let Err(e) = logged {
         report
             .warnings
