@@ -318,14 +318,25 @@ fn trace_copy(sandbox: &Sandbox, args: &[&std::ffi::OsStr]) -> Vec<Call> {
     let log = sandbox
         .root()
         .join(format!("strace-{}.log", support::Rng::new().next_u64()));
-    let ferry = sandbox.copy_cmd(args);
+    let trace = format!("trace={TRACED}");
+    run_traced(
+        &sandbox.copy_cmd(args),
+        &["-f", "-qq", "-e", &trace, "-o"],
+        &log,
+    );
+    let text = std::fs::read_to_string(&log).expect("read the strace log");
+    let calls = parse_log(&text);
+    assert!(!calls.is_empty(), "empty strace log");
+    calls
+}
+
+/// Runs `ferry` (its program, arguments and environment) under `strace`
+/// with `options`, the last of which (`-o`) takes `log`; panics unless it
+/// succeeds.
+fn run_traced(ferry: &Command, options: &[&str], log: &Path) {
     let mut cmd = Command::new("strace");
-    cmd.arg("-f")
-        .arg("-qq")
-        .arg("-e")
-        .arg(format!("trace={TRACED}"))
-        .arg("-o")
-        .arg(&log)
+    cmd.args(options)
+        .arg(log)
         .arg(ferry.get_program())
         .args(ferry.get_args());
     for (key, value) in ferry.get_envs() {
@@ -337,13 +348,10 @@ fn trace_copy(sandbox: &Sandbox, args: &[&std::ffi::OsStr]) -> Vec<Call> {
     let output = support::run_with_timeout(cmd, Duration::from_secs(60));
     assert!(
         output.status.success(),
-        "strace ferry copy {args:?}: {}",
+        "strace {:?}: {}",
+        ferry.get_args().collect::<Vec<_>>(),
         stderr_of(&output)
     );
-    let text = std::fs::read_to_string(&log).expect("read the strace log");
-    let calls = parse_log(&text);
-    assert!(!calls.is_empty(), "empty strace log");
-    calls
 }
 
 /// Checks the protocol's order for one copy of `size` bytes to `dest`;
@@ -631,23 +639,7 @@ fn check_sweep_protocol(sandbox: &Sandbox, root: &Path, local: bool) {
     let logs = sandbox.dir(&format!("strace-{}", support::Rng::new().next_u64()));
     let mut ferry = sandbox.ferry();
     ferry.args(["sweep", "--older-than", "1s"]).arg(root);
-    let mut cmd = Command::new("strace");
-    cmd.args(["-ff", "-qq", "-o"])
-        .arg(logs.join("t"))
-        .arg(ferry.get_program())
-        .args(ferry.get_args());
-    for (key, value) in ferry.get_envs() {
-        match value {
-            Some(value) => cmd.env(key, value),
-            None => cmd.env_remove(key),
-        };
-    }
-    let output = support::run_with_timeout(cmd, Duration::from_secs(60));
-    assert!(
-        output.status.success(),
-        "strace ferry sweep: {}",
-        stderr_of(&output)
-    );
+    run_traced(&ferry, &["-ff", "-qq", "-o"], &logs.join("t"));
     // One log per thread, whose lines carry no thread id: one is added.
     let threads: Vec<Vec<Call>> = std::fs::read_dir(&logs)
         .unwrap()
