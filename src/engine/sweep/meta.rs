@@ -97,10 +97,8 @@ impl Meta {
         if let Some(problem) = self.kind.problem() {
             return Some(problem);
         }
-        if let (Some(me), Some(owner)) = (me, self.owner)
-            && me != owner
-        {
-            return Some(format!("owned by another user (uid {owner})"));
+        if let Some(problem) = self.owner_problem(me) {
+            return Some(problem);
         }
         if self.links != 1 {
             return Some(format!(
@@ -109,6 +107,28 @@ impl Meta {
             ));
         }
         self.elsewhere(place)
+    }
+
+    /// Why this entry, taken for a folder Ferry made (a capability probe's
+    /// or a sweep's private folder) in the folder at `place`, must be left
+    /// alone: it is no longer a folder, another user's, or in another
+    /// mount.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn folder_problem(&self, me: Option<u32>, place: Place) -> Option<String> {
+        if self.kind != FileKind::Directory {
+            return Some("no longer a folder".into());
+        }
+        self.owner_problem(me).or_else(|| self.elsewhere(place))
+    }
+
+    /// Why this entry is not `me`'s to touch: another user owns it.
+    fn owner_problem(&self, me: Option<u32>) -> Option<String> {
+        match (me, self.owner) {
+            (Some(me), Some(owner)) if me != owner => {
+                Some(format!("owned by another user (uid {owner})"))
+            }
+            _ => None,
+        }
     }
 
     /// This file's status where its folder, as found before the sweep

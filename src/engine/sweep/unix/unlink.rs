@@ -268,7 +268,7 @@ pub(in crate::sweep) fn remove_folder(entry: &Entry, check: &RemoveCheck<'_>) ->
             ));
         }
     }
-    if let Some(problem) = super::walk::folder_problem(&now, check.me, place) {
+    if let Some(problem) = now.folder_problem(check.me, place) {
         return Removal::Kept(SkipReason::Unsafe(problem));
     }
     if let Some(reason) = check.too_young(&now, entry.kind) {

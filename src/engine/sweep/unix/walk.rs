@@ -503,7 +503,7 @@ fn probe_folder<'a>(
         Err(Errno::NOENT) => return None,
         Err(e) => return Some(Probe::Unsafe(format!("could not be inspected ({})", io_err(e)))),
     };
-    Some(folder_problem(&seen, me, folder.place).map_or(Probe::Folder(seen), Probe::Unsafe))
+    Some(seen.folder_problem(me, folder.place).map_or(Probe::Folder(seen), Probe::Unsafe))
 }
 
 /// Looks at a sweep's private folder in a root (opened without following
@@ -530,7 +530,7 @@ fn probe_private_folder<'a>(
     if live.contains(seen.ident) {
         return None;
     }
-    if let Some(problem) = folder_problem(&seen, me, folder.place) {
+    if let Some(problem) = seen.folder_problem(me, folder.place) {
         return Some(Probe::Unsafe(problem));
     }
     // Only looked at: the removal takes the lock again for itself.
@@ -539,20 +539,6 @@ fn probe_private_folder<'a>(
         Ok(false) => Probe::Held(seen),
         Err(e) => Probe::Unsafe(format!("its lock could not be checked ({e})")),
     })
-}
-
-/// Why a probe's folder must be left alone: it is not a folder (any
-/// more), another user's, or another mount.
-pub(super) fn folder_problem(seen: &Meta, me: Option<u32>, place: Place) -> Option<String> {
-    if seen.kind != FileKind::Directory {
-        return Some("no longer a folder".into());
-    }
-    if let (Some(me), Some(owner)) = (me, seen.owner)
-        && me != owner
-    {
-        return Some(format!("owned by another user (uid {owner})"));
-    }
-    seen.elsewhere(place)
 }
 
 /// Opens a regular file named like a candidate and tries its lock, on one
