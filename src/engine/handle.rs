@@ -443,8 +443,10 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts the owner thread and the workers, and reports interrupted jobs
-    /// found in the journal directory as an [`Event::Unfinished`].
+    /// Starts the owner thread (the workers start with the first job, so a
+    /// command that runs none, a sweep or a listing, starts none), and
+    /// reports interrupted jobs found in the journal directory as an
+    /// [`Event::Unfinished`].
     pub fn start(config: EngineConfig) -> Self {
         let (commands, command_rx) = unbounded();
         let (event_tx, events) = unbounded();
@@ -539,6 +541,8 @@ struct Owner {
     worker_tx: Sender<WorkerMsg>,
     worker_rx: Receiver<WorkerMsg>,
     workers: Vec<JoinHandle<()>>,
+    /// How many workers the pool is to have once it is needed.
+    worker_target: usize,
     jobs: HashMap<JobId, Running>,
     sweep_tx: Option<Sender<(SweepWork, Settings)>>,
     sweep_rx: Receiver<SweepDone>,
@@ -590,7 +594,8 @@ impl Owner {
         if let Some(problem) = history_problem {
             let _ = events.send(Event::Warning(problem));
         }
-        let mut owner = Self {
+        Self {
+            worker_target: config.workers,
             config,
             events,
             work_tx: Some(work_tx),
@@ -608,15 +613,14 @@ impl Owner {
             sweeping: false,
             scheduler,
             history,
-        };
-        owner.grow_workers(owner.config.workers);
-        owner
+        }
     }
 
-    /// Starts workers until there are `count` (the pool only grows while
-    /// the engine runs; a smaller count applies at the next start).
-    fn grow_workers(&mut self, count: usize) {
-        while self.workers.len() < count.max(1) {
+    /// Starts workers until there are as many as the target (the pool only
+    /// grows while the engine runs; a smaller count applies at the next
+    /// start).
+    fn grow_workers(&mut self) {
+        while self.workers.len() < self.worker_target.max(1) {
             let n = self.workers.len();
             let work_rx = self.work_rx.clone();
             let worker_tx = self.worker_tx.clone();
@@ -802,7 +806,10 @@ impl Owner {
                  after the restart"
             )));
         }
-        self.grow_workers(settings.transfer.workers);
+        self.worker_target = settings.transfer.workers;
+        if !self.workers.is_empty() {
+            self.grow_workers();
+        }
         self.config.settings = settings.clone();
         self.emit(Event::SettingsSaved(settings));
         self.publish_sweep_status(sweeper::recent_log(&self.config.data_dir));
@@ -942,6 +949,7 @@ impl Owner {
     }
 
     fn dispatch(&mut self, work: Work) {
+        self.grow_workers();
         if let Some(tx) = &self.work_tx {
             let _ = tx.send(work);
         }
