@@ -135,8 +135,13 @@ fn sigkill_at_random_points_leaves_old_or_new_content_whole() {
                 // A handful of removals, not the mass delete BENCH_NOTES warns of.
                 fs::remove_file(&path).unwrap();
             } else if names::is_probe_name(&name) {
-                // Killed while the job probed the destination's filesystem.
-                fs::remove_file(&path).unwrap();
+                // Killed while the job probed the destination's filesystem
+                // (its files, or its folders `….dir`, `….dir2`).
+                if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    fs::remove_dir_all(&path).unwrap();
+                } else {
+                    fs::remove_file(&path).unwrap();
+                }
             } else if names::is_lock_name(&name) {
                 assert_eq!(name, ".big.bin.ferry-lock", "round {rounds}");
                 // Left on purpose: the next copy must cope with a stale lock.
