@@ -476,6 +476,16 @@ impl std::fmt::Display for Capabilities {
     }
 }
 
+/// Whether the filesystem holding the open folder `dir` is served by this
+/// kernel alone, from a local disk or memory (ext2/3/4, XFS, Btrfs, tmpfs,
+/// F2FS, FAT, exFAT and NTFS by their kernel drivers, bcachefs): every
+/// open and every lock of its files is then this kernel's. `false` for
+/// network, FUSE, overlay and unknown filesystems.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn on_local_disk(dir: std::os::fd::BorrowedFd<'_>) -> bool {
+    os::linux::on_local_disk(dir)
+}
+
 /// Free and total space of the filesystem `dir` is on, where it tells
 /// (`statvfs`; nothing is written).
 pub fn free_space(dir: &Path) -> Option<Space> {
@@ -1238,7 +1248,7 @@ mod os {
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    mod linux {
+    pub(super) mod linux {
         //! The filesystem's name on Linux: the statfs magic, the mount
         //! table's type (with a FUSE subtype), and for a FUSE mount that
         //! names no subtype the udev record or the boot sector of the
@@ -1314,6 +1324,21 @@ mod os {
                 .iter()
                 .find(|(m, _)| *m == magic)
                 .map(|(_, name)| *name)
+        }
+
+        /// The filesystems of [`MAGICS`] this kernel alone serves.
+        const LOCAL_DISK: [&str; 9] = [
+            "ext4", "btrfs", "xfs", "tmpfs", "vfat", "exfat", "ntfs3", "f2fs", "bcachefs",
+        ];
+
+        /// See [`on_local_disk`](super::super::on_local_disk).
+        pub fn on_local_disk(dir: std::os::fd::BorrowedFd<'_>) -> bool {
+            #[allow(clippy::unnecessary_cast)]
+            let magic = rustix::fs::fstatfs(dir).map(|st| (st.f_type as u64) & 0xFFFF_FFFF);
+            magic
+                .ok()
+                .and_then(magic_name)
+                .is_some_and(|name| LOCAL_DISK.contains(&name))
         }
 
         /// FAT32, FAT16 or FAT12: from the boot sector where readable,

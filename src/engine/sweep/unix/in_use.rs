@@ -102,27 +102,13 @@ pub(in crate::sweep) struct Claim<'f> {
 }
 
 /// Whether a write lease on a file in the folder `dir` sees everyone who
-/// could be using the file: on the local disk filesystems (ext2/3/4, XFS,
-/// Btrfs, tmpfs, F2FS, FAT, exFAT and NTFS by their kernel drivers,
-/// bcachefs), every open and every lock is this kernel's. Elsewhere
-/// (network, FUSE, overlay, unknown) locks are also asked about.
+/// could be using the file: on a filesystem this kernel alone serves
+/// ([`on_local_disk`](crate::os::caps::on_local_disk)), every open and
+/// every lock is this kernel's. Elsewhere (network, FUSE, overlay,
+/// unknown) locks are also asked about.
 #[cfg(target_os = "linux")]
 pub(in crate::sweep) fn leases_see_every_user(dir: std::os::fd::BorrowedFd<'_>) -> bool {
-    /// statfs magic numbers (linux/magic.h) of those filesystems.
-    const LOCAL: [u64; 10] = [
-        0xEF53,
-        0x5846_5342,
-        0x9123_683E,
-        0x0102_1994,
-        0x8584_58F6,
-        0xF2F5_2010,
-        0x4d44,
-        0x2011_BAB0,
-        0x5346_544E,
-        0xCA45_1A4E,
-    ];
-    #[allow(clippy::unnecessary_cast)]
-    rustix::fs::fstatfs(dir).is_ok_and(|st| LOCAL.contains(&((st.f_type as u64) & 0xFFFF_FFFF)))
+    crate::os::caps::on_local_disk(dir)
 }
 
 /// Only Linux has leases.

@@ -80,9 +80,6 @@ struct Folder {
     ident: Ident,
     depth: usize,
     place: Place,
-    /// Whether a lease there sees every user of a file (see
-    /// [`leases_see_every_user`]).
-    local: bool,
     recursive: bool,
     /// When it last changed, as opened (before this sweep removed anything
     /// in it).
@@ -461,12 +458,6 @@ impl<'s, 'q> Walker<'s, 'q> {
                     }),
                     At::Sub { root, .. } => root,
                 };
-                // The walk stays in its root's mount, so on its filesystem.
-                let local = if m.place() == root.place {
-                    root.local
-                } else {
-                    leases_see_every_user(fd.as_fd())
-                };
                 Some(Folder {
                     fd,
                     root,
@@ -474,7 +465,6 @@ impl<'s, 'q> Walker<'s, 'q> {
                     ident: m.ident,
                     depth: pending.depth,
                     place: m.place(),
-                    local,
                     recursive: pending.recursive,
                     changed: m.changed,
                 })
@@ -594,7 +584,8 @@ fn probe<'a>(
     Some(match locked {
         Ok(true) => Probe::Free(
             seen,
-            Locked::new(dirfd, name, file, place, folder.local, folder.changed)
+            // The walk stays in its root's mount, so on its filesystem.
+            Locked::new(dirfd, name, file, place, folder.root.local, folder.changed)
                 .with_aside(asides.for_folder(&folder.root, place))
                 .with_status(seen),
         ),
@@ -653,7 +644,6 @@ mod tests {
             ident: m.ident,
             depth: 0,
             place: m.place(),
-            local: false,
             recursive: true,
             changed: m.changed,
         }
