@@ -738,11 +738,7 @@ impl Owner {
     fn sweep_done(&mut self, done: SweepDone) {
         match done {
             SweepDone::Scanned(report) => self.emit(Event::ScanFinished(report)),
-            SweepDone::Swept {
-                trigger,
-                result,
-                log,
-            } => {
+            SweepDone::Swept { trigger, result } => {
                 self.sweeping = false;
                 match result {
                     Ok(report) => {
@@ -760,8 +756,8 @@ impl Owner {
                         });
                     }
                 }
-                self.publish_sweep_status(log);
             }
+            SweepDone::Logged(log) => self.publish_sweep_status(log),
             SweepDone::NotDue { schedule, next_run } => {
                 self.sweeping = false;
                 self.emit(Event::SweepNotDue { schedule, next_run });

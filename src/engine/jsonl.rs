@@ -86,12 +86,15 @@ pub fn append(
 /// Appends already encoded lines in one write (see [`append`]).
 pub fn write_lines(file: &mut File, path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let err = |e| Error::io(Operation::State, path, e);
-    let mut out = Vec::with_capacity(bytes.len() + 1);
-    if !ends_on_fresh_line(file).map_err(err)? {
+    if ends_on_fresh_line(file).map_err(err)? {
+        file.write_all(bytes).map_err(err)?;
+    } else {
+        // After a crash tore the last line: still one write.
+        let mut out = Vec::with_capacity(bytes.len() + 1);
         out.push(b'\n');
+        out.extend_from_slice(bytes);
+        file.write_all(&out).map_err(err)?;
     }
-    out.extend_from_slice(bytes);
-    file.write_all(&out).map_err(err)?;
     if durable {
         file.sync_data().map_err(err)?;
     }

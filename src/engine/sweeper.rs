@@ -69,15 +69,17 @@ impl SweepScope {
 pub enum SweepDone {
     /// A scan's result.
     Scanned(ScanReport),
-    /// A sweep's result (or why it could not run), and the recent log.
+    /// A sweep's result (or why it could not run). [`SweepDone::Logged`]
+    /// follows.
     Swept {
         /// Manual or scheduled.
         trigger: Trigger,
         /// The report, or the error's kind and the error in words.
         result: Result<SweepReport, (ErrorKind, String)>,
-        /// The newest sweep-log lines, newest last.
-        log: Vec<LogRecord>,
     },
+    /// The newest sweep-log lines (newest last), read after a sweep was
+    /// reported, so that its report does not wait for them.
+    Logged(Vec<LogRecord>),
     /// A sweep asked for "if due" was not due.
     NotDue {
         /// The settings' schedule.
@@ -183,7 +185,7 @@ pub fn run(
             SweepWork::Sweep(scope, trigger) => match request(scope) {
                 Ok(mut request) => {
                     request.trigger = *trigger;
-                    swept(*trigger, sweep::run_sweep(&request), &data_dir)
+                    swept(*trigger, sweep::run_sweep(&request))
                 }
                 Err(problems) => SweepDone::Rejected {
                     sweep: true,
@@ -193,7 +195,6 @@ pub fn run(
             SweepWork::SweepEntries(entries) => swept(
                 Trigger::Manual,
                 sweep::sweep_entries(entries, &settings_request()),
-                &data_dir,
             ),
             SweepWork::SweepIfDue => {
                 let schedule = settings.sweep.schedule;
@@ -208,7 +209,7 @@ pub fn run(
                     // the schedule was set (recorded now if it never was).
                     let mut scheduler = Scheduler::start_in(schedule, &data_dir, now);
                     match sweep::run_due(&mut scheduler, &settings_request(), now) {
-                        Some(result) => swept(Trigger::Scheduled, result, &data_dir),
+                        Some(result) => swept(Trigger::Scheduled, result),
                         None => SweepDone::NotDue {
                             schedule,
                             next_run: scheduler.next_due(now),
@@ -217,17 +218,19 @@ pub fn run(
                 }
             }
         };
-        if done.send(message).is_err() {
+        let swept = matches!(message, SweepDone::Swept { .. });
+        if done.send(message).is_err()
+            || (swept && done.send(SweepDone::Logged(recent_log(&data_dir))).is_err())
+        {
             break;
         }
     }
 }
 
-fn swept(trigger: Trigger, result: super::Result<SweepReport>, data_dir: &Path) -> SweepDone {
+fn swept(trigger: Trigger, result: super::Result<SweepReport>) -> SweepDone {
     SweepDone::Swept {
         trigger,
         result: result.map_err(|e| (e.kind(), e.to_string())),
-        log: recent_log(data_dir),
     }
 }
 

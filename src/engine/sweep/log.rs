@@ -7,7 +7,7 @@
 //!   `sweep-log.jsonl.1` (replacing the previous one), so it never grows
 //!   without bound. A sweep encodes its lines as it removes files, on its
 //!   walking threads ([`PendingLines`]), and writes them when it ends, in
-//!   one write followed by one flush to the disk.
+//!   a few large writes of whole lines followed by one flush to the disk.
 //! * `sweep-state.json`: `{"last_run":"…","trigger":"manual","removed":3,"freed_bytes":123}`,
 //!   written with the atomic protocol.
 
@@ -125,7 +125,8 @@ pub(crate) struct PendingLines {
     /// Each line without its opening `{"time":"…",` (so from `"path"` to
     /// its closing brace), then a newline, which JSON text never holds.
     tails: Vec<u8>,
-    count: usize,
+    /// Where each line of `tails` ends.
+    ends: Vec<usize>,
 }
 
 impl PendingLines {
@@ -146,39 +147,42 @@ impl PendingLines {
         // Drops the opening brace: the time's prefix brings its own.
         self.tails.remove(start);
         self.tails.push(b'\n');
-        self.count += 1;
+        self.ends.push(self.tails.len());
     }
 
-    /// Adds another thread's lines after these.
-    pub fn extend(&mut self, other: PendingLines) {
-        self.tails.extend_from_slice(&other.tails);
-        self.count += other.count;
-    }
-
-    /// The whole lines, each stamped with `time`.
-    fn stamped(&self, time: SystemTime) -> Vec<u8> {
-        let prefix = format!("{{\"time\":\"{}\",", format_time(time));
-        let mut out = Vec::with_capacity(self.tails.len() + self.count * prefix.len());
-        for tail in self.tails.split_inclusive(|&b| b == b'\n') {
-            out.extend_from_slice(prefix.as_bytes());
-            out.extend_from_slice(tail);
-        }
-        out
+    /// Each line's tail, newline included.
+    fn tails(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| &self.tails[start..end])
     }
 }
 
 /// Appends the lines a sweep (finished at `time`) encoded for the files it
-/// removed to the log in `data_dir`: one write, then a flush to the disk.
+/// removed, on each of its threads (`parts`, in that order), to the log in
+/// `data_dir`, then flushes it to the disk. The lines are stamped and
+/// written a chunk of whole lines at a time: no copy of them all is made.
 pub(crate) fn append_pending_in(
     data_dir: &Path,
     time: SystemTime,
-    lines: &PendingLines,
+    parts: &[PendingLines],
 ) -> Result<()> {
-    if lines.count == 0 {
+    /// About this many bytes of lines are written at once.
+    const CHUNK: usize = 256 * 1024;
+    if parts.iter().all(|part| part.ends.is_empty()) {
         return Ok(());
     }
     let (mut file, path) = open_for_append(data_dir)?;
-    jsonl::write_lines(&mut file, &path, &lines.stamped(time), true)
+    let prefix = format!("{{\"time\":\"{}\",", format_time(time));
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for tail in parts.iter().flat_map(PendingLines::tails) {
+        chunk.extend_from_slice(prefix.as_bytes());
+        chunk.extend_from_slice(tail);
+        if chunk.len() >= CHUNK {
+            jsonl::write_lines(&mut file, &path, &chunk, false)?;
+            chunk.clear();
+        }
+    }
+    jsonl::write_lines(&mut file, &path, &chunk, true)
 }
 
 /// Appends `lines` to the log in `data_dir` in one write, then fsyncs it.
@@ -356,7 +360,7 @@ mod tests {
         };
         let mut pending = PendingLines::default();
         pending.add(&removed, Trigger::Scheduled);
-        append_pending_in(dir.path(), time, &pending).unwrap();
+        append_pending_in(dir.path(), time, std::slice::from_ref(&pending)).unwrap();
         let text = fs::read_to_string(dir.path().join(LOG_FILE)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
@@ -377,7 +381,7 @@ mod tests {
     /// Lines encoded by several threads before the time is known are the
     /// lines the log's own type writes once stamped, in the threads'
     /// order, whatever the paths hold (quotes, newlines, bytes that are
-    /// not UTF-8).
+    /// not UTF-8), and as many as fill several chunks of writing.
     #[test]
     fn pending_lines_once_stamped_are_whole_log_lines() {
         let time = parse_time("2026-11-22T00:15:00Z").unwrap();
@@ -402,30 +406,41 @@ mod tests {
                 kind,
             })
             .collect();
+        // Enough lines for several chunks, the odd ones first.
+        let many: Vec<Removed> = (0..6000)
+            .map(|i| Removed {
+                path: PathBuf::from(format!("/many/.{i:05}.0000000000000000.ferry-part")),
+                size: i,
+                kind: Kind::Part,
+            })
+            .collect();
         let (first, second) = removed.split_at(2);
-        let mut pending = PendingLines::default();
-        let mut other = PendingLines::default();
-        first.iter().for_each(|r| pending.add(r, Trigger::Manual));
-        second.iter().for_each(|r| other.add(r, Trigger::Manual));
-        pending.extend(other);
+        let mut parts = [PendingLines::default(), PendingLines::default()];
+        first.iter().for_each(|r| parts[0].add(r, Trigger::Manual));
+        second.iter().for_each(|r| parts[1].add(r, Trigger::Manual));
+        many.iter().for_each(|r| parts[1].add(r, Trigger::Manual));
         let mut expected = Vec::new();
-        for r in &removed {
+        for r in removed.iter().chain(&many) {
             let line = Line::new(&format_time(time), &r.path, r.size, r.kind, Trigger::Manual);
             jsonl::encode_plain(&mut expected, &line).unwrap();
         }
-        let stamped = pending.stamped(time);
-        assert_eq!(
-            String::from_utf8_lossy(&stamped),
-            String::from_utf8_lossy(&expected)
-        );
         let dir = tempfile::tempdir().unwrap();
-        append_pending_in(dir.path(), time, &pending).unwrap();
-        let read: Vec<PathBuf> = read_log_in(dir.path(), 10)
+        append_pending_in(dir.path(), time, &parts).unwrap();
+        let written = fs::read(dir.path().join(LOG_FILE)).unwrap();
+        assert!(written.len() > 256 * 1024, "{} bytes", written.len());
+        assert!(
+            written == expected,
+            "written:\n{}\nexpected:\n{}",
+            String::from_utf8_lossy(&written[..400]),
+            String::from_utf8_lossy(&expected[..400])
+        );
+        let read: Vec<PathBuf> = read_log_in(dir.path(), 6004)
             .unwrap()
             .into_iter()
             .map(|r| r.path)
             .collect();
-        assert_eq!(read, paths);
+        assert_eq!(read[..4], paths[..]);
+        assert_eq!(read.len(), 6004);
     }
 
     /// The newest lines come from the end of the log, across the rotated

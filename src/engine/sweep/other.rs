@@ -95,17 +95,18 @@ pub(super) fn walkers() -> usize {
 }
 
 /// Walks `roots` in turn, reporting every entry whose name matches to the
-/// first sink.
+/// first sink (then lets it finish).
 pub(super) fn walk(roots: &[Root], sinks: &mut [&mut dyn Sink]) {
     let Some(sink) = sinks.first_mut() else {
         return;
     };
     for root in roots {
         if sink.should_stop() {
-            return;
+            break;
         }
         walk_root(root, &mut **sink);
     }
+    sink.finish();
 }
 
 /// Walks one root. Only folders and names that match are inspected (the

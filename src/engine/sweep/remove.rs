@@ -92,14 +92,16 @@ pub fn run_sweep(request: &SweepRequest<'_>) -> Result<SweepReport> {
         })
         .collect();
     let roots = walk_roots(request, &mut sweepers);
-    let mut log = PendingLines::default();
+    let mut log = Vec::with_capacity(sweepers.len());
+    // Each part is sorted (by its thread): `finish` sorting them joined
+    // merges them.
     for sweeper in sweepers {
         let part = sweeper.report;
         report.removed.extend(part.removed);
         report.skipped.extend(part.skipped);
         report.freed_bytes += part.freed_bytes;
         report.warnings.extend(part.warnings);
-        log.extend(sweeper.log);
+        log.push(sweeper.log);
     }
     report.roots = roots;
     finish(&mut report, &log, &limits, &data_dir);
@@ -155,6 +157,11 @@ impl Sink for Sweeper<'_, '_> {
     fn warn(&mut self, message: String) {
         self.report.warnings.push(message);
     }
+
+    fn finish(&mut self) {
+        sort_by_path(&mut self.report.removed, |r| &r.path);
+        sort_by_path(&mut self.report.skipped, |s| &s.path);
+    }
 }
 
 /// What every sweep starts with: an empty report, the data directory, the
@@ -184,7 +191,7 @@ pub fn sweep_entries(entries: &[Entry], request: &SweepRequest<'_>) -> Result<Sw
     let (mut report, data_dir, limits, _guard) = begin(request)?;
     let mut log = PendingLines::default();
     remove_all(entries, request, &limits, &mut report, &mut log);
-    finish(&mut report, &log, &limits, &data_dir);
+    finish(&mut report, std::slice::from_ref(&log), &limits, &data_dir);
     Ok(report)
 }
 
@@ -259,8 +266,14 @@ fn record(
 }
 
 /// Sorts, stamps and records the report (in the log, the `log` lines a
-/// real sweep encoded, and the state, only for real sweeps).
-fn finish(report: &mut SweepReport, log: &PendingLines, limits: &Limits<'_>, data_dir: &Path) {
+/// real sweep's threads encoded, and the state, only for real sweeps; the
+/// two are written and flushed side by side).
+fn finish(
+    report: &mut SweepReport,
+    log: &[PendingLines],
+    limits: &Limits<'_>,
+    data_dir: &Path,
+) {
     report.stopped = limits.stopped();
     dedup_warnings(&mut report.warnings);
     sort_by_path(&mut report.removed, |r| &r.path);
@@ -269,19 +282,30 @@ fn finish(report: &mut SweepReport, log: &PendingLines, limits: &Limits<'_>, dat
     if report.dry_run {
         return;
     }
-    let logged = log::append_pending_in(data_dir, report.finished, log);
-    if let Err(e) = logged {
-        report
-            .warnings
-            .push(format!("the sweep log was not updated: {e}"));
-    }
     let state = SweepState {
         last_run: Some(report.finished),
         trigger: Some(report.trigger),
         removed: report.removed.len() as u64,
         freed_bytes: report.freed_bytes,
     };
-    if let Err(e) = log::save_state_in(data_dir, &state) {
+    let (logged, saved) = std::thread::scope(|scope| {
+        let saving = std::thread::Builder::new()
+            .name("ferry-sweep-state".into())
+            .spawn_scoped(scope, || log::save_state_in(data_dir, &state));
+        let logged = log::append_pending_in(data_dir, report.finished, log);
+        let saved = match saving {
+            Ok(saving) => saving.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to spare: one after the other.
+            Err(_) => log::save_state_in(data_dir, &state),
+        };
+        (logged, saved)
+    });
+    if let Err(e) = logged {
+        report
+            .warnings
+            .push(format!("the sweep log was not updated: {e}"));
+    }
+    if let Err(e) = saved {
         report
             .warnings
             .push(format!("the time of this sweep was not saved: {e}"));

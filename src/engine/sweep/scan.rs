@@ -55,6 +55,9 @@ pub(super) trait Sink: Send {
     fn found(&mut self, found: Found<'_>);
     /// A problem that does not stop the walk.
     fn warn(&mut self, message: String);
+    /// The walk is over for this sink's thread: last work done there, in
+    /// parallel with the other threads' walks (sorting what it found).
+    fn finish(&mut self) {}
 }
 
 /// A found entry, classified.
@@ -223,6 +226,12 @@ impl Sink for Collector<'_, '_> {
     fn warn(&mut self, message: String) {
         self.report.warnings.push(message);
     }
+
+    fn finish(&mut self) {
+        sort_by_path(&mut self.report.entries, |e| &e.path);
+        sort_by_path(&mut self.report.ignored, |i| &i.path);
+        sort_by_path(&mut self.report.backups, |b| &b.path);
+    }
 }
 
 /// Scans the request's roots and classifies every candidate. Nothing is
@@ -242,6 +251,7 @@ pub fn scan(request: &SweepRequest<'_>) -> ScanReport {
         .collect();
     let roots = walk_roots(request, &mut collectors);
     let mut report = ScanReport::default();
+    // Each part is sorted (by its thread): sorting them joined merges them.
     for part in collectors.into_iter().map(|c| c.report) {
         report.entries.extend(part.entries);
         report.ignored.extend(part.ignored);
@@ -292,9 +302,11 @@ pub(super) fn walk_roots<S: Sink>(request: &SweepRequest<'_>, sinks: &mut [S]) -
 /// (component by component), but comparing bytes: the paths here are
 /// canonical (absolute, no `.`, `..`, doubled or trailing separators), and
 /// for those, comparing component by component is comparing bytes with
-/// the separator ranked below every other byte.
+/// the separator ranked below every other byte. The sort is stable, which
+/// finds runs already in order: sorted parts joined are merged in linear
+/// time.
 pub(super) fn sort_by_path<T>(items: &mut [T], path: impl Fn(&T) -> &Path) {
-    items.sort_unstable_by(|a, b| path_order(path(a), path(b)));
+    items.sort_by(|a, b| path_order(path(a), path(b)));
 }
 
 fn path_order(a: &Path, b: &Path) -> CmpOrdering {

@@ -262,7 +262,8 @@ impl<'s, 'q> Walker<'s, 'q> {
         place.mount.is_none() && self.mounts.get_or_init(mount_points).contains(path)
     }
 
-    /// Reads folders until the walk is over or must stop.
+    /// Reads folders until the walk is over or must stop, then lets the
+    /// sink finish on this thread.
     fn run(mut self) {
         let _guard = StopOnUnwind(self.queue);
         while let Some(pending) = self.queue.take() {
@@ -274,9 +275,10 @@ impl<'s, 'q> Walker<'s, 'q> {
             self.queue.done(&mut self.found);
             if !go_on {
                 self.queue.stop();
-                return;
+                break;
             }
         }
+        self.sink.finish();
     }
 
     /// Reads one folder and acts on its entries. `false`: stop the walk.
