@@ -281,18 +281,15 @@ fn json_line(doc: &impl Serialize) -> Vec<u8> {
     out
 }
 
-/// A path as JSON text (not UTF-8: the lossy form, as before).
-fn lossy(path: &Path) -> std::borrow::Cow<'_, str> {
-    // `to_str` checks UTF-8 faster than the lossy form's chunking.
-    path.to_str()
-        .map_or_else(|| path.to_string_lossy(), std::borrow::Cow::Borrowed)
-}
-
-/// A path's exact bytes in lowercase hex, for paths that are not UTF-8
-/// (whose `"path"` is lossy, so two files could print the same). On
-/// Windows the bytes are the path's WTF-8 form.
-fn path_hex(path: &Path) -> Option<String> {
-    ferry_engine::format::path_hex(path)
+/// A path as JSON text, and its exact bytes in lowercase hex when it is
+/// not UTF-8 (its text is then the lossy form, so two files could print
+/// the same; on Windows the bytes are the path's WTF-8 form). UTF-8 is
+/// checked once.
+fn json_path(path: &Path) -> (std::borrow::Cow<'_, str>, Option<String>) {
+    match path.to_str() {
+        Some(text) => (text.into(), None),
+        None => (path.to_string_lossy(), ferry_engine::format::path_hex(path)),
+    }
 }
 
 /// The status word of a backup: by its age, like Ferry's own files (it is
@@ -347,11 +344,12 @@ struct EntryJson<'a> {
 
 impl<'a> From<&'a ScanEntry> for EntryJson<'a> {
     fn from(e: &'a ScanEntry) -> Self {
+        let (path, path_hex) = json_path(&e.path);
         Self {
             age_secs: e.age.as_secs(),
             kind: e.kind.as_str(),
-            path: lossy(&e.path),
-            path_hex: path_hex(&e.path),
+            path,
+            path_hex,
             reason: e.verdict.reason().map(ToString::to_string),
             removable: e.removable(),
             size: e.size,
@@ -362,11 +360,12 @@ impl<'a> From<&'a ScanEntry> for EntryJson<'a> {
 
 impl<'a> EntryJson<'a> {
     fn backup(b: &'a Backup, threshold: Duration) -> Self {
+        let (path, path_hex) = json_path(&b.path);
         Self {
             age_secs: b.age.as_secs(),
             kind: "backup",
-            path: lossy(&b.path),
-            path_hex: path_hex(&b.path),
+            path,
+            path_hex,
             reason: b.verdict().reason().map(ToString::to_string),
             removable: false,
             size: b.size,
@@ -405,19 +404,25 @@ impl<'a> From<&'a SweepReport> for SweepJson<'a> {
             removed: report
                 .removed
                 .iter()
-                .map(|r| RemovedJson {
-                    path: lossy(&r.path),
-                    path_hex: path_hex(&r.path),
-                    size: r.size,
+                .map(|r| {
+                    let (path, path_hex) = json_path(&r.path);
+                    RemovedJson {
+                        path,
+                        path_hex,
+                        size: r.size,
+                    }
                 })
                 .collect(),
             skipped: report
                 .skipped
                 .iter()
-                .map(|s| SkippedJson {
-                    path: lossy(&s.path),
-                    path_hex: path_hex(&s.path),
-                    reason: s.reason.to_string(),
+                .map(|s| {
+                    let (path, path_hex) = json_path(&s.path);
+                    SkippedJson {
+                        path,
+                        path_hex,
+                        reason: s.reason.to_string(),
+                    }
                 })
                 .collect(),
         }

@@ -161,8 +161,9 @@ pub fn run(
     data_dir: PathBuf,
     cancel: Arc<AtomicBool>,
 ) {
-    // Leftovers over time: one sample per scan of the settings' scope.
-    let mut trend = Trend::load_in(&data_dir);
+    // Leftovers over time: one sample per scan of the settings' scope
+    // (read with the first such scan, not before every command's).
+    let mut trend: Option<Trend> = None;
     for (item, settings) in work {
         let request = |scope: &SweepScope| request_for(scope, &settings, &data_dir, &cancel);
         let settings_request = || {
@@ -173,7 +174,9 @@ pub fn run(
                 Ok(request) => {
                     let mut report = sweep::scan(&request);
                     if scope.roots.is_empty() && scope.older_than.is_none() {
-                        trend.record(&mut report);
+                        trend
+                            .get_or_insert_with(|| Trend::load_in(&data_dir))
+                            .record(&mut report);
                     }
                     SweepDone::Scanned(report)
                 }

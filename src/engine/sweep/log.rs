@@ -241,7 +241,8 @@ fn read_tail(path: &Path, limit: usize) -> io::Result<Vec<LogRecord>> {
     loop {
         let start = len.saturating_sub(window);
         file.seek(SeekFrom::Start(start))?;
-        let mut bytes = Vec::new();
+        // Sized at once: one read, not a growing series of small ones.
+        let mut bytes = Vec::with_capacity(usize::try_from(len - start).unwrap_or(0) + 1);
         Read::take(&mut file, len - start).read_to_end(&mut bytes)?;
         // A window that starts inside a line drops that line's end.
         let whole_lines = match start {
