@@ -54,10 +54,14 @@ pub fn backup_name(dest_name: &OsStr, random: u64) -> OsString {
 }
 
 fn hidden_name(dest_name: &OsStr, random: u64, suffix: &str) -> OsString {
-    let tail = format!(".{random:016x}{suffix}");
-    let room = NAME_MAX - 1 - tail.len();
-    let mut name = OsString::from(".");
-    name.push(truncate(dest_name, room));
+    use std::fmt::Write as _;
+    // Sized at once: a sweep names a file this way for every removal.
+    let mut tail = String::with_capacity(17 + suffix.len());
+    let _ = write!(tail, ".{random:016x}{suffix}");
+    let kept = truncate(dest_name, NAME_MAX - 1 - tail.len());
+    let mut name = OsString::with_capacity(1 + kept.len() + tail.len());
+    name.push(".");
+    name.push(kept);
     name.push(tail);
     name
 }

@@ -135,9 +135,12 @@ pub fn hex_if_not_utf8(path: &Path) -> Option<String> {
 pub mod serde_path {
     use super::*;
 
-    /// Writes a path.
+    /// Writes a path (as [`encode`] does, without copying a UTF-8 one).
     pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-        encode(path).serialize(s)
+        match path.to_str() {
+            Some(text) => s.serialize_str(text),
+            None => encode(path).serialize(s),
+        }
     }
 
     /// Reads a path.

@@ -109,8 +109,9 @@ pub(crate) fn append_in(data_dir: &Path, records: &[LogRecord]) -> Result<()> {
 
 /// A line's fields after its time, in [`Line`]'s order.
 #[derive(serde::Serialize)]
-struct Tail {
-    path: PathRepr,
+struct Tail<'a> {
+    #[serde(with = "crate::os::path::serde_path")]
+    path: &'a Path,
     size: u64,
     kind: Kind,
     trigger: Trigger,
@@ -133,7 +134,7 @@ impl PendingLines {
     /// Adds the line of one removed file.
     pub fn add(&mut self, removed: &Removed, trigger: Trigger) {
         let tail = Tail {
-            path: crate::os::path::encode(&removed.path),
+            path: &removed.path,
             size: removed.size,
             kind: removed.kind,
             trigger,

@@ -10,6 +10,7 @@
 //! moment), or a file someone opened in between, is put back. Every step
 //! is relative to the folders' handles.
 
+use std::borrow::Cow;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::hash::{BuildHasher, RandomState};
@@ -318,13 +319,14 @@ fn unlink_if_named(
         Ok(None) => return Removal::Kept(SkipReason::Gone),
         Err(e) => return failed(Operation::Remove, path, e),
     };
-    let moved = rfs::statat(at.dir, &aside, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta(&st));
+    let aside: &CStr = &aside;
+    let moved = rfs::statat(at.dir, aside, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta(&st));
     if let Ok(m) = &moved
         && m.ident == locked.ident
         && let Err(reason) = claim.confirm(check.in_use, locked.ident)
     {
         // Someone opened or locked it in the last moment: put it back.
-        return match put_back(at, &aside, from, name) {
+        return match put_back(at, aside, from, name) {
             Ok(()) => Removal::Kept(reason),
             Err(now_at) => Removal::Kept(SkipReason::Failed(format!(
                 "'{}' was found in use at the last moment ({reason}), and another file \
@@ -335,14 +337,14 @@ fn unlink_if_named(
         };
     }
     match moved {
-        Ok(m) if m.ident == locked.ident => match rfs::unlinkat(at.dir, &aside, AtFlags::empty()) {
+        Ok(m) if m.ident == locked.ident => match rfs::unlinkat(at.dir, aside, AtFlags::empty()) {
             Ok(()) => Removal::Removed { size: locked.size },
             Err(e) => {
-                let _ = rename_noreplace(at.dir, &aside, from.dir, name);
+                let _ = rename_noreplace(at.dir, aside, from.dir, name);
                 failed(Operation::Remove, path, e)
             }
         },
-        Ok(_) => match put_back(at, &aside, from, name) {
+        Ok(_) => match put_back(at, aside, from, name) {
             Ok(()) => Removal::Kept(SkipReason::Changed(
                 "another file took its name at the last moment; it was left in place".into(),
             )),
@@ -393,6 +395,16 @@ fn private_random() -> u64 {
         .hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The one name every file takes in a private folder, where it is alone
+/// (shaped like a Ferry temp, as every private name is).
+fn private_name() -> &'static CStr {
+    static NAME: OnceLock<CString> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let name = names::temp_name(OsStr::new("aside"), 0);
+        CString::new(name.into_vec()).expect("names hold no NUL")
+    })
+}
+
 /// Renames `name` in `dir` to a fresh private name in `to` (shaped like a
 /// Ferry temp, so a crash right here leaves an ordinary orphan), or in
 /// `dir` itself where a private folder `to` does not take it.
@@ -404,7 +416,7 @@ fn move_aside(
     dir: BorrowedFd<'_>,
     name: &CStr,
     to: BorrowedFd<'_>,
-) -> Result<Option<(CString, bool)>, Errno> {
+) -> Result<Option<(Cow<'static, CStr>, bool)>, Errno> {
     let mut last = Errno::EXIST;
     let mut target = to;
     for attempt in 0..8 {
@@ -413,13 +425,15 @@ fn move_aside(
         // the kernel then finds cached; beside the file, a fresh name.
         let private = target.as_raw_fd() != dir.as_raw_fd();
         let aside = match (private, attempt) {
-            (true, 0) => names::temp_name(OsStr::new("aside"), 0),
-            _ => names::temp_name(OsStr::from_bytes(name.to_bytes()), private_random()),
+            (true, 0) => Cow::Borrowed(private_name()),
+            _ => {
+                let fresh = names::temp_name(OsStr::from_bytes(name.to_bytes()), private_random());
+                Cow::Owned(CString::new(fresh.into_vec()).expect("names hold no NUL"))
+            }
         };
-        let aside = CString::new(aside.into_vec()).expect("names hold no NUL");
         let renamed = match rename_exclusive(dir, name, target, &aside) {
             Some(result) => result,
-            None => rfs::renameat(dir, name, target, &aside),
+            None => rfs::renameat(dir, name, target, &*aside),
         };
         match renamed {
             Ok(()) => return Ok(Some((aside, private))),

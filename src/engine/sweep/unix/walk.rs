@@ -312,7 +312,7 @@ impl<'s, 'q> Walker<'s, 'q> {
     /// Acts on one kept entry of `folder`.
     fn entry(&mut self, folder: &Folder, dirfd: BorrowedFd<'_>, name: &CStr, ft: FileType) {
         let mut matched = classify(OsStr::from_bytes(name.to_bytes()));
-        let path = || folder.path.join(OsStr::from_bytes(name.to_bytes()));
+        let path = || child_path(&folder.path, name);
         // Where the folder records no type, look (without following links).
         let (kind, seen) = if ft == FileType::Unknown {
             match rfs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -483,6 +483,15 @@ impl<'s, 'q> Walker<'s, 'q> {
 
 /// Looks at a folder named like a capability probe's (without following a
 /// link): only this user's folder in the mount of `folder` may go, and
+/// `folder`'s entry `name`, as a path (allocated once, at its size: the
+/// walk makes one for every entry it reports).
+fn child_path(folder: &Path, name: &CStr) -> PathBuf {
+    let mut path = PathBuf::with_capacity(folder.as_os_str().len() + 1 + name.count_bytes());
+    path.push(folder);
+    path.push(OsStr::from_bytes(name.to_bytes()));
+    path
+}
+
 /// only when empty (the removal's `rmdir` decides). `None`: it is gone.
 fn probe_folder<'a>(
     dirfd: BorrowedFd<'a>,
