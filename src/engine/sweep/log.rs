@@ -253,13 +253,16 @@ fn read_tail(path: &Path, limit: usize) -> io::Result<Vec<LogRecord>> {
                 None => &[],
             },
         };
-        let mut records: Vec<LogRecord> = jsonl::lines::<Line>(whole_lines)
-            .filter_map(Result::ok)
+        // Newest first, and only as many as wanted are decoded.
+        let mut records: Vec<LogRecord> = whole_lines
+            .rsplit(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .filter_map(jsonl::decode::<Line>)
             .filter_map(Line::into_record)
+            .take(limit)
             .collect();
         if records.len() >= limit || start == 0 {
-            let skip = records.len().saturating_sub(limit);
-            records.drain(..skip);
+            records.reverse();
             return Ok(records);
         }
         window = window.saturating_mul(4);
