@@ -481,8 +481,6 @@ impl<'s, 'q> Walker<'s, 'q> {
     }
 }
 
-/// Looks at a folder named like a capability probe's (without following a
-/// link): only this user's folder in the mount of `folder` may go, and
 /// `folder`'s entry `name`, as a path (allocated once, at its size: the
 /// walk makes one for every entry it reports).
 fn child_path(folder: &Path, name: &CStr) -> PathBuf {
@@ -492,6 +490,8 @@ fn child_path(folder: &Path, name: &CStr) -> PathBuf {
     path
 }
 
+/// Looks at a folder named like a capability probe's (without following a
+/// link): only this user's folder in the mount of `folder` may go, and
 /// only when empty (the removal's `rmdir` decides). `None`: it is gone.
 fn probe_folder<'a>(
     dirfd: BorrowedFd<'a>,
