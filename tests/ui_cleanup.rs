@@ -664,3 +664,28 @@ fn a_chosen_file_kept_by_the_sweep_is_named_in_its_notice() {
     assert!(has_label(&h, second));
     drop(held);
 }
+
+#[test]
+fn a_folder_a_killed_sweep_left_is_named_a_folder_not_a_file() {
+    let fx = Fixture::new();
+    let sweep = fx.path("sweep");
+    write(&sweep.join(ORPHAN), 2048);
+    fs::create_dir(sweep.join(".ferry-aside-0123456789abcdef")).unwrap();
+    let mut config = fx.quick_config();
+    config.settings.sweep.threshold = Duration::from_secs(3600);
+    let mut h = harness(config, WINDOW);
+    click(&mut h, "Cleanup");
+    step_until(&mut h, "the scan", 20, |h| {
+        h.state()
+            .model()
+            .scan
+            .as_ref()
+            .is_some_and(|s| s.entries.len() == 2)
+    });
+    h.run_steps(2);
+    assert!(has_label(&h, "Ferry folder"), "the kind column names it");
+    assert!(has_label(
+        &h,
+        "1 leftover file and 1 folder (2.0 KiB); none can be swept now"
+    ));
+}

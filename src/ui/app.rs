@@ -574,11 +574,7 @@ impl FerryApp {
                     ui.weak("No leftover files");
                 }
                 Some(summary) => {
-                    let leftovers = format!(
-                        "{} ({})",
-                        format::count(summary.leftovers.files, "leftover file", "leftover files"),
-                        format::bytes(summary.leftovers.bytes)
-                    );
+                    let leftovers = summary.leftovers_words();
                     let removable = summary.removable();
                     if removable.files == 0 {
                         ui.weak(format!("{leftovers}; none can be swept now"));

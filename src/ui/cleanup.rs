@@ -138,11 +138,12 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// The kind column's words: "Ferry temp", "Ferry lock", "Other: Chrome",
-    /// "Backup".
+    /// The kind column's words: "Ferry temp", "Ferry folder", "Ferry lock",
+    /// "Other: Chrome", "Backup".
     pub fn kind_word(&self) -> String {
         match self {
             Self::Entry(e) => match (e.kind, e.pattern) {
+                (Kind::Part, _) if e.is_folder() => "Ferry folder".into(),
                 (Kind::Part, _) => "Ferry temp".into(),
                 (Kind::Lock, _) => "Ferry lock".into(),
                 (Kind::Foreign, Some(p)) => format!("Other: {}", tool(p)),
@@ -155,6 +156,11 @@ impl<'a> Item<'a> {
     fn kind_hint(&self) -> String {
         match self {
             Self::Entry(e) => match (e.kind, e.pattern) {
+                (Kind::Part, _) if e.is_folder() => {
+                    "A folder an interrupted Ferry left (a sweep's \
+                     or a drive check's); it goes once it is empty"
+                        .into()
+                }
                 (Kind::Part, _) => "A temp file Ferry writes a copy into".into(),
                 (Kind::Lock, _) => {
                     "A lock Ferry takes on a destination while it replaces it".into()
@@ -252,6 +258,8 @@ pub fn rows<'a>(scan: &'a ScanReport, view: &ViewState) -> Vec<Item<'a>> {
 pub struct Summary {
     /// Every row (candidates and backups).
     pub leftovers: Tally,
+    /// How many of those rows are folders (see [`ScanEntry::is_folder`]).
+    pub folders: u64,
     /// Ferry's files a sweep would remove.
     pub ours: Tally,
     /// Other tools' files a sweep would remove.
@@ -264,6 +272,9 @@ impl Summary {
         let mut summary = Self::default();
         for item in items(scan) {
             add(&mut summary.leftovers, item.size());
+            if matches!(item, Item::Entry(e) if e.is_folder()) {
+                summary.folders += 1;
+            }
             if item.removable() {
                 let tally = if item.is_foreign() {
                     &mut summary.theirs
@@ -274,6 +285,22 @@ impl Summary {
             }
         }
         summary
+    }
+
+    /// The leftovers in words, files and folders apart: "2 leftover files
+    /// (4.0 KiB)", "1 leftover file and 1 folder (0 B)".
+    pub fn leftovers_words(&self) -> String {
+        let files = self.leftovers.files - self.folders;
+        let count = match (files, self.folders) {
+            (_, 0) => format::count(files, "leftover file", "leftover files"),
+            (0, folders) => format::count(folders, "leftover folder", "leftover folders"),
+            (files, folders) => format!(
+                "{} and {}",
+                format::count(files, "leftover file", "leftover files"),
+                format::count(folders, "folder", "folders")
+            ),
+        };
+        format!("{count} ({})", format::bytes(self.leftovers.bytes))
     }
 
     /// Everything a sweep would remove.

@@ -72,6 +72,12 @@ impl Entry {
     pub fn removable(&self) -> bool {
         self.verdict.is_removable()
     }
+
+    /// Whether it is a folder rather than a file: one a capability probe or
+    /// a killed sweep left (a sweep removes it only once it is empty).
+    pub fn is_folder(&self) -> bool {
+        self.folder
+    }
 }
 
 /// What a sweep would do with a scanned file.
