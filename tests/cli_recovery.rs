@@ -160,3 +160,158 @@ fn verify_catches_a_corrupted_temp_and_leaves_the_destination() {
     assert!(out.status.success());
     assert_ne!(fs::read(&dest).unwrap(), fs::read(&src).unwrap());
 }
+
+// A deleted temp's inode number given to another file. ext4 hands a freed
+// inode number out again at once: a dead run's temp removed by hand (or an
+// unnamed temp freed by the kernel at the kill) can leave its journaled
+// identity to a new file someone then writes at the destination. Resume and
+// rollback must not take that file for the job's copy (resume of a move
+// would then remove the only copy of the source). The journals below are
+// the ones such a dead run leaves, with the reuse made certain.
+
+mod reused_inode {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, SystemTime};
+
+    use ferry_engine::job::{JobId, JobSpec, TransferKind};
+    use ferry_engine::journal::{Journal, Record};
+    use ferry_engine::os::FileStamp;
+
+    use super::support::*;
+
+    struct Case {
+        _tmp: tempfile::TempDir,
+        data: PathBuf,
+        src: PathBuf,
+        dest: PathBuf,
+        temp: PathBuf,
+    }
+
+    /// A source and, at its destination, another file of the same size.
+    fn case() -> Case {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src/photo.raw");
+        fs::create_dir_all(src.parent().unwrap()).unwrap();
+        fs::write(&src, vec![b's'; 100_000]).unwrap();
+        let old = SystemTime::now() - Duration::from_secs(86_400);
+        fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let dst = tmp.path().join("dst");
+        fs::create_dir_all(&dst).unwrap();
+        let dest = dst.join("photo.raw");
+        fs::write(&dest, vec![b'o'; 100_000]).unwrap();
+        let temp = dst.join(".photo.raw.0123456789abcdef.ferry-part");
+        Case {
+            data: tmp.path().join("data"),
+            src,
+            dest,
+            temp,
+            _tmp: tmp,
+        }
+    }
+
+    impl Case {
+        /// The journal of a dead run of `spec` whose temp had `temp_id`.
+        fn dead_run(&self, spec: &JobSpec, temp_id: FileStamp) -> JobId {
+            let plan = ferry_engine::plan::plan_job(spec).unwrap();
+            let id = JobId::random();
+            let mut journal = Journal::create(&self.data, id, spec, &plan).unwrap();
+            let source = FileStamp::of(&fs::metadata(&self.src).unwrap());
+            journal
+                .append(
+                    &Record::Temp {
+                        i: 0,
+                        path: self.temp.clone(),
+                        existed: false,
+                        file: Some(temp_id),
+                        source: Some(source),
+                    },
+                    true,
+                )
+                .unwrap();
+            id
+        }
+
+        fn stamp_of_dest(&self) -> FileStamp {
+            FileStamp::of(&fs::symlink_metadata(&self.dest).unwrap())
+        }
+
+        fn spec(&self, kind: TransferKind, all_or_nothing: bool) -> JobSpec {
+            let mut spec = JobSpec::copy(vec![self.src.clone()], self.dest.parent().unwrap());
+            spec.kind = kind;
+            spec.all_or_nothing = all_or_nothing;
+            spec.absolute()
+        }
+
+        fn assert_both_kept(&self) {
+            assert_eq!(
+                fs::read(&self.src).ok(),
+                Some(vec![b's'; 100_000]),
+                "the source is kept"
+            );
+            assert_eq!(
+                fs::read(&self.dest).unwrap(),
+                vec![b'o'; 100_000],
+                "the other file is untouched"
+            );
+        }
+    }
+
+    fn resume(data: &Path) -> std::process::Output {
+        run(ferry(data).arg("resume"))
+    }
+
+    #[test]
+    fn a_moves_source_is_kept_when_a_later_file_was_born_with_the_dead_temps_inode_number() {
+        let c = case();
+        // Even with the source's modification time, only the birth time
+        // tells the two apart.
+        let src_time = fs::metadata(&c.src).unwrap().modified().unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&c.dest)
+            .unwrap()
+            .set_modified(src_time)
+            .unwrap();
+        let mut temp_id = c.stamp_of_dest();
+        if temp_id.btime_ns == 0 {
+            eprintln!("skipped: this filesystem keeps no birth times");
+            return;
+        }
+        temp_id.btime_ns -= 60_000_000_000;
+        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
+        let out = resume(&c.data);
+        assert!(!out.status.success(), "the destination is another file");
+        c.assert_both_kept();
+    }
+
+    #[test]
+    fn a_moves_source_is_kept_when_a_later_file_has_the_dead_temps_inode_number_and_no_birth_time()
+    {
+        let c = case();
+        // As on a FUSE drive, which keeps no birth times: the later file has
+        // its own modification time, not the one the job gives its copies.
+        let mut temp_id = c.stamp_of_dest();
+        temp_id.btime_ns = 0;
+        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
+        let out = resume(&c.data);
+        assert!(!out.status.success(), "the destination is another file");
+        c.assert_both_kept();
+    }
+
+    #[test]
+    fn rollback_leaves_a_later_file_that_has_the_dead_temps_inode_number() {
+        let c = case();
+        let mut temp_id = c.stamp_of_dest();
+        temp_id.btime_ns = 0;
+        let id = c.dead_run(&c.spec(TransferKind::Copy, true), temp_id);
+        let out = run(ferry(&c.data).arg("rollback").arg(id.to_string()));
+        assert!(out.status.success());
+        c.assert_both_kept();
+    }
+}

@@ -885,6 +885,32 @@ pub struct FileStamp {
     /// Status-change time, nanoseconds since the Unix epoch (0 where the
     /// platform has none).
     pub ctime_ns: i64,
+    /// Birth time, nanoseconds since the Unix epoch; 0 where the filesystem
+    /// keeps none (FUSE drivers, network mounts) and in journals written
+    /// before it was recorded. It tells a file from a later one that was
+    /// given the same inode number after the first was deleted (ext4 does
+    /// so at once).
+    #[serde(default, skip_serializing_if = "is_unknown")]
+    pub btime_ns: i64,
+}
+
+/// Birth times further apart than this are different files' (10 ms: FAT
+/// and exFAT keep creation times in hundredths of a second, and may hold a
+/// finer one in memory until the file is read back from the disk).
+const BIRTH_STEP_NS: u64 = 10_000_000;
+
+fn is_unknown(ns: &i64) -> bool {
+    *ns == 0
+}
+
+/// Nanoseconds since the Unix epoch (negative before it); 0 if unknown.
+#[cfg(unix)]
+fn epoch_ns(time: std::io::Result<std::time::SystemTime>) -> i64 {
+    let Ok(time) = time else { return 0 };
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+    }
 }
 
 impl FileStamp {
@@ -900,6 +926,7 @@ impl FileStamp {
                 size: meta.len(),
                 mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
                 ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+                btime_ns: epoch_ns(meta.created()),
             }
         }
         #[cfg(not(unix))]
@@ -915,15 +942,25 @@ impl FileStamp {
                 size: meta.len(),
                 mtime_ns,
                 ctime_ns: 0,
+                btime_ns: 0,
             }
         }
     }
 
-    /// Whether `meta` is the same file (identity only). Never true where
-    /// the platform cannot tell files apart.
+    /// Whether `meta` is the same file (identity only: device, inode and,
+    /// where both stamps know it, birth time). Never true where the
+    /// platform cannot tell files apart.
     pub fn same_file(&self, meta: &Metadata) -> bool {
         let other = Self::of(meta);
-        HAS_FILE_IDS && self.dev == other.dev && self.ino == other.ino
+        HAS_FILE_IDS && self.dev == other.dev && self.ino == other.ino && self.same_birth(&other)
+    }
+
+    /// Whether two stamps of one inode number are of one file: their birth
+    /// times agree, or one of them is unknown.
+    fn same_birth(&self, other: &Self) -> bool {
+        self.btime_ns == 0
+            || other.btime_ns == 0
+            || self.btime_ns.abs_diff(other.btime_ns) < BIRTH_STEP_NS
     }
 
     /// Whether `meta` is the same file with the same size, modification
@@ -931,7 +968,8 @@ impl FileStamp {
     /// over it, or changed its metadata since this stamp was taken.
     pub fn unchanged(&self, meta: &Metadata) -> bool {
         let other = Self::of(meta);
-        (!HAS_FILE_IDS || (self.dev == other.dev && self.ino == other.ino))
+        (!HAS_FILE_IDS
+            || (self.dev == other.dev && self.ino == other.ino && self.same_birth(&other)))
             && self.size == other.size
             && self.mtime_ns == other.mtime_ns
             && self.ctime_ns == other.ctime_ns

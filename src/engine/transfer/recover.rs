@@ -216,13 +216,16 @@ fn placed_by_dead_run(
         .latest_temp(i)
         .and_then(|t| t.file)
         .or_else(|| state.moving.get(&i).copied());
-    // The committed file has the source's size (a temp's identity is
-    // recorded before its data is written).
-    let size = state.opened_source(i).map(|s| s.size);
+    // The committed file has the source's size and modification time (a
+    // temp's identity is recorded before its data is written, its times
+    // are set before it is committed).
+    let source = state.opened_source(i);
     if let Some(want) = want {
         let found = candidates(&entry.dest, state.placing.get(&i)).find(|path| {
-            fs::symlink_metadata(path)
-                .is_ok_and(|m| want.same_file(&m) && size.is_none_or(|s| s == m.len()))
+            fs::symlink_metadata(path).is_ok_and(|m| {
+                want.same_file(&m)
+                    && source.is_none_or(|s| s.size == m.len() && carries_time_of(&s, &m))
+            })
         });
         if let Some(path) = found {
             return Some(path.to_path_buf());
@@ -232,6 +235,25 @@ fn placed_by_dead_run(
         return None;
     }
     same_contents(&entry.src, &entry.dest).then(|| entry.dest.clone())
+}
+
+/// Whether `found` (a destination with the identity of the job's copy of
+/// `source`) still has the modification time the job gave that copy: the
+/// source's, kept to the destination's step (FAT's 2 s, a network mount's
+/// 1 s …; see [`caps::granularity`](crate::os::caps::granularity)). Only
+/// regular files are held to it. A second check beside the identity: a
+/// filesystem that keeps no birth times (FUSE drivers) may give a deleted
+/// temp's inode number to a new file, which then has its own time.
+fn carries_time_of(source: &FileStamp, found: &fs::Metadata) -> bool {
+    if !found.is_file() || FileStamp::of(found).mtime_ns == source.mtime_ns {
+        return true;
+    }
+    let Ok(back) = found.modified() else {
+        return false;
+    };
+    let set = std::time::UNIX_EPOCH
+        + std::time::Duration::from_nanos(u64::try_from(source.mtime_ns).unwrap_or(0));
+    source.mtime_ns > 0 && os::caps::granularity(set, back).is_some()
 }
 
 /// The state of the regular file `src` if its bytes are exactly those of
@@ -602,8 +624,11 @@ pub fn roll_back(mut state: JournalState) -> RollbackReport {
         for temp in temps {
             match temp.file {
                 Some(id) => {
+                    let ours = |m: &fs::Metadata| {
+                        id.same_file(m) && temp.source.is_none_or(|s| carries_time_of(&s, m))
+                    };
                     for &path in &places {
-                        if fs::symlink_metadata(path).is_ok_and(|m| id.same_file(&m)) {
+                        if fs::symlink_metadata(path).is_ok_and(|m| ours(&m)) {
                             remove(path, &mut report);
                         }
                     }
