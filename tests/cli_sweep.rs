@@ -762,7 +762,8 @@ fn a_bind_mount_inside_a_root_is_never_entered() {
 /// and names made from it, files and folders) is found by a scan as a
 /// Ferry temp and swept under the same rules: the files once old enough,
 /// a probe's folder once empty; a folder by such a name with someone
-/// else's file in it stays.
+/// else's file in it stays, and names that only begin like a probe's are a
+/// person's (never listed, never removed).
 #[test]
 fn a_killed_probes_leftovers_are_swept() {
     let root = tempfile::tempdir().unwrap();
@@ -775,10 +776,12 @@ fn a_killed_probes_leftovers_are_swept() {
         fs::write(at(suffix), b"probe").unwrap();
     }
     fs::create_dir(at(".dir")).unwrap();
+    fs::write(at(".dir").join("mine.txt"), b"keep").unwrap();
     fs::create_dir(at(".dir2")).unwrap();
     fs::write(at(".dir2").join(&stem), b"").unwrap();
+    // A person's names.
+    fs::write(at(" notes.txt"), b"mine").unwrap();
     fs::create_dir(at(".dir3")).unwrap();
-    fs::write(at(".dir3").join("mine.txt"), b"keep").unwrap();
     let root_arg = root.path().to_str().unwrap();
 
     // Young at first: listed, kept.
@@ -788,7 +791,7 @@ fn a_killed_probes_leftovers_are_swept() {
         data.path(),
     ));
     let entries = doc["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 10, "{doc}");
+    assert_eq!(entries.len(), 9, "{doc}");
     assert!(
         entries
             .iter()
@@ -816,7 +819,12 @@ fn a_killed_probes_leftovers_are_swept() {
     left.sort();
     assert_eq!(
         left,
-        [format!("{stem}.dir3"), format!("{stem}.dir3/mine.txt")],
+        [
+            format!("{stem} notes.txt"),
+            format!("{stem}.dir"),
+            format!("{stem}.dir/mine.txt"),
+            format!("{stem}.dir3")
+        ],
         "first sweep: {first}\nsecond sweep: {second}"
     );
     let reasons = second["skipped"].to_string();

@@ -214,11 +214,43 @@ pub fn probe_name(random: u64) -> OsString {
     OsString::from(format!("{PROBE_PREFIX}{random:016x}"))
 }
 
-/// Whether `name` is a capability probe's name: [`probe_name`] with any
-/// suffix (only a probe killed mid-way leaves one behind; the sweeper
-/// takes such files for Ferry temps, and removes such folders when empty).
+/// The endings a capability probe gives [`probe_name`] for its other
+/// files and folders (besides `.c<reserved characters>x`, see
+/// [`is_probe_name`]).
+pub const PROBE_SUFFIXES: [&str; 11] = [
+    "", ".link", ".sym", ".unnamed", ".\u{e9}", ".renamed", ".dir", ".dir2", ".e", ".e.", ".e ",
+];
+
+/// Whether `name` is one of a capability probe's names: [`probe_name`]
+/// alone or with one of [`PROBE_SUFFIXES`], or `.c`, some of the
+/// characters Windows reserves, and `x` (only a probe killed mid-way
+/// leaves one behind; the sweeper takes such files for Ferry temps, and
+/// removes such folders when empty). Any other ending is a person's name.
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use ferry_engine::names::is_probe_name;
+///
+/// assert!(is_probe_name(OsStr::new(".ferry-probe-0123456789abcdef.link")));
+/// assert!(is_probe_name(OsStr::new(".ferry-probe-0123456789abcdef.c:x")));
+/// assert!(!is_probe_name(OsStr::new(".ferry-probe-0123456789abcdef notes.txt")));
+/// ```
 pub fn is_probe_name(name: &OsStr) -> bool {
-    starts_with_random(name, PROBE_PREFIX)
+    if !starts_with_random(name, PROBE_PREFIX) {
+        return false;
+    }
+    let suffix = &name.as_encoded_bytes()[PROBE_PREFIX.len() + RANDOM_HEX_DIGITS..];
+    PROBE_SUFFIXES.iter().any(|s| s.as_bytes() == suffix)
+        || suffix
+            .strip_prefix(b".c")
+            .and_then(|rest| rest.strip_suffix(b"x"))
+            .and_then(|chars| std::str::from_utf8(chars).ok())
+            .is_some_and(|chars| {
+                !chars.is_empty()
+                    && chars
+                        .chars()
+                        .all(|c| crate::os::caps::WINDOWS_RESERVED_CHARS.contains(&c))
+            })
 }
 
 /// The name of a sweep's private folder: `.ferry-aside-<16 hex digits>`
@@ -314,6 +346,10 @@ mod tests {
         )));
         assert!(!is_probe_name(OsStr::new(".ferry-probe-0123456789abcde")));
         assert!(!is_probe_name(OsStr::new("ferry-probe-0123456789abcdef")));
+        for persons in [" notes.txt", ".dir3", ".c", ".cx", ".c:", ".cax", ".link.txt"] {
+            let name = format!(".ferry-probe-0123456789abcdef{persons}");
+            assert!(!is_probe_name(OsStr::new(&name)), "{name}");
+        }
         assert!(is_aside_folder_name(&aside_folder_name(7)));
         assert!(!is_aside_folder_name(&probe_name(7)));
         assert!(!is_aside_folder_name(OsStr::new(".ferry-aside-0123")));

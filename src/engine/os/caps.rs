@@ -543,6 +543,8 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
     let sibling = |suffix: &str| {
         let mut name = stem.clone();
         name.push(suffix);
+        // A sweep must know every name a killed probe can leave.
+        debug_assert!(names::is_probe_name(&name), "{name:?}");
         dir.join(name)
     };
     let link = sibling(".link");
