@@ -831,12 +831,13 @@ fn a_killed_probes_leftovers_are_swept() {
     assert!(reasons.contains("not empty"), "{second}");
 }
 
-/// Starts `ferry sweep --json --older-than 1s ROOT` over five old orphans
-/// in `root`, and waits until it pauses at the fault `point` of its
-/// private folder: the orphans, the sweep, and the flag to remove to let
-/// it go on.
+/// Starts `ferry sweep --json --older-than <older_than> ROOT` over five
+/// orphans in `root` once they are that old, and waits until it pauses at
+/// the fault `point` of its removals: the orphans, the sweep, and the flag
+/// to remove to let it go on.
 fn sweep_paused_at(
     point: &str,
+    older_than: Duration,
     root: &Path,
     config: &Path,
     data: &Path,
@@ -844,10 +845,11 @@ fn sweep_paused_at(
     let orphans: Vec<PathBuf> = (0..5)
         .map(|i| write_temp(root, &format!("o{i}"), b"old"))
         .collect();
-    age_past_threshold();
+    std::thread::sleep(older_than + Duration::from_millis(250));
     let flag = data.join("paused");
     let child = ferry_in(config, data)
-        .args(["sweep", "--json", "--older-than", "1s"])
+        .args(["sweep", "--json", "--older-than"])
+        .arg(format!("{}s", older_than.as_secs()))
         .arg(root)
         .env(
             "FERRY_FAULT_PAUSE_AT",
@@ -877,8 +879,13 @@ fn a_private_folder_swapped_for_someone_elses_is_neither_used_nor_removed() {
     }
     let root = tempfile::tempdir().unwrap();
     let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (orphans, child, flag) =
-        sweep_paused_at("after-aside-mkdir", root.path(), config.path(), data.path());
+    let (orphans, child, flag) = sweep_paused_at(
+        "after-aside-mkdir",
+        THRESHOLD,
+        root.path(),
+        config.path(),
+        data.path(),
+    );
     let made: Vec<PathBuf> = fs::read_dir(root.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -914,8 +921,13 @@ fn a_private_folder_swapped_for_someone_elses_is_neither_used_nor_removed() {
 fn a_private_folder_removed_under_the_sweep_does_not_stop_it() {
     let root = tempfile::tempdir().unwrap();
     let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (orphans, child, flag) =
-        sweep_paused_at("after-aside-made", root.path(), config.path(), data.path());
+    let (orphans, child, flag) = sweep_paused_at(
+        "after-aside-made",
+        THRESHOLD,
+        root.path(),
+        config.path(),
+        data.path(),
+    );
     for entry in fs::read_dir(root.path()).unwrap() {
         let path = entry.unwrap().path();
         if path
@@ -934,4 +946,56 @@ fn a_private_folder_removed_under_the_sweep_does_not_stop_it() {
     let doc = json_of(&out);
     assert_eq!(doc["removed"].as_array().unwrap().len(), 5, "{doc}");
     assert!(orphans.iter().all(|o| !o.exists()));
+}
+
+/// On FAT and exFAT drives (no no-replace rename, no hard links), a person's
+/// file that takes an orphan's name while the sweep holds the orphan is put
+/// back at that name, as on other disks: it was moved into the sweep's
+/// private folder and left there, reported "moved" (and the next sweep
+/// removed it from there).
+#[test]
+fn a_file_that_takes_an_orphans_name_at_the_last_moment_is_put_back_on_fat_and_exfat() {
+    for mount in [mounts::fat32(), mounts::exfat()] {
+        let Some(mount) = mount else {
+            continue;
+        };
+        let root = mount.path().join("root");
+        fs::create_dir(&root).unwrap();
+        let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        // FAT keeps times to 2 s: a file written now may look 2 s old, and
+        // the files that take the orphans' names must look young.
+        let (orphans, child, flag) = sweep_paused_at(
+            "before-aside-move",
+            Duration::from_secs(4),
+            &root,
+            config.path(),
+            data.path(),
+        );
+        // Every orphan's name taken: the one the sweep holds, and the
+        // others before it opens them.
+        for (i, orphan) in orphans.iter().enumerate() {
+            let mine = root.join(format!("mine{i}"));
+            fs::write(&mine, format!("mine {i}")).unwrap();
+            fs::rename(&mine, orphan).unwrap();
+        }
+        fs::remove_file(&flag).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let doc = json_of(&out);
+        let fs_name = mount.fs().name();
+        assert!(
+            doc["removed"].as_array().unwrap().is_empty(),
+            "{fs_name}: {doc}"
+        );
+        for (i, orphan) in orphans.iter().enumerate() {
+            assert_eq!(
+                fs::read_to_string(orphan).ok(),
+                Some(format!("mine {i}")),
+                "{fs_name}: {doc}"
+            );
+        }
+        assert!(!doc.to_string().contains("moved to"), "{fs_name}: {doc}");
+        let left: Vec<PathBuf> = walk(&root);
+        assert_eq!(left.len(), orphans.len(), "{fs_name}: {left:?}");
+        assert!(out.status.success(), "{fs_name}: {out:?}");
+    }
 }

@@ -313,6 +313,7 @@ fn unlink_if_named(
     claim: &Claim<'_>,
     check: &RemoveCheck<'_>,
 ) -> Removal {
+    crate::faults::point("before-aside-move");
     let (aside, at) = match move_aside(from.dir, name, to.dir) {
         Ok(Some((aside, true))) => (aside, to),
         Ok(Some((aside, false))) => (aside, from),
@@ -452,7 +453,10 @@ fn move_aside(
 }
 
 /// Renames the private name `from` in `from_dir` back to `to` in `to_dir`,
-/// never replacing `to`.
+/// never replacing `to`: a no-replace rename, or a hard link and an
+/// unlink, or where the filesystem has neither (FAT, exFAT) a plain rename
+/// once `to` is found free (the moment between the look and the rename is
+/// the one such drives leave every writer, see DESIGN's decision 1).
 fn rename_noreplace(
     from_dir: BorrowedFd<'_>,
     from: &CStr,
@@ -462,8 +466,21 @@ fn rename_noreplace(
     if let Some(result) = rename_exclusive(from_dir, from, to_dir, to) {
         return result;
     }
-    rfs::linkat(from_dir, from, to_dir, to, AtFlags::empty())?;
-    rfs::unlinkat(from_dir, from, AtFlags::empty())
+    match rfs::linkat(from_dir, from, to_dir, to, AtFlags::empty()) {
+        Ok(()) => rfs::unlinkat(from_dir, from, AtFlags::empty()),
+        // The filesystem has no hard links (ENOTSUP and EOPNOTSUPP are
+        // one value on Linux, two on macOS).
+        Err(e) if [Errno::PERM, Errno::NOTSUP, Errno::OPNOTSUPP, Errno::NOSYS, Errno::MLINK]
+            .contains(&e) =>
+        {
+            match rfs::statat(to_dir, to, AtFlags::SYMLINK_NOFOLLOW) {
+                Err(Errno::NOENT) => rfs::renameat(from_dir, from, to_dir, to),
+                Ok(_) => Err(Errno::EXIST),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A no-replace rename; `None` where the system or the filesystem does
