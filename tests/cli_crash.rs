@@ -176,3 +176,75 @@ fn sigkill_at_random_points_leaves_old_or_new_content_whole() {
     assert_eq!(hash_file(&dest), new_hash);
     assert_eq!(names_in(&out), ["big.bin"]);
 }
+
+/// Run as root, the capability probe gives a file to another user to see
+/// whether owners can be kept. A kill right after that must not leave a
+/// probe file owned by someone else, which no sweep would ever remove:
+/// it is given away on a file without a name (and taken back at once where
+/// the filesystem makes none). Needs root and strace (to kill at the call).
+#[test]
+fn a_kill_after_the_probe_gives_a_file_away_leaves_only_sweepable_files() {
+    if !support::is_root() {
+        eprintln!("skipped: giving a file to another user needs root");
+        return;
+    }
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("skipped: strace not installed");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("a.txt");
+    write(&src, b"a");
+    let dst = sandbox.dir("dst");
+    // Held for 10 s once its first fchown has returned, killed there.
+    let log = sandbox.root().join("strace.log");
+    let mut strace = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=fchown"])
+        .args(["-e", "inject=fchown:delay_exit=10000000:when=1", "-o"])
+        .arg(&log)
+        .arg(support::FERRY)
+        .arg("copy")
+        .arg(&src)
+        .arg(&dst)
+        .env("FERRY_DATA_DIR", sandbox.dir("data"))
+        .env("FERRY_CONFIG_DIR", sandbox.dir("config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let held = loop {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.ends_with("(DELAYED)")) {
+            break line.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no fchown: {text}");
+        thread::sleep(Duration::from_millis(20));
+    };
+    // A thread's id names its whole process to kill(2).
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &held])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _ = strace.wait();
+    let me = rustix::process::geteuid().as_raw();
+    let left: Vec<_> = fs::read_dir(&dst).unwrap().map(|e| e.unwrap()).collect();
+    assert!(
+        left.iter().any(|e| names::is_probe_name(&e.file_name())),
+        "the kill landed before the probe: {:?}",
+        names_in(&dst)
+    );
+    for entry in left {
+        use std::os::unix::fs::MetadataExt;
+        let owner = fs::symlink_metadata(entry.path()).unwrap().uid();
+        assert_eq!(
+            owner,
+            me,
+            "{:?} was left to user {owner}",
+            entry.file_name()
+        );
+    }
+}

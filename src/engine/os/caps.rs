@@ -521,7 +521,13 @@ pub fn probe(dir: &Path) -> Result<Capabilities> {
 
     let flock = probe_flock(&file, &main);
     let permissions = os::probe_permissions(&file);
-    let ownership = os::probe_ownership(&file);
+    // On a file without a name where the filesystem makes one: a kill
+    // between giving it away and removing it leaves nothing behind (a named
+    // one would stay another user's, which no sweep removes).
+    let ownership = match platform::create_unnamed(dir) {
+        Ok(unnamed) => os::probe_ownership(&unnamed),
+        Err(_) => os::probe_ownership(&file),
+    };
     let time_granularity = probe_times(&file);
     let max_file_size = match identity.family {
         Family::Fat => Some(FAT_MAX_FILE_SIZE),
@@ -1143,6 +1149,8 @@ mod os {
                 && file
                     .metadata()
                     .is_ok_and(|m| m.uid() == OTHER_ID && m.gid() == OTHER_ID);
+            // Taken back at once: a sweep removes only its own user's files.
+            let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
             if given {
                 Ownership::Any
             } else {
