@@ -304,6 +304,50 @@ mod reused_inode {
         c.assert_both_kept();
     }
 
+    /// FUSE drivers (exFAT, FAT, sshfs) keep no birth times, keep times to
+    /// whole seconds and number files anew at each mount: after a replug an
+    /// older file of the same size, and of the same second, may have the
+    /// number the dead run's temp had. Only its bytes tell.
+    #[test]
+    fn a_moves_source_is_kept_when_an_older_file_of_the_same_second_has_the_temps_number() {
+        let c = case();
+        let src_time = fs::metadata(&c.src).unwrap().modified().unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&c.dest)
+            .unwrap()
+            .set_modified(src_time)
+            .unwrap();
+        let mut temp_id = c.stamp_of_dest();
+        temp_id.btime_ns = 0;
+        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
+        let out = resume(&c.data);
+        assert!(!out.status.success(), "the destination is another file");
+        c.assert_both_kept();
+    }
+
+    /// The other side: where the identity is all there is, the dead run's
+    /// own copy (the source's bytes and time) is still taken for done.
+    #[test]
+    fn a_dead_runs_own_copy_without_a_birth_time_is_still_taken_for_done() {
+        let c = case();
+        fs::copy(&c.src, &c.dest).unwrap();
+        let src_time = fs::metadata(&c.src).unwrap().modified().unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&c.dest)
+            .unwrap()
+            .set_modified(src_time)
+            .unwrap();
+        let mut temp_id = c.stamp_of_dest();
+        temp_id.btime_ns = 0;
+        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
+        let out = resume(&c.data);
+        assert!(out.status.success(), "{out:?}");
+        assert!(!c.src.exists(), "the move ends");
+        assert_eq!(fs::read(&c.dest).unwrap(), vec![b's'; 100_000]);
+    }
+
     #[test]
     fn rollback_leaves_a_later_file_that_has_the_dead_temps_inode_number() {
         let c = case();

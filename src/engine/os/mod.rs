@@ -955,6 +955,15 @@ impl FileStamp {
         HAS_FILE_IDS && self.dev == other.dev && self.ino == other.ino && self.same_birth(&other)
     }
 
+    /// Whether this stamp and `meta` both have a birth time, so that
+    /// [`same_file`](Self::same_file) is sure. Without one (FUSE drivers,
+    /// network mounts), an inode number may be another file's: a deleted
+    /// file's number is given out again, and FUSE drivers number files
+    /// anew at each mount.
+    pub fn birth_known(&self, meta: &Metadata) -> bool {
+        self.btime_ns != 0 && Self::of(meta).btime_ns != 0
+    }
+
     /// Whether two stamps of one inode number are of one file: their birth
     /// times agree, or one of them is unknown.
     fn same_birth(&self, other: &Self) -> bool {

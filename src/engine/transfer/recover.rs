@@ -2,10 +2,14 @@
 //! it (rollback, for all-or-nothing jobs).
 //!
 //! What a dead run did is recognised by identity, never by size and time
-//! alone: its journal recorded, before each commit, the identity (device
-//! and inode) of the temp about to be renamed into place, every numbered
-//! name it was about to take, and every source it was about to rename. A
-//! destination counts as this job's only if it has that identity. The one
+//! alone: its journal recorded, before each commit, the identity (device,
+//! inode and birth time) of the temp about to be renamed into place, every
+//! numbered name it was about to take, and every source it was about to
+//! rename. A destination counts as this job's only if it has that identity
+//! and the source's size and modification time. Where the filesystem keeps
+//! no birth times (FUSE drivers, network mounts) an inode number can be
+//! another file's (numbers are given out again, and numbered anew at each
+//! mount), so such a file must also hold the source's bytes. The one
 //! other thing resume accepts is a destination whose bytes are exactly the
 //! source's (compared in full): counting it done loses nothing, even when a
 //! move then removes the source. Rollback never removes a file it cannot
@@ -212,10 +216,8 @@ fn placed_by_dead_run(
     all_or_nothing: bool,
 ) -> Option<PathBuf> {
     let entry = &plan.entry(i);
-    let want = state
-        .latest_temp(i)
-        .and_then(|t| t.file)
-        .or_else(|| state.moving.get(&i).copied());
+    let temp = state.latest_temp(i).and_then(|t| t.file);
+    let want = temp.or_else(|| state.moving.get(&i).copied());
     // The committed file has the source's size and modification time (a
     // temp's identity is recorded before its data is written, its times
     // are set before it is committed).
@@ -225,6 +227,14 @@ fn placed_by_dead_run(
             fs::symlink_metadata(path).is_ok_and(|m| {
                 want.same_file(&m)
                     && source.is_none_or(|s| s.size == m.len() && carries_time_of(&s, &m))
+                    && (!m.is_file()
+                        || want.birth_known(&m)
+                        || match temp {
+                            // The copy holds the source's bytes.
+                            Some(_) => same_contents(&entry.src, path),
+                            // The source itself was renamed here.
+                            None => fs::symlink_metadata(&entry.src).is_err(),
+                        })
             })
         });
         if let Some(path) = found {
@@ -608,7 +618,9 @@ pub fn roll_back(mut state: JournalState) -> RollbackReport {
 
     // Files it created: wherever one of the job's temp identities is found
     // (after the backups are back: a resumed run may have replaced a file
-    // the first run created, and its backup is then one of the job's).
+    // the first run created, and its backup is then one of the job's),
+    // holding the source's bytes where that identity may be another
+    // file's (see `placed_by_dead_run`).
     for (&i, temps) in &state.temps {
         let Some(entry) = plan.get(i) else {
             continue;
@@ -624,11 +636,15 @@ pub fn roll_back(mut state: JournalState) -> RollbackReport {
         for temp in temps {
             match temp.file {
                 Some(id) => {
-                    let ours = |m: &fs::Metadata| {
-                        id.same_file(m) && temp.source.is_none_or(|s| carries_time_of(&s, m))
+                    let ours = |path: &Path, m: &fs::Metadata| {
+                        id.same_file(m)
+                            && temp.source.is_none_or(|s| carries_time_of(&s, m))
+                            && (!m.is_file()
+                                || id.birth_known(m)
+                                || same_contents(&entry.src, path))
                     };
                     for &path in &places {
-                        if fs::symlink_metadata(path).is_ok_and(|m| ours(&m)) {
+                        if fs::symlink_metadata(path).is_ok_and(|m| ours(path, &m)) {
                             remove(path, &mut report);
                         }
                     }
