@@ -979,6 +979,31 @@ fn refused_names(fs: Fs) {
         b"lower\n"
     );
     assert_no_litter(mnt.path());
+
+    // exFAT compares names upper-cased: the final and the medial sigma are
+    // one letter there (lower-casing keeps them apart). A move with
+    // `overwrite` must not let one replace the other and remove both
+    // sources. (fusefat takes no such names at all.)
+    if fs == Fs::Exfat {
+        let greek = sandbox.dir("greek").join("album");
+        fs::create_dir_all(&greek).unwrap();
+        write(&greek.join("ας.txt"), b"final\n");
+        write(&greek.join("ασ.txt"), b"medial\n");
+        let out = support::run(
+            sandbox
+                .ferry()
+                .args(["move", "--on-conflict", "overwrite"])
+                .arg(&greek)
+                .arg(mnt.path()),
+        );
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("same name"), "{err}");
+        let on_drive = fs::read_dir(mnt.path().join("album")).unwrap().count();
+        let left = fs::read_dir(&greek).unwrap().count();
+        assert_eq!((on_drive, left), (1, 1), "{err}");
+        assert_no_litter(mnt.path());
+    }
 }
 
 // ------------------------------------------- what the drive cannot do

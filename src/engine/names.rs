@@ -83,17 +83,36 @@ pub fn lock_name(dest_name: &OsStr) -> OsString {
     name
 }
 
-/// `name` in lower case, for filesystems that ignore case (Unicode lower
-/// case where the name is UTF-8, ASCII lower case of its bytes otherwise).
+/// `name` with case folded away, for filesystems that ignore case: each
+/// character upper-cased, then lower-cased, one character for one (Unicode's
+/// simple mappings, where the name is UTF-8; ASCII lower case of its bytes
+/// otherwise). Names that fold alike may be one name on such a drive: exFAT
+/// and NTFS compare names upper-cased by a table, so the final and the
+/// medial sigma (`ς`, `σ`) are one letter there, which lower-casing alone
+/// keeps apart. Folding a little more than a drive does costs a needless
+/// refusal at most; folding less would let one file replace another.
 ///
 /// ```
 /// use ferry_engine::names::fold_case;
 /// use std::ffi::OsStr;
 /// assert_eq!(fold_case(OsStr::new("Photo.JPG")), "photo.jpg");
+/// assert_eq!(fold_case(OsStr::new("ας.txt")), fold_case(OsStr::new("ΑΣ.txt")));
 /// ```
 pub fn fold_case(name: &OsStr) -> OsString {
+    /// `c`'s mapping if it is one character, else `c`.
+    fn simple(c: char, mut mapped: impl ExactSizeIterator<Item = char>) -> char {
+        match (mapped.len(), mapped.next()) {
+            (1, Some(one)) => one,
+            _ => c,
+        }
+    }
     match name.to_str() {
-        Some(text) => OsString::from(text.to_lowercase()),
+        Some(text) => OsString::from(
+            text.chars()
+                .map(|c| simple(c, c.to_uppercase()))
+                .map(|c| simple(c, c.to_lowercase()))
+                .collect::<String>(),
+        ),
         None => {
             let bytes = name.as_encoded_bytes().to_ascii_lowercase();
             // SAFETY: ASCII case changes keep every byte sequence's
