@@ -698,3 +698,80 @@ fn sigint_mid_copy_leaves_no_destination() {
 fn sigterm_mid_copy_leaves_no_destination() {
     interrupted_mid_copy("TERM", false);
 }
+
+/// Interrupted, an all-or-nothing job stays journaled like any other (it
+/// used to be rolled back at once): exit 130, listed by `ferry jobs`, and
+/// `ferry rollback ID` (which the message names) puts the destination back.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn sigint_keeps_an_all_or_nothing_job_journaled_for_resume_or_rollback() {
+    let s = Setup::new();
+    for i in 0..40 {
+        s.source(format!("f{i:02}.bin"), &pattern(64 * 1024, i));
+    }
+    let dest = s.out.join("copy");
+    fs::create_dir(&dest).unwrap();
+    write(&dest.join("f00.bin"), b"old");
+    // (Folder times are not restored: DESIGN's decision 5.)
+    let before = listing(&dest);
+    let stderr_path = s.sandbox.root().join("stderr.txt");
+    let mut child = s
+        .sandbox
+        .copy_cmd(["--all-or-nothing", "--on-conflict", "overwrite"])
+        .arg(s.src.join("."))
+        .arg(&dest)
+        .env("FERRY_FAULT_CHUNK_DELAY_MS", "50")
+        .stderr(File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    assert!(support::wait_until(Duration::from_secs(20), || {
+        !support::temps_in(&dest).is_empty()
+    }));
+    support::send_signal(child.id(), "INT");
+    let status = support::wait_or_kill(&mut child, Duration::from_secs(10), "ferry copy");
+    let stderr = fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let jobs = support::json_of(&support::run(s.sandbox.ferry().args(["jobs", "--json"])));
+    let jobs = jobs["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let id = jobs[0]["id"].as_str().unwrap().to_owned();
+    assert!(stderr.contains(&format!("ferry rollback {id}")), "{stderr}");
+    let out = support::run(s.sandbox.ferry().args(["rollback", &id]));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(listing(&dest), before, "rolled back");
+    assert_eq!(read(&dest.join("f00.bin")), b"old");
+}
+
+/// A signal before the job was even journaled: nothing to resume, and the
+/// message does not send the user to a job that does not exist.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn sigint_before_a_job_starts_names_no_job_to_resume() {
+    let s = Setup::new();
+    let src = s.source("a.txt", b"a");
+    let flag = s.sandbox.root().join("paused");
+    let stderr_path = s.sandbox.root().join("stderr.txt");
+    let mut child = s
+        .sandbox
+        .copy_cmd([&src, &s.out])
+        .env(
+            "FERRY_FAULT_PAUSE_AT",
+            format!("before-job:{}", flag.display()),
+        )
+        .stderr(File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    assert!(support::wait_until(Duration::from_secs(20), || flag.exists()));
+    support::send_signal(child.id(), "INT");
+    // The interrupt reaches the engine while its worker waits.
+    std::thread::sleep(Duration::from_millis(300));
+    fs::remove_file(&flag).unwrap();
+    let status = support::wait_or_kill(&mut child, Duration::from_secs(10), "ferry copy");
+    let stderr = fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("ferry resume"), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    let jobs = support::json_of(&support::run(s.sandbox.ferry().args(["jobs", "--json"])));
+    assert_eq!(jobs["jobs"].as_array().unwrap().len(), 0, "{jobs}");
+    assert!(!s.out.join("a.txt").exists());
+}

@@ -26,7 +26,7 @@ pub fn follow(engine: &Engine, ids: &[JobId], success: JobOutcome) -> ExitCode {
         };
         match event {
             Event::Queued { id, spec } => {
-                kinds.insert(id, spec.kind);
+                kinds.insert(id, (spec.kind, spec.all_or_nothing));
             }
             Event::Progress(p) if waiting.contains(&p.id) => {
                 if let Some(bar) = &bar {
@@ -51,8 +51,8 @@ pub fn follow(engine: &Engine, ids: &[JobId], success: JobOutcome) -> ExitCode {
                 if let Some(bar) = &bar {
                     bar.suspend(|| {});
                 }
-                let kind = kinds.get(&id).copied().unwrap_or_default();
-                report(id, kind, &summary);
+                let (kind, all_or_nothing) = kinds.get(&id).copied().unwrap_or_default();
+                report(id, kind, all_or_nothing, &summary);
                 worst = worst.max(exit_code(&summary, success));
             }
             Event::Warning(w) => eprintln!("ferry: warning: {w}"),
@@ -130,7 +130,7 @@ fn print_failures(failed: &[FileError]) {
 }
 
 /// Prints a job's errors, warnings and one summary line, to stderr.
-fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
+fn report(id: JobId, kind: TransferKind, all_or_nothing: bool, summary: &JobSummary) {
     print_failures(&summary.failed);
     for warning in &summary.warnings {
         eprintln!("ferry: warning: {warning}");
@@ -151,12 +151,22 @@ fn report(id: JobId, kind: TransferKind, summary: &JobSummary) {
         JobOutcome::RolledBack => {
             format!("rolled back: the destination is as it was before job {id}")
         }
-        JobOutcome::Cancelled if INTERRUPTED.load(Ordering::SeqCst) => format!(
-            "interrupted after {} ({}); unfinished files were left as they were. \
-             Run `ferry resume {id}` to finish",
-            files(summary.files_done),
-            human_bytes(summary.bytes_done)
-        ),
+        JobOutcome::Cancelled if INTERRUPTED.load(Ordering::SeqCst) && summary.resumable => {
+            format!(
+                "interrupted after {} ({}); unfinished files were left as they were. \
+                 Run `ferry resume {id}` to finish{}",
+                files(summary.files_done),
+                human_bytes(summary.bytes_done),
+                if all_or_nothing {
+                    format!(", or `ferry rollback {id}` to put the destination back as it was")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        JobOutcome::Cancelled if INTERRUPTED.load(Ordering::SeqCst) => {
+            "interrupted before anything was done; nothing was changed".to_string()
+        }
         JobOutcome::Cancelled => format!(
             "cancelled after {} ({}); unfinished files were left as they were",
             files(summary.files_done),

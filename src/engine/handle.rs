@@ -1298,6 +1298,7 @@ fn run_work(item: Work, data_dir: &std::path::Path) -> JobSummary {
                 control,
                 progress,
             } => {
+                crate::faults::point("before-job");
                 if control.is_cancelled() && resume.is_none() {
                     JobSummary::empty(JobOutcome::Cancelled)
                 } else {

@@ -892,6 +892,11 @@ pub struct JobSummary {
     pub elapsed: Duration,
     /// How the data was moved ("buffered copy", "rename", …).
     pub method: String,
+    /// Its journal was kept (an interrupted run, or a rollback that could
+    /// not finish): `ferry resume` finishes it, `ferry rollback` undoes an
+    /// all-or-nothing one. False for a job stopped before it was journaled.
+    #[serde(default)]
+    pub resumable: bool,
 }
 
 impl JobSummary {
@@ -909,6 +914,7 @@ impl JobSummary {
             warnings: Vec::new(),
             elapsed: Duration::ZERO,
             method: String::new(),
+            resumable: false,
         }
     }
 }

@@ -364,7 +364,14 @@ pub fn run_job(
 
     let cancelled = control.is_cancelled();
     let mut keep_journal = false;
-    let outcome = if spec.all_or_nothing && (cancelled || !runner.failed.is_empty()) {
+    // Interrupted (SIGINT, SIGTERM, the window closing), an all-or-nothing
+    // job stays journaled like any other: `ferry resume` finishes it,
+    // `ferry rollback` undoes it. A cancel or a failure undoes it now.
+    let interrupted = control.is_interrupted();
+    let outcome = if spec.all_or_nothing
+        && !interrupted
+        && (cancelled || !runner.failed.is_empty())
+    {
         if let Some(state) = runner.journal_state() {
             let report = roll_back(state);
             keep_journal = !report.complete();
@@ -416,6 +423,7 @@ pub fn run_job(
         warnings: Vec::new(),
         elapsed: started.elapsed(),
         method: runner.method(),
+        resumable: false,
     };
     let journal = runner
         .journal
@@ -428,6 +436,7 @@ pub fn run_job(
     progress.set_current(None);
     JobSummary {
         warnings,
+        resumable: keep_journal,
         ..summary
     }
 }
