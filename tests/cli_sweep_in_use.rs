@@ -185,3 +185,72 @@ fn an_old_part_download_held_open_is_kept_even_with_its_pattern_enabled() {
     let doc = run("sweep", root.path(), config.path(), data.path());
     assert_eq!(removed(&doc), [canon(&download).to_str().unwrap()], "{doc}");
 }
+
+/// Stops a FUSE daemon until dropped (then lets it go on).
+struct Stopped(u32);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        send_signal(self.0, "CONT");
+    }
+}
+
+/// The pid of the process whose command line holds `needle`.
+fn process_with(needle: &str) -> Option<u32> {
+    fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = fs::read(e.path().join("cmdline")).ok()?;
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        (pid != std::process::id() && cmdline.contains(needle)).then_some(pid)
+    })
+}
+
+/// Naming the program that uses a file reads what every process has open.
+/// A FUSE or network mount elsewhere on the system that no longer answers
+/// (a stopped daemon, a dead server) held the sweep in that reading past
+/// every time limit, unkillable: it now takes the kernel's identities
+/// without asking the filesystem.
+#[test]
+fn a_hung_fuse_mount_elsewhere_does_not_hold_the_sweep() {
+    let Some(stick) = mounts::exfat() else {
+        return;
+    };
+    let Some(daemon) = stick
+        .loop_device()
+        .and_then(|dev| process_with(&format!("mount.exfat-fuse {dev}")))
+    else {
+        eprintln!("skipped: the exFAT daemon was not found");
+        return;
+    };
+    let on_stick = stick.path().join("some-file");
+    fs::write(&on_stick, b"data").unwrap();
+    let _reader = hold_open_with_sleep(&on_stick);
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let temp = root.path().join(".video.0123456789abcdef.ferry-part");
+    fs::write(&temp, b"half").unwrap();
+    let _user = hold_open_with_sleep(&temp);
+    age_past_threshold();
+    send_signal(daemon, "STOP");
+    let _stopped = Stopped(daemon);
+    // Past the cache of the stick's attributes (1 s).
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let started = Instant::now();
+    let mut sweep = ferry_in(config.path(), data.path())
+        .args(["sweep", "--json", "--older-than", "1s"])
+        .arg(root.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let finished = wait_until(Duration::from_secs(20), || {
+        sweep.try_wait().is_ok_and(|s| s.is_some())
+    });
+    drop(_stopped);
+    let out = sweep.wait_with_output().unwrap();
+    assert!(finished, "the sweep was held by the hung mount");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let doc = json_of(&out);
+    assert_eq!(kept_because(&doc, &temp), "in use by sleep", "{doc}");
+    assert!(temp.exists());
+}

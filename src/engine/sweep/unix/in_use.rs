@@ -447,8 +447,8 @@ mod linux {
             let Ok(pid_fd) = rfs::openat(proc_fd, pid.to_string(), flags, Mode::empty()) else {
                 return;
             };
-            if let Ok(st) = rfs::statat(&pid_fd, "exe", AtFlags::empty()) {
-                self.add(&st, pid, own, -1);
+            if let Some(found) = identify(&pid_fd, c"exe") {
+                self.add(found, pid, own, -1);
             }
             let Ok(fd_dir) = rfs::openat(&pid_fd, "fd", flags, Mode::empty()) else {
                 return;
@@ -460,25 +460,44 @@ mod linux {
                 let Some(fd) = pid_of(entry.file_name()) else {
                     continue;
                 };
-                // Follows the descriptor's link to the open file itself.
-                if let Ok(st) = rfs::statat(&fd_dir, entry.file_name(), AtFlags::empty()) {
-                    self.add(&st, pid, own, fd as RawFd);
+                if let Some(found) = identify(&fd_dir, entry.file_name()) {
+                    self.add(found, pid, own, fd as RawFd);
                 }
             }
         }
 
-        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-        fn add(&mut self, st: &rfs::Stat, pid: u32, own: bool, fd: RawFd) {
-            if FileType::from_raw_mode(st.st_mode as _) != FileType::RegularFile {
-                return;
-            }
-            let key = (st.st_dev as u64, st.st_ino as u64);
+        /// `key` (device and inode) is a regular file open as `fd` in
+        /// process `pid` (-1: its executable).
+        fn add(&mut self, key: (u64, u64), pid: u32, own: bool, fd: RawFd) {
             if own {
                 self.own.entry(key).or_default().push(fd);
             } else {
                 self.others.entry(key).or_insert(pid);
             }
         }
+    }
+
+    /// The device and inode of the regular file the `/proc` link `name` in
+    /// `dir` leads to. Asked with `AT_STATX_DONT_SYNC`: the identity is the
+    /// kernel's own, so a FUSE or network filesystem is not asked for fresh
+    /// attributes — a hung one (a stopped daemon, a dead server) anywhere
+    /// on the system would otherwise hold the sweep in this call past
+    /// every time limit.
+    fn identify(dir: &impl rustix::fd::AsFd, name: &CStr) -> Option<(u64, u64)> {
+        let st = rfs::statx(
+            dir,
+            name,
+            AtFlags::STATX_DONT_SYNC,
+            rfs::StatxFlags::TYPE | rfs::StatxFlags::INO,
+        )
+        .ok()?;
+        let regular = FileType::from_raw_mode(u32::from(st.stx_mode)) == FileType::RegularFile;
+        regular.then(|| {
+            (
+                rfs::makedev(st.stx_dev_major, st.stx_dev_minor),
+                st.stx_ino,
+            )
+        })
     }
 
     /// A `/proc` entry name that is a number (a pid or a descriptor).
