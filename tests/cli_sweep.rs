@@ -999,3 +999,27 @@ fn a_file_that_takes_an_orphans_name_at_the_last_moment_is_put_back_on_fat_and_e
         assert!(out.status.success(), "{fs_name}: {out:?}");
     }
 }
+
+/// A name may hold a newline (and still be a temp's): the report shows it
+/// escaped, so it cannot add a line of its own to what a person reads
+/// ("removed … thesis.pdf" for a file that was never touched).
+#[test]
+fn names_with_control_characters_cannot_forge_report_lines() {
+    let root = tempfile::tempdir().unwrap();
+    let (config, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let forged = "x\nremoved          9.9 MiB  \u{2215}home\u{2215}thesis.pdf\nkept \u{1b}[2K";
+    let orphan = write_temp(root.path(), forged, b"old");
+    age_past_threshold();
+    let root_arg = root.path().to_str().unwrap();
+    for args in [
+        &["scan", "--older-than", "1s", root_arg][..],
+        &["sweep", "--older-than", "1s", root_arg],
+    ] {
+        let out = run_ferry(args, config.path(), data.path());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("thesis.pdf\n"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("x\\nremoved"), "{text}");
+    }
+    assert!(!orphan.exists());
+}

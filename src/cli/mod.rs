@@ -170,3 +170,19 @@ pub(crate) fn start_engine() -> Result<(Engine, Settings), ExitCode> {
 }
 
 pub(crate) use ferry_engine::format::bytes as human_bytes;
+
+/// A path as a line of a report shows it: control characters written as
+/// escapes (`\n`, `\u{1b}`), like `ls -b`, so a newline in a file's name
+/// cannot forge a line of its own ("removed … thesis.pdf").
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    if !text.chars().any(char::is_control) {
+        return text.into_owned();
+    }
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}

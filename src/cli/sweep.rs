@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::{EXIT_INTERRUPTED, human_bytes, start_engine};
+use super::{EXIT_INTERRUPTED, human_bytes, shown, start_engine};
 use ferry_engine::{
     Backup, Command, Engine, ErrorKind, Event, Kind, ScanEntry, ScanReport, Schedule, Settings,
     Status, Stop, SweepReport, SweepScope,
@@ -525,7 +525,7 @@ fn write_scan(out: &mut String, report: &ScanReport) -> std::fmt::Result {
             writeln!(out, "\nKept by a sweep although unlocked and old:")?;
             for e in kept {
                 if let Some(reason) = e.verdict.reason() {
-                    writeln!(out, "  {}: {reason}", e.path.display())?;
+                    writeln!(out, "  {}: {reason}", shown(&e.path))?;
                 }
             }
         }
@@ -545,7 +545,7 @@ fn write_scan(out: &mut String, report: &ScanReport) -> std::fmt::Result {
             "\nLeft alone (named like temp files, but not safe to touch):"
         )?;
         for i in &report.ignored {
-            writeln!(out, "  {}: {}", i.path.display(), i.reason)?;
+            writeln!(out, "  {}: {}", shown(&i.path), i.reason)?;
         }
     }
     Ok(())
@@ -557,7 +557,7 @@ fn row(status: &str, kind: &str, size: u64, age: Duration, path: &Path) -> Strin
         "{status:<8} {kind:<10} {:>10} {:>5}  {}",
         human_bytes(size),
         short_age(age),
-        path.display()
+        shown(path)
     )
 }
 
@@ -579,7 +579,7 @@ fn write_sweep(out: &mut String, report: &SweepReport) -> std::fmt::Result {
             out,
             "{verb:<12} {:>10}  {}",
             human_bytes(r.size),
-            r.path.display()
+            shown(&r.path)
         )?;
     }
     for s in &report.skipped {
@@ -588,7 +588,7 @@ fn write_sweep(out: &mut String, report: &SweepReport) -> std::fmt::Result {
             "{:<12} {:>10}  {}: {}",
             "kept",
             "",
-            s.path.display(),
+            shown(&s.path),
             s.reason
         )?;
     }
