@@ -178,6 +178,20 @@ impl Operation {
     }
 }
 
+/// Whether `e` is EILSEQ: a name the filesystem cannot store (exFAT and
+/// NTFS drivers refuse names that are not valid UTF-8).
+fn is_illegal_name(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(rustix::io::Errno::ILSEQ.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
 /// Whether `e` is EPERM ("operation not permitted").
 fn is_eperm(e: &io::Error) -> bool {
     #[cfg(unix)]
@@ -325,7 +339,9 @@ impl Error {
     pub fn cause(&self) -> String {
         match (&self.detail, &self.source) {
             (Some(detail), _) => detail.clone(),
-            (None, Some(src)) if self.kind == ErrorKind::Io => src.to_string(),
+            (None, Some(src)) if self.kind == ErrorKind::Io => {
+                describe_io(src).map_or_else(|| src.to_string(), str::to_owned)
+            }
             (None, source) => source
                 .as_ref()
                 .and_then(describe_io)
@@ -360,6 +376,12 @@ fn is_name_too_long(err: &io::Error) -> bool {
 
 /// A more precise phrase than the kind's for some operating-system errors.
 fn describe_io(err: &io::Error) -> Option<&'static str> {
+    if is_illegal_name(err) {
+        return Some(
+            "the drive cannot hold this name, which is not valid text (UTF-8): rename it \
+             before copying it there",
+        );
+    }
     match err.kind() {
         io::ErrorKind::InvalidFilename => Some("the name is too long for this filesystem"),
         io::ErrorKind::NotADirectory => Some("a part of the path is not a folder"),
@@ -419,5 +441,17 @@ mod tests {
             "could not move into place '/a/.x.ferry-part' -> '/a/x': permission denied \
              (check the file's permissions and owner)"
         );
+    }
+
+    /// exfat-fuse and ntfs-3g answer EILSEQ for a name that is not UTF-8:
+    /// said in words, never as "(os error 84)".
+    #[cfg(unix)]
+    #[test]
+    fn a_name_the_drive_cannot_hold_is_said_in_words() {
+        let eilseq = io::Error::from_raw_os_error(rustix::io::Errno::ILSEQ.raw_os_error());
+        let text = Error::io(Operation::CreateTemp, "/stick/bad\u{fffd}name", eilseq).to_string();
+        assert!(text.contains("cannot hold this name"), "{text}");
+        assert!(text.contains("rename it"), "{text}");
+        assert!(!text.contains("os error"), "{text}");
     }
 }
