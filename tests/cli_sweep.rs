@@ -206,6 +206,26 @@ fn bad_arguments_are_refused_with_clear_errors() {
     );
     assert_eq!(file_root.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&file_root.stderr).contains("not a folder"));
+    // With --json, the document all the same: empty, with the reason.
+    let missing_arg = missing.to_str().unwrap();
+    for command in ["scan", "sweep"] {
+        let out = run_ferry(
+            &[command, "--json", "--older-than", "1s", missing_arg],
+            config.path(),
+            data.path(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let doc = json_of(&out);
+        assert!(
+            doc["error"].as_str().unwrap().contains("does not exist"),
+            "{doc}"
+        );
+        let empty = match command {
+            "scan" => doc["entries"].as_array().unwrap().is_empty(),
+            _ => doc["removed"].as_array().unwrap().is_empty() && doc["freed_bytes"] == 0,
+        };
+        assert!(empty, "{doc}");
+    }
     assert!(orphan.exists(), "nothing is done when a root is wrong");
 }
 

@@ -115,12 +115,39 @@ fn scope(roots: &[PathBuf], older_than: Option<Duration>, dry_run: bool) -> Swee
 }
 
 /// Says why nothing was done when folders named cannot be used.
-fn rejected(problems: &[String]) -> ExitCode {
+fn rejected(problems: &[String], json: Option<Doc>) -> ExitCode {
     for problem in problems {
         eprintln!("ferry: {problem}");
     }
     eprintln!("ferry: nothing was done");
+    nothing_done(json, &problems.join("; "));
     ExitCode::from(1)
+}
+
+/// Which command's `--json` document.
+#[derive(Clone, Copy)]
+enum Doc {
+    Scan,
+    Sweep,
+}
+
+/// With `--json`, the command's document even when nothing was done: no
+/// entries, and `error` saying why (scripts always get one document).
+fn nothing_done(json: Option<Doc>, error: &str) {
+    let error = Some(error.to_owned());
+    match json {
+        Some(Doc::Scan) => emit(json_line(&ScanJson {
+            entries: Vec::new(),
+            error,
+        })),
+        Some(Doc::Sweep) => emit(json_line(&SweepJson {
+            error,
+            freed_bytes: 0,
+            removed: Vec::new(),
+            skipped: Vec::new(),
+        })),
+        None => {}
+    }
 }
 
 /// Runs `ferry scan`.
@@ -132,7 +159,9 @@ pub fn run_scan(args: ScanArgs) -> ExitCode {
     engine.send(Command::Scan(scope(&args.roots, args.older_than, false)));
     let report = match answer(&engine) {
         Some(Answer::Scanned(report)) => report,
-        Some(Answer::Rejected(problems)) => return rejected(&problems),
+        Some(Answer::Rejected(problems)) => {
+            return rejected(&problems, args.json.then_some(Doc::Scan));
+        }
         _ => return unexpected(),
     };
     warn_all(&report.warnings);
@@ -150,6 +179,7 @@ pub fn run_sweep(args: SweepArgs) -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
+    let json = args.json.then_some(Doc::Sweep);
     engine.send(if args.scheduled {
         Command::SweepIfDue
     } else {
@@ -162,14 +192,16 @@ pub fn run_sweep(args: SweepArgs) -> ExitCode {
             ..
         }) => {
             eprintln!("ferry: interrupted; nothing was removed");
+            nothing_done(json, "interrupted; nothing was removed");
             return ExitCode::from(EXIT_INTERRUPTED);
         }
         Some(Answer::Failed { message, .. }) => {
             eprintln!("ferry: {message}");
+            nothing_done(json, &message);
             return ExitCode::from(1);
         }
         Some(Answer::NotDue { schedule, next_run }) => return not_due(schedule, next_run),
-        Some(Answer::Rejected(problems)) => return rejected(&problems),
+        Some(Answer::Rejected(problems)) => return rejected(&problems, json),
         _ => return unexpected(),
     };
     warn_all(&report.warnings);
@@ -305,6 +337,9 @@ fn backup_status(backup: &Backup, threshold: Duration) -> Status {
 #[derive(Serialize)]
 struct ScanJson<'a> {
     entries: Vec<EntryJson<'a>>,
+    /// Why nothing was done (only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 impl<'a> ScanJson<'a> {
@@ -324,6 +359,7 @@ impl<'a> ScanJson<'a> {
         entries.sort_by(|a, b| a.0.cmp(b.0));
         Self {
             entries: entries.into_iter().map(|(_, e)| e).collect(),
+            error: None,
         }
     }
 }
@@ -376,6 +412,9 @@ impl<'a> EntryJson<'a> {
 
 #[derive(Serialize)]
 struct SweepJson<'a> {
+    /// Why nothing was done (only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
     freed_bytes: u64,
     removed: Vec<RemovedJson<'a>>,
     skipped: Vec<SkippedJson<'a>>,
@@ -400,6 +439,7 @@ struct SkippedJson<'a> {
 impl<'a> From<&'a SweepReport> for SweepJson<'a> {
     fn from(report: &'a SweepReport) -> Self {
         Self {
+            error: None,
             freed_bytes: report.freed_bytes,
             removed: report
                 .removed
