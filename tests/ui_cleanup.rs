@@ -688,4 +688,22 @@ fn a_folder_a_killed_sweep_left_is_named_a_folder_not_a_file() {
         &h,
         "1 leftover file and 1 folder (2.0 KiB); none can be swept now"
     ));
+    drop(h);
+
+    // Once both are old enough, what can be swept says so too.
+    let mut h = harness(fx.quick_config(), WINDOW);
+    click(&mut h, "Cleanup");
+    rescan_until(&mut h, "both to be old enough", |h| {
+        h.state()
+            .model()
+            .scan
+            .as_ref()
+            .is_some_and(|s| s.entries.iter().all(|e| e.removable()))
+    });
+    h.run_steps(2);
+    assert!(has_label(&h, "Can be swept: 1 file and 1 folder (2.0 KiB)"));
+    assert!(has_label(
+        &h,
+        "1 leftover file and 1 folder (2.0 KiB); 1 file and 1 folder (2.0 KiB) can be swept"
+    ));
 }

@@ -581,9 +581,8 @@ impl FerryApp {
                     } else {
                         ui.label(
                             RichText::new(format!(
-                                "{leftovers}; {} ({}) can be swept",
-                                format::count(removable.files, "file", "files"),
-                                format::bytes(removable.bytes)
+                                "{leftovers}; {} can be swept",
+                                summary.removable_words()
                             ))
                             .color(colours::warning(ui)),
                         );

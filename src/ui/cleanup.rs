@@ -260,6 +260,8 @@ pub struct Summary {
     pub leftovers: Tally,
     /// How many of those rows are folders (see [`ScanEntry::is_folder`]).
     pub folders: u64,
+    /// How many of the rows a sweep would remove are folders.
+    pub removable_folders: u64,
     /// Ferry's files a sweep would remove.
     pub ours: Tally,
     /// Other tools' files a sweep would remove.
@@ -272,10 +274,10 @@ impl Summary {
         let mut summary = Self::default();
         for item in items(scan) {
             add(&mut summary.leftovers, item.size());
-            if matches!(item, Item::Entry(e) if e.is_folder()) {
-                summary.folders += 1;
-            }
+            let folder = matches!(item, Item::Entry(e) if e.is_folder());
+            summary.folders += u64::from(folder);
             if item.removable() {
+                summary.removable_folders += u64::from(folder);
                 let tally = if item.is_foreign() {
                     &mut summary.theirs
                 } else {
@@ -290,17 +292,13 @@ impl Summary {
     /// The leftovers in words, files and folders apart: "2 leftover files
     /// (4.0 KiB)", "1 leftover file and 1 folder (0 B)".
     pub fn leftovers_words(&self) -> String {
-        let files = self.leftovers.files - self.folders;
-        let count = match (files, self.folders) {
-            (_, 0) => format::count(files, "leftover file", "leftover files"),
-            (0, folders) => format::count(folders, "leftover folder", "leftover folders"),
-            (files, folders) => format!(
-                "{} and {}",
-                format::count(files, "leftover file", "leftover files"),
-                format::count(folders, "folder", "folders")
-            ),
-        };
-        format!("{count} ({})", format::bytes(self.leftovers.bytes))
+        items_words(self.leftovers, self.folders, "leftover ")
+    }
+
+    /// What a sweep would remove in words: "2 files (4.0 KiB)", "1 folder
+    /// (0 B)".
+    pub fn removable_words(&self) -> String {
+        items_words(self.removable(), self.removable_folders, "")
     }
 
     /// Everything a sweep would remove.
@@ -310,6 +308,25 @@ impl Summary {
             bytes: self.ours.bytes + self.theirs.bytes,
         }
     }
+}
+
+/// `tally` (of which `folders` are folders) in words, `what` before the
+/// first noun: "2 leftover files (4.0 KiB)", "1 file and 1 folder (0 B)".
+fn items_words(tally: Tally, folders: u64, what: &str) -> String {
+    let files = tally.files - folders;
+    let noun = |n: u64, one: &str, many: &str, what: &str| {
+        format::count(n, &format!("{what}{one}"), &format!("{what}{many}"))
+    };
+    let count = match (files, folders) {
+        (_, 0) => noun(files, "file", "files", what),
+        (0, folders) => noun(folders, "folder", "folders", what),
+        (files, folders) => format!(
+            "{} and {}",
+            noun(files, "file", "files", what),
+            noun(folders, "folder", "folders", "")
+        ),
+    };
+    format!("{count} ({})", format::bytes(tally.bytes))
 }
 
 fn add(tally: &mut Tally, bytes: u64) {
@@ -406,7 +423,9 @@ fn summary_ui(ui: &mut egui::Ui, model: &Model, summary: &Summary) {
         if removable.files == 0 {
             ui.label(RichText::new("Nothing can be swept now").strong());
         } else {
-            ui.label(RichText::new(format!("Can be swept: {}", files(removable))).strong());
+            ui.label(
+                RichText::new(format!("Can be swept: {}", summary.removable_words())).strong(),
+            );
             if summary.theirs.files > 0 {
                 ui.weak(format!(
                     "(Ferry's: {}; other tools': {})",
