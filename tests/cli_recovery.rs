@@ -248,6 +248,26 @@ mod reused_inode {
             spec.absolute()
         }
 
+        /// Gives the destination the source's modification time.
+        fn dest_takes_the_source_time(&self) {
+            let src_time = fs::metadata(&self.src).unwrap().modified().unwrap();
+            fs::File::options()
+                .write(true)
+                .open(&self.dest)
+                .unwrap()
+                .set_modified(src_time)
+                .unwrap();
+        }
+
+        /// Resumes a dead move whose temp had `temp_id`: the destination is
+        /// another file, so the resume fails and both stay.
+        fn resumed_move_keeps_both(&self, temp_id: FileStamp) {
+            self.dead_run(&self.spec(TransferKind::Move, false), temp_id);
+            let out = resume(&self.data);
+            assert!(!out.status.success(), "the destination is another file");
+            self.assert_both_kept();
+        }
+
         fn assert_both_kept(&self) {
             assert_eq!(
                 fs::read(&self.src).ok(),
@@ -271,23 +291,14 @@ mod reused_inode {
         let c = case();
         // Even with the source's modification time, only the birth time
         // tells the two apart.
-        let src_time = fs::metadata(&c.src).unwrap().modified().unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&c.dest)
-            .unwrap()
-            .set_modified(src_time)
-            .unwrap();
+        c.dest_takes_the_source_time();
         let mut temp_id = c.stamp_of_dest();
         if temp_id.btime_ns == 0 {
             eprintln!("skipped: this filesystem keeps no birth times");
             return;
         }
         temp_id.btime_ns -= 60_000_000_000;
-        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
-        let out = resume(&c.data);
-        assert!(!out.status.success(), "the destination is another file");
-        c.assert_both_kept();
+        c.resumed_move_keeps_both(temp_id);
     }
 
     #[test]
@@ -298,10 +309,7 @@ mod reused_inode {
         // its own modification time, not the one the job gives its copies.
         let mut temp_id = c.stamp_of_dest();
         temp_id.btime_ns = 0;
-        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
-        let out = resume(&c.data);
-        assert!(!out.status.success(), "the destination is another file");
-        c.assert_both_kept();
+        c.resumed_move_keeps_both(temp_id);
     }
 
     /// FUSE drivers (exFAT, FAT, sshfs) keep no birth times, keep times to
@@ -311,19 +319,10 @@ mod reused_inode {
     #[test]
     fn a_moves_source_is_kept_when_an_older_file_of_the_same_second_has_the_temps_number() {
         let c = case();
-        let src_time = fs::metadata(&c.src).unwrap().modified().unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&c.dest)
-            .unwrap()
-            .set_modified(src_time)
-            .unwrap();
+        c.dest_takes_the_source_time();
         let mut temp_id = c.stamp_of_dest();
         temp_id.btime_ns = 0;
-        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
-        let out = resume(&c.data);
-        assert!(!out.status.success(), "the destination is another file");
-        c.assert_both_kept();
+        c.resumed_move_keeps_both(temp_id);
     }
 
     /// The other side: where the identity is all there is, the dead run's
@@ -332,13 +331,7 @@ mod reused_inode {
     fn a_dead_runs_own_copy_without_a_birth_time_is_still_taken_for_done() {
         let c = case();
         fs::copy(&c.src, &c.dest).unwrap();
-        let src_time = fs::metadata(&c.src).unwrap().modified().unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&c.dest)
-            .unwrap()
-            .set_modified(src_time)
-            .unwrap();
+        c.dest_takes_the_source_time();
         let mut temp_id = c.stamp_of_dest();
         temp_id.btime_ns = 0;
         c.dead_run(&c.spec(TransferKind::Move, false), temp_id);

@@ -28,6 +28,21 @@ fn removable(h: &App, name: &str) -> bool {
     })
 }
 
+/// The window at `size` on its Cleanup tab, once a scan found `entries`.
+fn cleanup_scanned(config: ferry_ui::AppConfig, size: [f32; 2], entries: usize) -> App {
+    let mut h = harness(config, size);
+    click(&mut h, "Cleanup");
+    step_until(&mut h, "the scan", 20, |h| {
+        h.state()
+            .model()
+            .scan
+            .as_ref()
+            .is_some_and(|s| s.entries.len() == entries)
+    });
+    h.run_steps(2);
+    h
+}
+
 fn gone(h: &App, name: &str) -> bool {
     let m = h.state().model();
     !m.sweeping
@@ -469,16 +484,7 @@ fn the_table_fits_800_by_600_stretches_wider_and_scrolls_narrower() {
     held.lock().unwrap();
     let mut config = fx.quick_config();
     config.settings.sweep.threshold = Duration::from_secs(3600);
-    let mut h = harness(config, [800.0, 600.0]);
-    click(&mut h, "Cleanup");
-    step_until(&mut h, "the scan", 20, |h| {
-        h.state()
-            .model()
-            .scan
-            .as_ref()
-            .is_some_and(|s| s.entries.len() == 2)
-    });
-    h.run_steps(2);
+    let mut h = cleanup_scanned(config, [800.0, 600.0], 2);
     // The table's header.
     let header = |h: &App, name: &str| {
         h.query_all_by_label(name)
@@ -673,16 +679,7 @@ fn a_folder_a_killed_sweep_left_is_named_a_folder_not_a_file() {
     fs::create_dir(sweep.join(".ferry-aside-0123456789abcdef")).unwrap();
     let mut config = fx.quick_config();
     config.settings.sweep.threshold = Duration::from_secs(3600);
-    let mut h = harness(config, WINDOW);
-    click(&mut h, "Cleanup");
-    step_until(&mut h, "the scan", 20, |h| {
-        h.state()
-            .model()
-            .scan
-            .as_ref()
-            .is_some_and(|s| s.entries.len() == 2)
-    });
-    h.run_steps(2);
+    let h = cleanup_scanned(config, WINDOW, 2);
     assert!(has_label(&h, "Ferry folder"), "the kind column names it");
     assert!(has_label(
         &h,
