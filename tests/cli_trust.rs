@@ -1100,3 +1100,35 @@ fn jobs_count_files_not_folders() {
     assert_eq!(job["total"], 12, "{doc}");
     assert!(job["done"].as_u64().unwrap() <= 5, "{doc}");
 }
+
+/// A move killed after its copy was durable and before its source was
+/// removed, whose copy is then lost (deleted, or another drive plugged in
+/// its place): resume copies it again and ends the move. It used to keep
+/// the source, blame it ("cannot tell whether it changed") and drop the job.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_move_whose_finished_copy_is_gone_is_copied_again_on_resume() {
+    // Across filesystems (within one, a move is a rename).
+    let Some(other) = mounts::tmpfs() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("a.bin"), b"the only copy").unwrap();
+    let dst = other.path().join("dst");
+    fs::create_dir(&dst).unwrap();
+    let data = tmp.path().join("data");
+    run_killed_at(
+        ferry(&data).arg("move").arg(src.join("a.bin")).arg(&dst),
+        "before-source-removal:1",
+    );
+    assert!(src.join("a.bin").exists());
+    fs::remove_file(dst.join("a.bin")).unwrap();
+    let out = run(ferry(&data).arg("resume"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("copied again"), "{}", stderr(&out));
+    assert_eq!(fs::read(dst.join("a.bin")).unwrap(), b"the only copy");
+    assert!(!src.join("a.bin").exists(), "the move ends");
+    assert!(job_ids(&data).is_empty());
+}

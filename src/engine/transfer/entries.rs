@@ -496,6 +496,7 @@ impl Runner<'_> {
         opened: Option<FileStamp>,
         sync: bool,
     ) -> bool {
+        faults::point("before-source-removal");
         let now = match fs::symlink_metadata(&entry.src) {
             Ok(now) => now,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

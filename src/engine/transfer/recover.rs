@@ -96,6 +96,9 @@ impl Runner<'_> {
         });
         for (i, path) in journaled.chain(placed) {
             let path = path.as_path();
+            if self.copy_is_gone(i, state, path) {
+                continue;
+            }
             self.note_placed(i, path);
             self.manifest_for_earlier_run(state, i, path);
             if self.plan.is_dir(i) {
@@ -125,6 +128,31 @@ impl Runner<'_> {
 }
 
 impl Runner<'_> {
+    /// Whether entry `i`, a file of a move that the dead run finished (its
+    /// copy at `path`) but whose source it had not removed yet, lost that
+    /// copy since (deleted, or another drive in its place): the source is
+    /// still there, so the entry is not done and is copied again, said in a
+    /// warning.
+    fn copy_is_gone(&mut self, i: usize, state: &JournalState, path: &Path) -> bool {
+        if self.spec.kind != TransferKind::Move
+            || self.plan.is_dir(i)
+            || state.sources_removed.contains(&i)
+            || fs::symlink_metadata(path).is_ok()
+        {
+            return false;
+        }
+        let src = self.plan.entry(i).src;
+        if fs::symlink_metadata(&src).is_err() {
+            return false;
+        }
+        self.warnings.push(format!(
+            "the copy the interrupted run made of '{}' is no longer at '{}': it is copied again",
+            src.display(),
+            path.display()
+        ));
+        true
+    }
+
     /// For each large file the dead run was writing: continue its temp
     /// where it was durable, if the source is unchanged (same file, size,
     /// modification and status-change times as when the temp was started)
