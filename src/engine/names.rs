@@ -233,6 +233,10 @@ pub fn probe_name(random: u64) -> OsString {
     OsString::from(format!("{PROBE_PREFIX}{random:016x}"))
 }
 
+/// The characters a capability probe tries in names (`.c<some of them>x`):
+/// those Windows reserves (the probe's `WINDOWS_RESERVED_CHARS`).
+pub const PROBE_CHARS: &str = ":*?\"<>|\\";
+
 /// The endings a capability probe gives [`probe_name`] for its other
 /// files and folders (besides `.c<reserved characters>x`, see
 /// [`is_probe_name`]).
@@ -265,10 +269,7 @@ pub fn is_probe_name(name: &OsStr) -> bool {
             .and_then(|rest| rest.strip_suffix(b"x"))
             .and_then(|chars| std::str::from_utf8(chars).ok())
             .is_some_and(|chars| {
-                !chars.is_empty()
-                    && chars
-                        .chars()
-                        .all(|c| crate::os::caps::WINDOWS_RESERVED_CHARS.contains(&c))
+                !chars.is_empty() && chars.chars().all(|c| PROBE_CHARS.contains(c))
             })
 }
 

@@ -1555,6 +1555,13 @@ mod tests {
         UNIX_EPOCH + Duration::new(secs, nanos)
     }
 
+    /// A sweep knows the names the probe tries reserved characters in.
+    #[test]
+    fn the_reserved_characters_are_the_ones_probe_names_may_hold() {
+        let tried: String = WINDOWS_RESERVED_CHARS.iter().collect();
+        assert_eq!(tried, names::PROBE_CHARS);
+    }
+
     #[test]
     fn granularity_is_read_from_what_came_back() {
         let set = at(PROBE_TIME.0, PROBE_TIME.1);
