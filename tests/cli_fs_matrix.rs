@@ -980,6 +980,20 @@ fn refused_names(fs: Fs) {
     );
     assert_no_litter(mnt.path());
 
+    // Two folders whose names differ by case: the second is refused in one
+    // message (what it holds fails with it, said once, without a second
+    // and contrary hint).
+    let folders = sandbox.dir("folders").join("case");
+    fs::create_dir_all(folders.join("Dir")).unwrap();
+    fs::create_dir_all(folders.join("dir")).unwrap();
+    write(&folders.join("Dir/x.txt"), b"x\n");
+    write(&folders.join("dir/y.txt"), b"y\n");
+    let out = sandbox.copy([folders.as_os_str(), mnt.path().as_os_str()]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("same name").count(), 1, "{err}");
+    assert!(!err.contains("overwrite, skip, rename or newer"), "{err}");
+
     // exFAT compares names upper-cased: the final and the medial sigma are
     // one letter there (lower-casing keeps them apart). A move with
     // `overwrite` must not let one replace the other and remove both

@@ -296,6 +296,12 @@ impl Error {
         self
     }
 
+    /// Whether its explanation carries its own advice
+    /// ([`with_own_advice`](Self::with_own_advice)).
+    pub fn has_own_advice(&self) -> bool {
+        self.own_advice
+    }
+
     /// Replaces the explanation shown to people.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());

@@ -630,7 +630,8 @@ impl Runner<'_> {
         // Folders that could not be made, with why: what they hold fails
         // with the very same error (one message per folder, not one per
         // file in it).
-        let mut failed_dirs: Vec<(PathBuf, ErrorKind, Operation, String)> = Vec::new();
+        // A refused folder's error, passed on to what it holds.
+        let mut failed_dirs: Vec<(PathBuf, ErrorKind, Operation, String, bool)> = Vec::new();
         let mut batch = batch::Batch::default();
         let mut renames = batch::Batch::default();
         let mut links = batch::Batch::default();
@@ -644,11 +645,15 @@ impl Runner<'_> {
             }
             self.take_answers();
             faults::before_entry();
-            if let Some((dir, kind, op, cause)) = failed_dirs
+            if let Some((dir, kind, op, cause, own_advice)) = failed_dirs
                 .iter()
                 .find(|(d, ..)| entry.dest.starts_with(d))
             {
-                let err = Error::new(*kind, *op, dir, cause.clone());
+                let mut err = Error::new(*kind, *op, dir, cause.clone());
+                if *own_advice {
+                    // The same message as the folder's, said once.
+                    err = err.with_own_advice();
+                }
                 self.fail(i, entry, &err);
                 continue;
             }
@@ -659,6 +664,7 @@ impl Runner<'_> {
                         refusal.kind(),
                         refusal.operation(),
                         refusal.cause(),
+                        refusal.has_own_advice(),
                     ));
                 }
                 match refusal.kind() {
@@ -722,7 +728,13 @@ impl Runner<'_> {
                     return;
                 }
                 if entry.is_dir() {
-                    failed_dirs.push((entry.dest.clone(), e.kind(), e.operation(), e.cause()));
+                    failed_dirs.push((
+                        entry.dest.clone(),
+                        e.kind(),
+                        e.operation(),
+                        e.cause(),
+                        e.has_own_advice(),
+                    ));
                 }
                 self.fail(i, entry, &e);
                 if self.spec.all_or_nothing {
