@@ -341,6 +341,32 @@ mod reused_inode {
         assert_eq!(fs::read(&c.dest).unwrap(), vec![b's'; 100_000]);
     }
 
+    /// fusefat gives a file the time it is closed, and FAT holds no date
+    /// before 1980: the dead run's own copy may not carry the source's
+    /// time. Its bytes are the source's, so it is the job's: resume ends
+    /// the move, rollback removes it.
+    #[test]
+    fn the_dead_runs_own_copy_is_the_jobs_whatever_its_time() {
+        let c = case();
+        fs::copy(&c.src, &c.dest).unwrap();
+        let mut temp_id = c.stamp_of_dest();
+        temp_id.btime_ns = 0;
+        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
+        let out = resume(&c.data);
+        assert!(out.status.success(), "{out:?}");
+        assert!(!c.src.exists(), "the move ends");
+
+        let c = case();
+        fs::copy(&c.src, &c.dest).unwrap();
+        let mut temp_id = c.stamp_of_dest();
+        temp_id.btime_ns = 0;
+        let id = c.dead_run(&c.spec(TransferKind::Copy, true), temp_id);
+        let out = run(ferry(&c.data).arg("rollback").arg(id.to_string()));
+        assert!(out.status.success(), "{out:?}");
+        assert!(!c.dest.exists(), "the job's copy is removed");
+        assert!(c.src.exists());
+    }
+
     #[test]
     fn rollback_leaves_a_later_file_that_has_the_dead_temps_inode_number() {
         let c = case();

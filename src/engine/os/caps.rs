@@ -748,7 +748,7 @@ fn probe_times(file: &File) -> Option<Duration> {
 /// The step a time `set` was kept to, given what read back: the coarsest
 /// of [`TIME_STEPS`] that the read-back time is a multiple of, if it lies
 /// within that step of what was set (rounded down or up).
-pub(crate) fn granularity(set: SystemTime, back: SystemTime) -> Option<Duration> {
+fn granularity(set: SystemTime, back: SystemTime) -> Option<Duration> {
     let set = set.duration_since(UNIX_EPOCH).ok()?;
     let back = back.duration_since(UNIX_EPOCH).ok()?;
     if back == set {

@@ -6,7 +6,7 @@
 //! inode and birth time) of the temp about to be renamed into place, every
 //! numbered name it was about to take, and every source it was about to
 //! rename. A destination counts as this job's only if it has that identity
-//! and the source's size and modification time. Where the filesystem keeps
+//! and the source's size. Where the filesystem keeps
 //! no birth times (FUSE drivers, network mounts) an inode number can be
 //! another file's (numbers are given out again, and numbered anew at each
 //! mount), so such a file must also hold the source's bytes. The one
@@ -246,20 +246,20 @@ fn placed_by_dead_run(
     let entry = &plan.entry(i);
     let temp = state.latest_temp(i).and_then(|t| t.file);
     let want = temp.or_else(|| state.moving.get(&i).copied());
-    // The committed file has the source's size and modification time (a
-    // temp's identity is recorded before its data is written, its times
-    // are set before it is committed).
-    let source = state.opened_source(i);
+    // The committed file has the source's size (a temp's identity is
+    // recorded before its data is written). Its time is no proof: FUSE
+    // drivers may set it at close, FAT cannot hold dates before 1980.
+    let size = state.opened_source(i).map(|s| s.size);
     if let Some(want) = want {
         let found = candidates(&entry.dest, state.placing.get(&i)).find(|path| {
             fs::symlink_metadata(path).is_ok_and(|m| {
                 want.same_file(&m)
-                    && source.is_none_or(|s| s.size == m.len() && carries_time_of(&s, &m))
+                    && size.is_none_or(|s| s == m.len())
                     && (!m.is_file()
                         || want.birth_known(&m)
                         || match temp {
                             // The copy holds the source's bytes.
-                            Some(_) => same_contents(&entry.src, path),
+                            Some(_) => same_bytes(&entry.src, path),
                             // The source itself was renamed here.
                             None => fs::symlink_metadata(&entry.src).is_err(),
                         })
@@ -275,25 +275,6 @@ fn placed_by_dead_run(
     same_contents(&entry.src, &entry.dest).then(|| entry.dest.clone())
 }
 
-/// Whether `found` (a destination with the identity of the job's copy of
-/// `source`) still has the modification time the job gave that copy: the
-/// source's, kept to the destination's step (FAT's 2 s, a network mount's
-/// 1 s …; see [`caps::granularity`](crate::os::caps::granularity)). Only
-/// regular files are held to it. A second check beside the identity: a
-/// filesystem that keeps no birth times (FUSE drivers) may give a deleted
-/// temp's inode number to a new file, which then has its own time.
-fn carries_time_of(source: &FileStamp, found: &fs::Metadata) -> bool {
-    if !found.is_file() || FileStamp::of(found).mtime_ns == source.mtime_ns {
-        return true;
-    }
-    let Ok(back) = found.modified() else {
-        return false;
-    };
-    let set = std::time::UNIX_EPOCH
-        + std::time::Duration::from_nanos(u64::try_from(source.mtime_ns).unwrap_or(0));
-    source.mtime_ns > 0 && os::caps::granularity(set, back).is_some()
-}
-
 /// The state of the regular file `src` if its bytes are exactly those of
 /// `copy` (taken before comparing: a change during the comparison shows
 /// when the source is checked against it before removal).
@@ -307,20 +288,23 @@ fn source_matching_copy(src: &Path, copy: &Path) -> Option<FileStamp> {
 /// coarsest timestamp step of common filesystems (2 s, FAT), since Ferry's
 /// copies carry their source's time.
 fn same_contents(a: &Path, b: &Path) -> bool {
+    let (Ok(x), Ok(y)) = (
+        fs::metadata(a).and_then(|m| m.modified()),
+        fs::symlink_metadata(b).and_then(|m| m.modified()),
+    ) else {
+        return false;
+    };
+    let gap = x.duration_since(y).or_else(|_| y.duration_since(x));
+    gap.is_ok_and(|d| d.as_secs() <= 2) && same_bytes(a, b)
+}
+
+/// Whether `a` and `b` are regular files with the same bytes (compared in
+/// full when their sizes match), whatever their times.
+fn same_bytes(a: &Path, b: &Path) -> bool {
     let (Ok(meta_a), Ok(meta_b)) = (fs::metadata(a), fs::symlink_metadata(b)) else {
         return false;
     };
     if !meta_a.is_file() || !meta_b.is_file() || meta_a.len() != meta_b.len() {
-        return false;
-    }
-    let close = match (meta_a.modified(), meta_b.modified()) {
-        (Ok(x), Ok(y)) => {
-            let gap = x.duration_since(y).or_else(|_| y.duration_since(x));
-            gap.is_ok_and(|d| d.as_secs() <= 2)
-        }
-        _ => false,
-    };
-    if !close {
         return false;
     }
     let (Ok(mut fa), Ok(mut fb)) = (File::open(a), File::open(b)) else {
@@ -666,10 +650,7 @@ pub fn roll_back(mut state: JournalState) -> RollbackReport {
                 Some(id) => {
                     let ours = |path: &Path, m: &fs::Metadata| {
                         id.same_file(m)
-                            && temp.source.is_none_or(|s| carries_time_of(&s, m))
-                            && (!m.is_file()
-                                || id.birth_known(m)
-                                || same_contents(&entry.src, path))
+                            && (!m.is_file() || id.birth_known(m) || same_bytes(&entry.src, path))
                     };
                     for &path in &places {
                         if fs::symlink_metadata(path).is_ok_and(|m| ours(path, &m)) {
