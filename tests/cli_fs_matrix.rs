@@ -1022,6 +1022,36 @@ fn refused_names(fs: Fs) {
 
 // ------------------------------------------- what the drive cannot do
 
+matrix!(all_or_nothing_without_hard_links {
+    exfat => Fs::Exfat,
+    fat32 => Fs::Fat32,
+});
+
+/// An all-or-nothing job keeps each file it replaces as a hard link, which
+/// FAT and exFAT cannot make: the job is undone and says why in words (it
+/// used to advise freeing space on a nearly empty drive).
+fn all_or_nothing_without_hard_links(fs: Fs) {
+    let Some(mnt) = mount(fs) else { return };
+    let sandbox = Sandbox::new();
+    let src = sandbox.dir("src").join("notes.txt");
+    write(&src, b"new\n");
+    let dest = mnt.path().join("notes.txt");
+    write(&dest, b"old\n");
+    let out = sandbox.copy([
+        "--all-or-nothing".as_ref(),
+        "--on-conflict".as_ref(),
+        "overwrite".as_ref(),
+        src.as_os_str(),
+        dest.as_os_str(),
+    ]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot make"), "{err}");
+    assert!(!err.contains("free some space"), "{err}");
+    assert_eq!(fs::read(&dest).unwrap(), b"old\n");
+    assert_no_litter(mnt.path());
+}
+
 matrix!(non_ascii_names {
     exfat => Fs::Exfat,
     fat32 => Fs::Fat32,

@@ -454,9 +454,18 @@ impl Runner<'_> {
             },
             true,
         )?;
-        fs::hard_link(dest, &backup).map_err(|e| {
-            Error::io(Operation::Write, dest, e)
-                .with_detail("could not keep a backup of the file before replacing it")
+        fs::hard_link(dest, &backup).map_err(|e| match self.traits.hard_links {
+            true => Error::io(Operation::Write, dest, e)
+                .with_detail("could not keep a backup of the file before replacing it"),
+            // Not a matter of space: the drive cannot make the link.
+            false => Error::io(Operation::Write, dest, e)
+                .with_detail(format!(
+                    "an all-or-nothing job keeps each file it replaces as a second name (a hard \
+                     link), which {} cannot make; replace files there without \
+                     --all-or-nothing",
+                    self.traits.drive()
+                ))
+                .with_own_advice(),
         })?;
         faults::point("after-backup");
         let dir = parent_dir(dest);
