@@ -812,6 +812,18 @@ fn a_killed_probes_leftovers_are_swept() {
     ));
     let entries = doc["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 9, "{doc}");
+    // The table calls the folders folders.
+    let table = run_ferry(
+        &["scan", "--older-than", "1s", root_arg],
+        config.path(),
+        data.path(),
+    );
+    let table = String::from_utf8_lossy(&table.stdout);
+    let dir2 = table
+        .lines()
+        .find(|l| l.ends_with(".dir2"))
+        .unwrap_or_default();
+    assert!(dir2.contains(" folder "), "{table}");
     assert!(
         entries
             .iter()

@@ -482,6 +482,8 @@ fn short_age(age: Duration) -> String {
 
 fn kind_label(e: &ScanEntry) -> String {
     match (e.kind, e.pattern) {
+        // A folder a killed probe or sweep left (`part` in the JSON).
+        (Kind::Part, _) if e.is_folder() => "folder".to_string(),
         (Kind::Foreign, Some(p)) => p.as_str().to_string(),
         (kind, _) => kind.as_str().to_string(),
     }
