@@ -699,6 +699,16 @@ fn a_folder_a_killed_sweep_left_is_named_a_folder_not_a_file() {
     });
     h.run_steps(2);
     assert!(has_label(&h, "Can be swept: 1 file and 1 folder (2.0 KiB)"));
+    // The confirmation says so too.
+    click(&mut h, "Sweep Ferry's orphans (2)");
+    h.run_steps(2);
+    assert!(has_label(&h, "Remove 1 file and 1 folder (2.0 KiB)?"));
+    assert!(has_label(
+        &h,
+        "Ferry's own leftovers: 1 file and 1 folder (2.0 KiB)"
+    ));
+    click(&mut h, "Keep them");
+    h.run_steps(2);
     assert!(has_label(
         &h,
         "1 leftover file and 1 folder (2.0 KiB); 1 file and 1 folder (2.0 KiB) can be swept"

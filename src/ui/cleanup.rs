@@ -877,17 +877,20 @@ fn confirm_ui(ui: &mut egui::Ui, cleanup: &mut CleanupView, out: &mut Outbox, el
         files: ours.files + theirs.files,
         bytes: ours.bytes + theirs.bytes,
     };
+    // Folders a killed probe or sweep left are Ferry's, and said as folders.
+    let folders = entries.iter().filter(|e| e.is_folder()).count() as u64;
     let screen = ui.ctx().content_rect();
     let width = (screen.width() - 80.0).clamp(280.0, 640.0);
     let list_height = (screen.height() - 330.0).clamp(80.0, 260.0);
     let modal = egui::Modal::new(egui::Id::unique("confirm-sweep")).show(ui.ctx(), |ui| {
         ui.set_width(width);
-        ui.heading(format!(
-            "Remove {} ({})?",
-            format::count(all.files, "file", "files"),
-            format::bytes(all.bytes)
-        ));
-        if ours.files > 0 {
+        ui.heading(format!("Remove {}?", items_words(all, folders, "")));
+        if folders > 0 {
+            ui.label(format!(
+                "Ferry's own leftovers: {}",
+                items_words(ours, folders, "")
+            ));
+        } else if ours.files > 0 {
             ui.label(format!(
                 "Ferry's own leftover files: {}",
                 files(ours)
@@ -965,7 +968,10 @@ fn confirm_ui(ui: &mut egui::Ui, cleanup: &mut CleanupView, out: &mut Outbox, el
         ui.add_space(8.0);
         let mut answer = None;
         ui.horizontal(|ui| {
-            let remove = format!("Remove {}", format::count(all.files, "file", "files"));
+            let remove = match folders {
+                0 => format!("Remove {}", format::count(all.files, "file", "files")),
+                _ => "Remove them".to_string(),
+            };
             if ui.button(RichText::new(remove).strong()).clicked() {
                 answer = Some(true);
             }
