@@ -367,6 +367,27 @@ mod reused_inode {
         assert!(c.src.exists());
     }
 
+    /// A source on a drive whose status-change time only mirrors the
+    /// modification time (FAT, exFAT), edited after the kill with its time
+    /// put back, looks unchanged to its journaled stamp: resume of the move
+    /// must compare bytes before it removes it (the copy holds the old ones).
+    #[test]
+    fn a_moves_source_edited_invisibly_after_the_kill_is_kept() {
+        let c = case();
+        fs::write(&c.src, vec![b's'; 100_000]).unwrap();
+        // The dead run's own copy (an older version of the source)…
+        let temp_id = c.stamp_of_dest();
+        // …and the source as the journal saw it, which a later edit that
+        // keeps the time does not change: written once, so its status-change
+        // time is its modification time.
+        let source = FileStamp::of(&fs::metadata(&c.src).unwrap());
+        assert_eq!(source.ctime_ns, source.mtime_ns, "{source:?}");
+        c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
+        let out = resume(&c.data);
+        assert!(!out.status.success(), "the copy holds other bytes");
+        c.assert_both_kept();
+    }
+
     #[test]
     fn rollback_leaves_a_later_file_that_has_the_dead_temps_inode_number() {
         let c = case();

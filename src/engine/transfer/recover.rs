@@ -113,8 +113,13 @@ impl Runner<'_> {
                     // A resume keeps no source identity of finished entries
                     // (a million would not fit): the source as it is now
                     // counts if its bytes are exactly the durable copy's.
+                    // So does one whose journaled state cannot show a change:
+                    // where the status-change time only mirrors the
+                    // modification time (FAT, exFAT), an edit that puts the
+                    // time back leaves the stamp as it was.
                     let opened = state
                         .opened_source(i)
+                        .filter(|o| o.ctime_ns != o.mtime_ns)
                         .or_else(|| source_matching_copy(&entry.src, path));
                     self.remove_source(i, &entry, opened)
                 };
