@@ -218,6 +218,11 @@ mod reused_inode {
     impl Case {
         /// The journal of a dead run of `spec` whose temp had `temp_id`.
         fn dead_run(&self, spec: &JobSpec, temp_id: FileStamp) -> JobId {
+            self.dead_run_with(spec, temp_id, &[])
+        }
+
+        /// [`dead_run`](Self::dead_run), then `more` records.
+        fn dead_run_with(&self, spec: &JobSpec, temp_id: FileStamp, more: &[Record]) -> JobId {
             let plan = ferry_engine::plan::plan_job(spec).unwrap();
             let id = JobId::random();
             let mut journal = Journal::create(&self.data, id, spec, &plan).unwrap();
@@ -234,6 +239,9 @@ mod reused_inode {
                     true,
                 )
                 .unwrap();
+            for record in more {
+                journal.append(record, true).unwrap();
+            }
             id
         }
 
@@ -386,6 +394,26 @@ mod reused_inode {
         let out = resume(&c.data);
         assert!(!out.status.success(), "the copy holds other bytes");
         c.assert_both_kept();
+    }
+
+    /// A large file killed between its commit and its `done` record: its
+    /// temp (with a durable part journaled) is gone because it was put in
+    /// place. Resume counts it done without saying it copies it again.
+    #[test]
+    fn a_committed_large_file_is_not_announced_as_copied_again() {
+        let c = case();
+        fs::copy(&c.src, &c.dest).unwrap();
+        let spec = c.spec(TransferKind::Move, false);
+        let partial = Record::Partial {
+            i: 0,
+            bytes: 65_536,
+        };
+        c.dead_run_with(&spec, c.stamp_of_dest(), &[partial]);
+        let out = resume(&c.data);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("copied again"), "{err}");
+        assert!(!c.src.exists(), "the move ends");
     }
 
     #[test]

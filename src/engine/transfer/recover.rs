@@ -184,6 +184,9 @@ impl Runner<'_> {
                         },
                     );
                 }
+                // Not when the temp is gone because it was put in place
+                // (the dead run committed it): that is recognised below.
+                Err(_) if committed(&entry, temp, state.placing.get(&i)) => {}
                 Err(why) => self.warnings.push(format!(
                     "'{}' is copied again from the start: {why}",
                     entry.src.display()
@@ -191,6 +194,20 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// Whether a destination of `entry` (its own name, or a numbered one about
+/// to be taken) has the identity of the dead run's `temp`: it was put in
+/// place.
+fn committed(
+    entry: &crate::job::Entry,
+    temp: &TempRecord,
+    placing: Option<&Vec<PathBuf>>,
+) -> bool {
+    temp.file.is_some_and(|id| {
+        candidates(&entry.dest, placing)
+            .any(|path| fs::symlink_metadata(path).is_ok_and(|m| id.same_file(&m)))
+    })
 }
 
 /// Whether the dead run's `temp` of `entry` can be continued at `offset`.
