@@ -249,6 +249,14 @@ mod reused_inode {
             FileStamp::of(&fs::symlink_metadata(&self.dest).unwrap())
         }
 
+        /// The destination's stamp as a drive without birth times gives it.
+        fn stamp_of_dest_without_birth(&self) -> FileStamp {
+            FileStamp {
+                btime_ns: 0,
+                ..self.stamp_of_dest()
+            }
+        }
+
         fn spec(&self, kind: TransferKind, all_or_nothing: bool) -> JobSpec {
             let mut spec = JobSpec::copy(vec![self.src.clone()], self.dest.parent().unwrap());
             spec.kind = kind;
@@ -313,10 +321,9 @@ mod reused_inode {
     fn a_moves_source_is_kept_when_a_later_file_has_the_dead_temps_inode_number_and_no_birth_time()
     {
         let c = case();
-        // As on a FUSE drive, which keeps no birth times: the later file has
-        // its own modification time, not the one the job gives its copies.
-        let mut temp_id = c.stamp_of_dest();
-        temp_id.btime_ns = 0;
+        // As on a FUSE drive, which keeps no birth times: only the bytes,
+        // not the source's, tell the later file from the job's copy.
+        let temp_id = c.stamp_of_dest_without_birth();
         c.resumed_move_keeps_both(temp_id);
     }
 
@@ -328,8 +335,7 @@ mod reused_inode {
     fn a_moves_source_is_kept_when_an_older_file_of_the_same_second_has_the_temps_number() {
         let c = case();
         c.dest_takes_the_source_time();
-        let mut temp_id = c.stamp_of_dest();
-        temp_id.btime_ns = 0;
+        let temp_id = c.stamp_of_dest_without_birth();
         c.resumed_move_keeps_both(temp_id);
     }
 
@@ -340,8 +346,7 @@ mod reused_inode {
         let c = case();
         fs::copy(&c.src, &c.dest).unwrap();
         c.dest_takes_the_source_time();
-        let mut temp_id = c.stamp_of_dest();
-        temp_id.btime_ns = 0;
+        let temp_id = c.stamp_of_dest_without_birth();
         c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
         let out = resume(&c.data);
         assert!(out.status.success(), "{out:?}");
@@ -357,8 +362,7 @@ mod reused_inode {
     fn the_dead_runs_own_copy_is_the_jobs_whatever_its_time() {
         let c = case();
         fs::copy(&c.src, &c.dest).unwrap();
-        let mut temp_id = c.stamp_of_dest();
-        temp_id.btime_ns = 0;
+        let temp_id = c.stamp_of_dest_without_birth();
         c.dead_run(&c.spec(TransferKind::Move, false), temp_id);
         let out = resume(&c.data);
         assert!(out.status.success(), "{out:?}");
@@ -366,8 +370,7 @@ mod reused_inode {
 
         let c = case();
         fs::copy(&c.src, &c.dest).unwrap();
-        let mut temp_id = c.stamp_of_dest();
-        temp_id.btime_ns = 0;
+        let temp_id = c.stamp_of_dest_without_birth();
         let id = c.dead_run(&c.spec(TransferKind::Copy, true), temp_id);
         let out = run(ferry(&c.data).arg("rollback").arg(id.to_string()));
         assert!(out.status.success(), "{out:?}");
@@ -419,8 +422,7 @@ mod reused_inode {
     #[test]
     fn rollback_leaves_a_later_file_that_has_the_dead_temps_inode_number() {
         let c = case();
-        let mut temp_id = c.stamp_of_dest();
-        temp_id.btime_ns = 0;
+        let temp_id = c.stamp_of_dest_without_birth();
         let id = c.dead_run(&c.spec(TransferKind::Copy, true), temp_id);
         let out = run(ferry(&c.data).arg("rollback").arg(id.to_string()));
         assert!(out.status.success());
