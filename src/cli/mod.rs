@@ -179,10 +179,13 @@ pub(crate) fn shown(path: &std::path::Path) -> String {
     if !text.chars().any(char::is_control) {
         return text.into_owned();
     }
-    text.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }

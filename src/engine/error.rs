@@ -296,10 +296,13 @@ impl Error {
         self
     }
 
-    /// Whether its explanation carries its own advice
-    /// ([`with_own_advice`](Self::with_own_advice)).
-    pub fn has_own_advice(&self) -> bool {
-        self.own_advice
+    /// The same failure said of `path`: its kind, operation, cause and
+    /// advice (what a refused folder's contents fail with, so that their
+    /// message is the folder's).
+    pub fn restated_at(&self, path: impl AsRef<Path>) -> Self {
+        let mut again = Self::new(self.kind, self.op, path, self.cause());
+        again.own_advice = self.own_advice;
+        again
     }
 
     /// Replaces the explanation shown to people.

@@ -631,7 +631,7 @@ impl Runner<'_> {
         // with the very same error (one message per folder, not one per
         // file in it).
         // A refused folder's error, passed on to what it holds.
-        let mut failed_dirs: Vec<(PathBuf, ErrorKind, Operation, String, bool)> = Vec::new();
+        let mut failed_dirs: Vec<(PathBuf, Error)> = Vec::new();
         let mut batch = batch::Batch::default();
         let mut renames = batch::Batch::default();
         let mut links = batch::Batch::default();
@@ -645,27 +645,16 @@ impl Runner<'_> {
             }
             self.take_answers();
             faults::before_entry();
-            if let Some((dir, kind, op, cause, own_advice)) = failed_dirs
+            if let Some((_, err)) = failed_dirs
                 .iter()
-                .find(|(d, ..)| entry.dest.starts_with(d))
+                .find(|(dir, _)| entry.dest.starts_with(dir))
             {
-                let mut err = Error::new(*kind, *op, dir, cause.clone());
-                if *own_advice {
-                    // The same message as the folder's, said once.
-                    err = err.with_own_advice();
-                }
-                self.fail(i, entry, &err);
+                self.fail(i, entry, err);
                 continue;
             }
             if let Some(refusal) = self.refusal(i, entry) {
                 if entry.is_dir() {
-                    failed_dirs.push((
-                        entry.dest.clone(),
-                        refusal.kind(),
-                        refusal.operation(),
-                        refusal.cause(),
-                        refusal.has_own_advice(),
-                    ));
+                    failed_dirs.push((entry.dest.clone(), refusal.restated_at(&entry.dest)));
                 }
                 match refusal.kind() {
                     ErrorKind::AlreadyExists if self.policy_for(i) == ConflictPolicy::Skip => {
@@ -728,13 +717,7 @@ impl Runner<'_> {
                     return;
                 }
                 if entry.is_dir() {
-                    failed_dirs.push((
-                        entry.dest.clone(),
-                        e.kind(),
-                        e.operation(),
-                        e.cause(),
-                        e.has_own_advice(),
-                    ));
+                    failed_dirs.push((entry.dest.clone(), e.restated_at(&entry.dest)));
                 }
                 self.fail(i, entry, &e);
                 if self.spec.all_or_nothing {

@@ -267,25 +267,27 @@ fn placed_by_dead_run(
 ) -> Option<PathBuf> {
     let entry = &plan.entry(i);
     let temp = state.latest_temp(i).and_then(|t| t.file);
-    let want = temp.or_else(|| state.moving.get(&i).copied());
+    let renamed = state.moving.get(&i).copied();
     // The committed file has the source's size (a temp's identity is
     // recorded before its data is written). Its time is no proof: FUSE
     // drivers may set it at close, FAT cannot hold dates before 1980.
     let size = state.opened_source(i).map(|s| s.size);
-    if let Some(want) = want {
+    let placed = |path: &Path, m: &fs::Metadata| match (temp, renamed) {
+        (Some(id), _) => holds_jobs_copy(&id, path, m, &entry.src),
+        // The source itself was renamed here: where its identity may be
+        // another file's, only if it is gone from its path.
+        (None, Some(source)) => {
+            source.same_file(m)
+                && (!m.is_file()
+                    || source.birth_known(m)
+                    || fs::symlink_metadata(&entry.src).is_err())
+        }
+        (None, None) => false,
+    };
+    if temp.is_some() || renamed.is_some() {
         let found = candidates(&entry.dest, state.placing.get(&i)).find(|path| {
-            fs::symlink_metadata(path).is_ok_and(|m| {
-                want.same_file(&m)
-                    && size.is_none_or(|s| s == m.len())
-                    && (!m.is_file()
-                        || want.birth_known(&m)
-                        || match temp {
-                            // The copy holds the source's bytes.
-                            Some(_) => same_bytes(&entry.src, path),
-                            // The source itself was renamed here.
-                            None => fs::symlink_metadata(&entry.src).is_err(),
-                        })
-            })
+            fs::symlink_metadata(path)
+                .is_ok_and(|m| size.is_none_or(|s| s == m.len()) && placed(path, &m))
         });
         if let Some(path) = found {
             return Some(path.to_path_buf());
@@ -295,6 +297,13 @@ fn placed_by_dead_run(
         return None;
     }
     same_contents(&entry.src, &entry.dest).then(|| entry.dest.clone())
+}
+
+/// Whether `path` (in the state `meta`) is the job's copy of `src`, its temp
+/// once recorded as `id`: it has that identity and, where the identity may
+/// be another file's (no birth time on either side), the source's bytes.
+fn holds_jobs_copy(id: &FileStamp, path: &Path, meta: &fs::Metadata, src: &Path) -> bool {
+    id.same_file(meta) && (!meta.is_file() || id.birth_known(meta) || same_bytes(src, path))
 }
 
 /// The state of the regular file `src` if its bytes are exactly those of
@@ -670,12 +679,10 @@ pub fn roll_back(mut state: JournalState) -> RollbackReport {
         for temp in temps {
             match temp.file {
                 Some(id) => {
-                    let ours = |path: &Path, m: &fs::Metadata| {
-                        id.same_file(m)
-                            && (!m.is_file() || id.birth_known(m) || same_bytes(&entry.src, path))
-                    };
                     for &path in &places {
-                        if fs::symlink_metadata(path).is_ok_and(|m| ours(path, &m)) {
+                        if fs::symlink_metadata(path)
+                            .is_ok_and(|m| holds_jobs_copy(&id, path, &m, &entry.src))
+                        {
                             remove(path, &mut report);
                         }
                     }
